@@ -1,0 +1,33 @@
+"""The registry of checks: code -> module.  Explicit, so that codes are never reused.
+
+A check is one module in this package.  Its docstring is its documentation, with the
+headings `## What it does`, `## Why it matters`, `## Example` (a dump in a fenced
+block that the check flags) and `## Use instead` (the same dump fixed, which it does
+not flag); the test suite runs both.  It defines:
+
+    CODE = "S201"            # stable, never reused
+    NAME = "undefined-chain" # names what is flagged
+    SEVERITY = Severity.ERROR
+    DEFAULT = True           # enabled unless the user deselects it
+
+    def check(analysis: Analysis) -> Iterator[Finding]: ...
+
+To add a check: write the module, add one line below.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+# code -> module name in this package.  Keep sorted by code.
+_MODULES: dict[str, str] = {}
+
+
+def modules() -> dict[str, ModuleType]:
+    return {code: importlib.import_module(f"{__name__}.{name}") for code, name in _MODULES.items()}
+
+
+def module(code: str) -> ModuleType | None:
+    name = _MODULES.get(code)
+    return None if name is None else importlib.import_module(f"{__name__}.{name}")

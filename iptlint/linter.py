@@ -1,0 +1,149 @@
+"""The engine: parse, analyse, run the selected checks, apply suppressions.
+
+Checks only yield findings; the engine decides which codes run, which findings the
+user silenced, and reports suppressions that silence nothing (yamllint's split).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from iptlint import checks
+from iptlint.analysis import Analysis
+from iptlint.findings import Finding, Severity, Span
+from iptlint.rules import UNUSED_SUPPRESSION, all_rules
+from iptlint.syntax.ast import Family, Ruleset
+from iptlint.syntax.parser import parse, parse_bytes
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What to report: codes or prefixes as in ruff (`S2`, `R001`, `ALL`)."""
+
+    select: tuple[str, ...] | None = None  # None: every code enabled by default
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    family: Family | None = None
+    check_options: dict = field(default_factory=dict)
+
+    def enabled(self, code: str, default: bool = True) -> bool:
+        """The most specific selector wins, as in ruff: `--select S2 --ignore S205`."""
+        chosen = _specificity(code, self.select) if self.select is not None else (0 if default else -1)
+        chosen = max(chosen, _specificity(code, self.extend_select))
+        return chosen >= 0 and chosen > _specificity(code, self.ignore)
+
+
+def _specificity(code: str, selectors: Iterable[str]) -> int:
+    """How closely the best selector names `code`: -1 none, 0 `ALL`, else the prefix length."""
+    best = -1
+    for selector in selectors:
+        selector = selector.upper()
+        if selector == "ALL":
+            best = max(best, 0)
+        elif code.startswith(selector):
+            best = max(best, len(selector))
+    return best
+
+
+@dataclass(frozen=True)
+class LintResult:
+    path: str
+    ruleset: Ruleset
+    findings: tuple[Finding, ...]
+
+
+# `# iptlint: disable=S201,S203` / `# iptlint: disable-file=S205` / in a rule comment.
+_SUPPRESSION = re.compile(r"iptlint:\s*(disable|disable-file|disable-next-line)\s*=\s*([A-Za-z0-9_, ]+)")
+
+
+@dataclass
+class _Suppression:
+    codes: tuple[str, ...]
+    line: int  # where the suppression is written
+    target_line: int | None  # the rule line it covers; None: the whole file
+    used: set[str] = field(default_factory=set)
+
+
+def lint(data: bytes | str, path: str = "-", settings: Settings | None = None) -> LintResult:
+    settings = settings or Settings()
+    result = parse_bytes(data, path, settings.family) if isinstance(data, bytes) else parse(data, path, settings.family)
+    ruleset = result.ruleset
+    findings = list(result.findings)
+    if not any(f.code in ("S101", "S122") for f in result.findings):
+        analysis = Analysis(ruleset, settings.check_options)
+        for code, module in checks.modules().items():
+            if settings.enabled(code, getattr(module, "DEFAULT", True)):
+                findings.extend(module.check(analysis))
+    defaults = {info.code: info.default for info in all_rules()}
+    findings = [f for f in findings if settings.enabled(f.code, defaults.get(f.code, True))]
+    findings = _apply_suppressions(ruleset, findings, settings, defaults)
+    text_lines = ruleset.lines
+    findings = [
+        replace(f, source_line=text_lines[f.span.line - 1] if 0 < f.span.line <= len(text_lines) else None)
+        for f in findings
+    ]
+    return LintResult(path, ruleset, tuple(sorted(set(findings), key=Finding.sort_key)))
+
+
+def _suppressions(ruleset: Ruleset) -> list[_Suppression]:
+    found = []
+    rule_lines = sorted({rule.line for rule in ruleset.rules})
+    lines = ruleset.lines
+    for comment in ruleset.comments:
+        match = _SUPPRESSION.search(comment.text)
+        if not match:
+            continue
+        codes = tuple(c.strip().upper() for c in match.group(2).split(",") if c.strip())
+        if match.group(1) == "disable-file":
+            found.append(_Suppression(codes, comment.line, None))
+            continue
+        target = comment.line + 1
+        while target <= len(lines) and (not lines[target - 1].strip() or lines[target - 1].startswith("#")):
+            target += 1
+        found.append(_Suppression(codes, comment.line, target))
+    for rule in ruleset.rules:
+        for match in rule.matches:
+            if match.name != "comment":
+                continue
+            for option in match.options:
+                found_in = _SUPPRESSION.search(option.text)
+                if found_in:
+                    codes = tuple(c.strip().upper() for c in found_in.group(2).split(",") if c.strip())
+                    found.append(_Suppression(codes, rule.line, rule.line))
+    del rule_lines
+    return found
+
+
+def _apply_suppressions(ruleset: Ruleset, findings: list[Finding], settings: Settings, defaults) -> list[Finding]:
+    suppressions = _suppressions(ruleset)
+    if not suppressions:
+        return findings
+    kept = []
+    for finding in findings:
+        silenced = False
+        for suppression in suppressions:
+            covers_line = suppression.target_line is None or suppression.target_line == finding.span.line
+            matching = [c for c in suppression.codes if finding.code.startswith(c) or c == "ALL"]
+            if covers_line and matching:
+                suppression.used.update(matching)
+                silenced = True
+        if not silenced:
+            kept.append(finding)
+    if settings.enabled(UNUSED_SUPPRESSION, defaults.get(UNUSED_SUPPRESSION, True)):
+        for suppression in suppressions:
+            unused = [c for c in suppression.codes if c not in suppression.used]
+            if unused:
+                text = ruleset.line_text(suppression.line)
+                column = text.find("iptlint:") + 1 or 1
+                kept.append(
+                    Finding(
+                        UNUSED_SUPPRESSION,
+                        f"suppression of {', '.join(unused)} silences nothing here",
+                        ruleset.path,
+                        Span(suppression.line, column, suppression.line, len(text) + 1),
+                        Severity.WARNING,
+                    )
+                )
+    return kept

@@ -1,0 +1,176 @@
+"""The lark grammar, compiled once, and the shape cache that makes it fast.
+
+`grammars/iptables_save.lark` is the single source of truth for the shape of a line.
+Lark's LALR parser costs tens of microseconds a line, too slow for a 150,000-line
+kube-proxy dump, but such dumps repeat a few line shapes.  So a command line is split
+into words by one regular expression built from the grammar's own terminals; the
+sequence of word classes (with option names spelled out) is the line's *shape*.  The
+first line of each shape is parsed by lark and the resulting tree is turned into a
+`Plan` (which word is the chain, which words belong to which option); later lines of
+the same shape reuse the plan.  When lark's own tokens disagree with the fast split,
+the shape is marked uncacheable and every such line goes through lark.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark, Token, Tree
+
+START_SYMBOLS = ["table_header", "chain_decl", "commit", "comment", "command"]
+
+
+def grammar_text() -> str:
+    """The grammar, from the installed package or the source checkout."""
+    packaged = resources.files("iptlint") / "grammars" / "iptables_save.lark"
+    if packaged.is_file():
+        return packaged.read_text()
+    return (Path(__file__).resolve().parents[2] / "grammars" / "iptables_save.lark").read_text()
+
+
+@functools.cache
+def parser() -> Lark:
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        start=START_SYMBOLS,
+        propagate_positions=True,
+        maybe_placeholders=False,
+        cache=False,
+    )
+
+
+# Word classes of the fast split, in the lexer's priority order.
+_CLASSES = ("RULE_COUNTERS", "NOT", "LEGACY_NOT", "OPTION", "WORD")
+
+
+@functools.cache
+def _fast_split() -> re.Pattern[str]:
+    terminals = {t.name: t.pattern.to_regexp() for t in parser().terminals}
+    alternatives = "|".join(f"(?P<{name}>{terminals[name]})" for name in _CLASSES)
+    return re.compile(rf"[ \t]*(?:{alternatives})")
+
+
+def split_words(text: str) -> tuple[list[str], list[str], list[int]] | None:
+    """Words, their classes and flattened (start, end) offsets; None if a character fits no word."""
+    pattern = _fast_split()
+    words: list[str] = []
+    classes: list[str] = []
+    offsets: list[int] = []
+    position, end = 0, len(text)
+    match = pattern.match
+    while position < end:
+        found = match(text, position)
+        if found is None:
+            if text[position:].strip(" \t") == "":
+                break
+            return None
+        kind = found.lastgroup
+        start, stop = found.span(kind)
+        words.append(found.group(kind))
+        classes.append(kind)
+        offsets.append(start)
+        offsets.append(stop)
+        position = stop
+    return words, classes, offsets
+
+
+@dataclass(frozen=True, slots=True)
+class Argument:
+    """Word indices of one argument: `! --dport 80` is Argument(not_=0, option=1, values=(2,))."""
+
+    not_: int | None
+    option: int
+    values: tuple[int, ...]
+    legacy_not: tuple[int, ...]  # indices among `values` that are a legacy `!`
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Where the parts of a command are, by word index; shared by every line of one shape."""
+
+    counters: int | None
+    action: str  # append, insert, delete, replace, new_chain, ...
+    action_words: tuple[int, ...]  # the command word, then its chain / number / policy words
+    arguments: tuple[Argument, ...]
+
+
+_UNCACHEABLE = object()
+_plans: dict[tuple, object] = {}
+
+
+def shape_of(words: list[str], classes: list[str]) -> tuple:
+    return tuple(w if c == "OPTION" else c for w, c in zip(words, classes, strict=False))
+
+
+def plan_for(text: str, words: list[str], classes: list[str], offsets: list[int]) -> tuple[Plan, list[str], list[int]]:
+    """The plan of a command line, with its words and offsets.
+
+    Raises lark's exceptions when the line does not parse.
+    """
+    key = shape_of(words, classes)
+    cached = _plans.get(key)
+    if cached is not None and cached is not _UNCACHEABLE:
+        return cached, words, offsets  # type: ignore[return-value]
+    tree = parser().parse(text, start="command")
+    tokens = [t for t in tree.scan_values(lambda v: isinstance(v, Token))]
+    lark_offsets: list[int] = []
+    for token in tokens:
+        lark_offsets.append(token.start_pos)
+        lark_offsets.append(token.end_pos)
+    plan = _plan_from_tree(tree, tokens)
+    if cached is None:
+        _plans[key] = plan if lark_offsets == offsets else _UNCACHEABLE
+    return plan, [str(t) for t in tokens], lark_offsets
+
+
+def _plan_from_tree(tree: Tree, tokens: list[Token]) -> Plan:
+    index = {id(token): i for i, token in enumerate(tokens)}
+    counters = None
+    action = ""
+    action_words: tuple[int, ...] = ()
+    arguments = []
+    for child in tree.children:
+        if isinstance(child, Token):
+            counters = index[id(child)]
+        elif child.data == "argument":
+            parts = child.children
+            not_ = None
+            if parts[0].type == "NOT":
+                not_ = index[id(parts[0])]
+                parts = parts[1:]
+            values = tuple(index[id(p)] for p in parts[1:])
+            legacy = tuple(index[id(p)] for p in parts[1:] if p.type == "LEGACY_NOT")
+            arguments.append(Argument(not_, index[id(parts[0])], values, legacy))
+        else:
+            action = str(child.data)
+            action_words = tuple(index[id(t)] for t in child.children)
+    return Plan(counters, action, action_words, tuple(arguments))
+
+
+def unquote(word: str) -> str:
+    """The argument iptables-restore makes of a word: quotes removed, `\\x` inside quotes is `x`."""
+    if '"' not in word:
+        return word
+    out = []
+    quoted = escaped = False
+    for char in word:
+        if quoted:
+            if escaped:
+                out.append(char)
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                quoted = False
+            else:
+                out.append(char)
+        elif char == '"':
+            quoted = True
+        else:
+            out.append(char)
+    return "".join(out)

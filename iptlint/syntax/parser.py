@@ -1,0 +1,844 @@
+"""Text -> AST: read a dump line by line, as iptables-restore does, and report every error.
+
+`parse(text, path)` never raises on bad input: every problem becomes an S1xx finding at
+its line and column, and parsing goes on at the next line, so one run reports every
+error of a file.  The result is the ruleset as the kernel would hold it after the
+file's commands ran.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from iptlint import extensions
+from iptlint.extensions.spec import Extension, OptionSpec
+from iptlint.findings import Finding, Span
+from iptlint.syntax import values as v
+from iptlint.syntax.ast import (
+    BUILTIN_CHAINS,
+    VERDICTS,
+    Chain,
+    Comment,
+    Counters,
+    Family,
+    Match,
+    Option,
+    Rule,
+    Ruleset,
+    Table,
+    Target,
+    TargetKind,
+)
+from iptlint.syntax.diagnostics import DIAGNOSTICS
+from iptlint.syntax.grammar import parser as lark_parser
+from iptlint.syntax.grammar import plan_for, split_words, unquote
+
+MAX_CHAIN_NAME = 28  # XT_EXTENSION_MAXNAMELEN - 1
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    ruleset: Ruleset
+    findings: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity.name == "ERROR" for f in self.findings)
+
+
+# ---------------------------------------------------------------------------------------
+# The options of the rule itself (iptables' `struct ipt_entry`), not of a module.
+# ---------------------------------------------------------------------------------------
+
+_BASIC = Extension(
+    name="",
+    kind="match",
+    options=(
+        OptionSpec("-p", v.protocol, ("--protocol",), 1, True),
+        OptionSpec("-s", v.address, ("--source", "--src"), 1, True),
+        OptionSpec("-d", v.address, ("--destination", "--dst"), 1, True),
+        OptionSpec("-i", v.interface, ("--in-interface",), 1, True),
+        OptionSpec("-o", v.interface, ("--out-interface",), 1, True),
+        OptionSpec("-f", None, ("--fragment",), 0, True),
+        OptionSpec("-c", None, ("--set-counters",), 2),
+        OptionSpec("-4", None, ("--ipv4",), 0),
+        OptionSpec("-6", None, ("--ipv6",), 0),
+        OptionSpec("-m", None, ("--match",), 1),
+        OptionSpec("-j", None, ("--jump",), 1),
+        OptionSpec("-g", None, ("--goto",), 1),
+    ),
+)
+_BASIC_BY_SPELLING = {s: spec for spec in _BASIC.options for s in spec.spellings}
+
+# Implicit protocol matches: `-p tcp --dport 22` loads the tcp match.
+_PROTOCOL_MATCH = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp6", 132: "sctp", 136: "udplite", 33: "dccp"}
+
+_LOOKS_LIKE_V6 = re.compile(r"(?:^|\s)(?:-[sd]|--(?:source|destination|src|dst))\s+!?\s*[0-9a-fA-F]*:[0-9a-fA-F:]*[:/]")
+_SHELL_COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:/\S*/)?(?:ip6?tables(?:-legacy|-nft)?)\s+-", re.M)
+
+
+def detect_family(text: str) -> Family:
+    """IPv6 when the header says ip6tables-save or an address is IPv6; IPv4 otherwise."""
+    head = text[:4096]
+    if "ip6tables" in head:
+        return Family.IPV6
+    if "iptables-save" in head or "iptables-restore" in head:
+        return Family.IPV4
+    if _LOOKS_LIKE_V6.search(text) or re.search(r"-p\s+(?:ipv6-icmp|icmpv6)\b|-m\s+icmp6\b", text):
+        return Family.IPV6
+    return Family.IPV4
+
+
+# ---------------------------------------------------------------------------------------
+# Building state
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _ChainState:
+    name: str
+    policy: str | None
+    line: int
+    counters: Counters | None
+    builtin: bool
+    rules: list[Rule] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _TableState:
+    name: str
+    line: int
+    known: bool
+    chains: dict[str, _ChainState] = field(default_factory=dict)
+
+
+class _Interner:
+    """Shares identical immutable nodes and parsed values between rules."""
+
+    __slots__ = ("nodes", "values")
+
+    def __init__(self) -> None:
+        self.nodes: dict[tuple, object] = {}
+        self.values: dict[tuple, object] = {}
+
+    def node(self, key: tuple, make) -> object:
+        found = self.nodes.get(key)
+        if found is None:
+            found = self.nodes[key] = make()
+        return found
+
+
+class _LineError(Exception):
+    """One error that ends the reading of the current line."""
+
+    def __init__(self, code: str, message: str, column: int = 1, end_column: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.column = column
+        self.end_column = end_column
+
+
+class _Parser:
+    def __init__(self, text: str, path: str, family: Family) -> None:
+        self.path = path
+        self.family = family
+        self.lines = text.split("\n")
+        if self.lines and self.lines[-1] == "":
+            self.lines.pop()
+        self.findings: list[Finding] = []
+        self.tables: list[Table] = []
+        self.comments: list[Comment] = []
+        self.table: _TableState | None = None
+        self.interner = _Interner()
+
+    # -- reporting ----------------------------------------------------------------------
+
+    def report(self, code: str, message: str, line: int, column: int = 1, end_column: int | None = None) -> None:
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        if end_column is None:
+            end_column = max(len(text.rstrip("\r")) + 1, column + 1)
+        self.findings.append(
+            Finding(
+                code=code,
+                message=message,
+                path=self.path,
+                span=Span(line, column, line, end_column),
+                severity=DIAGNOSTICS[code].severity,
+                table=self.table.name if self.table else None,
+            )
+        )
+
+    # -- the file -----------------------------------------------------------------------
+
+    def run(self) -> ParseResult:
+        if any(line.endswith("\r") for line in self.lines[:50]):
+            first = next(i for i, line in enumerate(self.lines, 1) if line.endswith("\r"))
+            self.report(
+                "S118", "Windows (CRLF) line ends: iptables-restore reads the '\\r' as part of each line",
+                first, len(self.lines[first - 1]), len(self.lines[first - 1]) + 1,
+            )  # fmt: skip
+        for number, text in enumerate(self.lines, 1):
+            self.line(number, text)
+        if self.table is not None:
+            self.report(
+                "S105", f"table '{self.table.name}' is never closed by COMMIT (nothing of it would load)",
+                self.table.line, 1,
+            )  # fmt: skip
+            self.close_table(0)
+        if not self.tables and not any(f.code in ("S122", "S101") for f in self.findings):
+            self.report("S121", "the file holds no table: it would load nothing", max(1, len(self.lines)), 1, 1)
+        ruleset = Ruleset(
+            path=self.path,
+            family=self.family,
+            tables=tuple(self.tables),
+            comments=tuple(self.comments),
+            lines=tuple(self.lines),
+        )
+        return ParseResult(ruleset, tuple(sorted(self.findings, key=Finding.sort_key)))
+
+    def line(self, number: int, text: str) -> None:
+        if not text:
+            return
+        first = text[0]
+        try:
+            if first == "#":
+                self.comments.append(Comment(number, text))
+            elif first == "*":
+                self.table_header(number, text)
+            elif first == ":":
+                self.chain_decl(number, text)
+            elif text.startswith("COMMIT"):
+                self.commit(number, text)
+            elif not text.strip(" \t"):
+                raise _LineError("S119", "a line of only blanks: iptables-restore 1.8.9 rejects it")
+            elif text.lstrip(" \t").startswith("#"):
+                raise _LineError("S119", "an indented '#' is not a comment for iptables-restore", text.index("#") + 1)
+            else:
+                self.command(number, text)
+        except _LineError as error:
+            self.report(error.code, error.message, number, error.column, error.end_column)
+        except UnexpectedInput as error:
+            self.report("S102", self.lark_message(error, text), number, error.column, error.column + 1)
+
+    @staticmethod
+    def lark_message(error: UnexpectedInput, text: str) -> str:
+        if isinstance(error, UnexpectedCharacters):
+            return f"unexpected character {text[error.pos_in_stream]!r}"
+        if isinstance(error, UnexpectedToken):
+            if error.token.type == "$END":
+                return "the line ends too early: " + _expected(error.expected)
+            return f"unexpected {error.token!s:.40}: " + _expected(error.expected)
+        if isinstance(error, UnexpectedEOF):
+            return "the line ends too early"
+        return str(error).splitlines()[0]
+
+    # -- tables -------------------------------------------------------------------------
+
+    def table_header(self, number: int, text: str) -> None:
+        tree = lark_parser().parse(text, start="table_header")
+        if not tree.children:
+            raise _LineError("S104", "'*' must be followed by a table name")
+        name = str(tree.children[0])
+        if self.table is not None:
+            self.report(
+                "S105", f"table '{self.table.name}' is not closed by COMMIT before '*{name}'",
+                number, 1,
+            )  # fmt: skip
+            self.close_table(0)
+        known = name in BUILTIN_CHAINS
+        self.table = _TableState(name, number, known)
+        if not known:
+            hint = ""
+            if name.endswith("\r"):
+                hint = " (a Windows line end: the name ends in '\\r')"
+            elif name.lower() in BUILTIN_CHAINS:
+                hint = f" (table names are lower case: '{name.lower()}')"
+            raise _LineError(
+                "S104", f"unknown table '{name.rstrip()}'{hint}: tables are raw, mangle, nat, filter, security", 2
+            )
+
+    def commit(self, number: int, text: str) -> None:
+        if text != "COMMIT":
+            if text.rstrip(" \t\r") == "COMMIT":
+                raise _LineError("S119", "'COMMIT' followed by blanks: iptables-restore 1.8.9 rejects it", 7)
+            self.command(number, text)
+            return
+        if self.table is None:
+            raise _LineError("S103", "COMMIT outside a table")
+        self.close_table(number)
+
+    def close_table(self, commit_line: int) -> None:
+        state = self.table
+        self.table = None
+        if state is None or not state.known:
+            return
+        chain_names = set(state.chains)
+        chains = []
+        for chain in state.chains.values():
+            rules = tuple(self.resolve_target(rule, chain_names) for rule in chain.rules)
+            chains.append(Chain(chain.name, chain.policy, rules, chain.line, chain.counters, chain.builtin))
+        self.tables.append(Table(state.name, tuple(chains), state.line, commit_line))
+
+    def resolve_target(self, rule: Rule, chains: set[str]) -> Rule:
+        target = rule.target
+        if target is None or target.kind is not TargetKind.UNKNOWN or target.name not in chains:
+            return rule
+        return replace(rule, target=replace(target, kind=TargetKind.CHAIN))
+
+    def need_table(self) -> _TableState:
+        if self.table is None:
+            raise _LineError("S103", "this line comes before any '*table' line")
+        return self.table
+
+    # -- chains -------------------------------------------------------------------------
+
+    def chain_decl(self, number: int, text: str) -> None:
+        table = self.need_table()
+        tree = lark_parser().parse(text, start="chain_decl")
+        words = [str(t) for t in tree.children]
+        name = words[0]
+        policy = words[1] if len(words) > 1 else None
+        if not table.known:
+            return
+        self.check_chain_name(name, 2)
+        builtin = name in BUILTIN_CHAINS[table.name]
+        if policy is None:
+            raise _LineError("S123", f"chain '{name}' has no policy ('-' for a user chain)", 2 + len(name))
+        if name in table.chains and table.chains[name].line:
+            raise _LineError(
+                "S106", f"chain '{name}' is already declared on line {table.chains[name].line}", 2, 2 + len(name)
+            )
+        counters = None
+        if len(words) > 2:
+            counters = _counters(words[2].rstrip("]") + "]")
+        if builtin:
+            if policy not in ("ACCEPT", "DROP"):
+                column = text.index(policy, 1 + len(name)) + 1
+                raise _LineError(
+                    "S123", f"the policy of built-in chain '{name}' must be ACCEPT or DROP, not '{policy}'",
+                    column, column + len(policy),
+                )  # fmt: skip
+        elif policy != "-":
+            column = text.index(policy, 1 + len(name)) + 1
+            raise _LineError(
+                "S123", f"user chain '{name}' cannot have a policy ('{policy}'): write '-'",
+                column, column + len(policy),
+            )  # fmt: skip
+        table.chains[name] = _ChainState(name, policy if builtin else None, number, counters, builtin)
+
+    def check_chain_name(self, name: str, column: int) -> None:
+        end = column + len(name)
+        if len(name) > MAX_CHAIN_NAME:
+            raise _LineError("S120", f"chain name '{name}' is longer than {MAX_CHAIN_NAME} characters", column, end)
+        if name[0] in "-!":
+            raise _LineError("S120", f"chain name '{name}' may not start with '{name[0]}'", column, end)
+
+    def chain_for(self, table: _TableState, name: str, number: int, column: int, create: bool = True) -> _ChainState:
+        chain = table.chains.get(name)
+        if chain is not None:
+            return chain
+        if name in BUILTIN_CHAINS.get(table.name, ()):
+            chain = table.chains[name] = _ChainState(name, None, 0, None, True)
+            return chain
+        if create:
+            self.report(
+                "S120", f"chain '{name}' does not exist in table '{table.name}': declare it with ':{name} - [0:0]'",
+                number, column, column + len(name),
+            )  # fmt: skip
+            chain = table.chains[name] = _ChainState(name, None, 0, None, False)
+            return chain
+        raise _LineError("S120", f"chain '{name}' does not exist in table '{table.name}'", column, column + len(name))
+
+    # -- commands -----------------------------------------------------------------------
+
+    def command(self, number: int, text: str) -> None:
+        if _SHELL_COMMAND.match(text):
+            raise _LineError(
+                "S122",
+                "this is an iptables command, not iptables-save output: run it and lint `iptables-save`",
+            )
+        table = self.need_table()
+        split = split_words(text)
+        if split is None:
+            lark_parser().parse(text, start="command")  # raises with the exact position
+            raise _LineError("S102", "cannot read this line")
+        words, classes, offsets = split
+        plan, words, offsets = plan_for(text, words, classes, offsets)
+        if not table.known:
+            return
+        w = plan.action_words
+        col = offsets[2 * w[0]] + 1 if w else 1
+        chain_name = words[w[1]] if len(w) > 1 else ""
+        chain_col = offsets[2 * w[1]] + 1 if len(w) > 1 else col
+        action = plan.action
+        if action in ("append", "insert", "delete", "replace"):
+            chain = self.chain_for(table, chain_name, number, chain_col)
+            position = None
+            if len(w) > 2:
+                position = _rule_number(words[w[2]], offsets[2 * w[2]] + 1)
+            if action == "delete" and position is not None:
+                if plan.arguments:
+                    first = plan.arguments[0]
+                    raise _LineError("S115", "'-D CHAIN N' takes no rule options", offsets[2 * first.option] + 1)
+                if position > len(chain.rules):
+                    raise _LineError(
+                        "S124", f"cannot delete rule {position}: chain '{chain_name}' has {len(chain.rules)}", col
+                    )
+                del chain.rules[position - 1]
+                return
+            rule = self.rule(table.name, chain_name, number, text, words, offsets, plan)
+            if rule is None:
+                return
+            if action == "append":
+                chain.rules.append(rule)
+            elif action == "insert":
+                index = (position or 1) - 1
+                if index > len(chain.rules):
+                    raise _LineError(
+                        "S124", f"cannot insert at {index + 1}: chain '{chain_name}' has {len(chain.rules)} rules",
+                        offsets[2 * w[2]] + 1,
+                    )  # fmt: skip
+                chain.rules.insert(index, rule)
+            elif action == "replace":
+                if position is None or position > len(chain.rules):
+                    raise _LineError(
+                        "S124", f"cannot replace rule {position}: chain '{chain_name}' has {len(chain.rules)}", col
+                    )
+                chain.rules[position - 1] = rule
+            else:  # delete by specification
+                key = rule.key()
+                for i, existing in enumerate(chain.rules):
+                    if existing.key() == key:
+                        del chain.rules[i]
+                        break
+                else:
+                    raise _LineError("S124", f"no rule in '{chain_name}' matches this one to delete", col)
+            return
+        if plan.arguments:
+            first = plan.arguments[0]
+            raise _LineError(
+                "S115", f"unexpected {words[first.option]!r} after {words[w[0]]!r}", offsets[2 * first.option] + 1
+            )
+        if action == "new_chain":
+            self.check_chain_name(chain_name, chain_col)
+            if chain_name in table.chains:
+                raise _LineError("S124", f"chain '{chain_name}' already exists", chain_col, chain_col + len(chain_name))
+            table.chains[chain_name] = _ChainState(chain_name, None, number, None, False)
+        elif action == "delete_chain":
+            names = [chain_name] if chain_name else [c for c in table.chains if not table.chains[c].builtin]
+            for name in names:
+                chain = self.chain_for(table, name, number, chain_col, create=False)
+                if chain.builtin:
+                    raise _LineError("S124", f"cannot delete built-in chain '{name}'", chain_col)
+                del table.chains[name]
+        elif action == "flush":
+            for name in [chain_name] if chain_name else list(table.chains):
+                self.chain_for(table, name, number, chain_col, create=False).rules.clear()
+        elif action == "zero":
+            if chain_name:
+                self.chain_for(table, chain_name, number, chain_col, create=False)
+        elif action == "policy":
+            chain = self.chain_for(table, chain_name, number, chain_col)
+            policy = words[w[2]]
+            if not chain.builtin:
+                raise _LineError("S123", f"user chain '{chain_name}' cannot have a policy", offsets[2 * w[2]] + 1)
+            if policy not in ("ACCEPT", "DROP"):
+                raise _LineError("S123", f"policy must be ACCEPT or DROP, not '{policy}'", offsets[2 * w[2]] + 1)
+            chain.policy = policy
+        elif action == "rename_chain":
+            chain = self.chain_for(table, chain_name, number, chain_col, create=False)
+            new = words[w[2]]
+            self.check_chain_name(new, offsets[2 * w[2]] + 1)
+            del table.chains[chain_name]
+            chain.name = new
+            table.chains[new] = chain
+
+    # -- one rule -----------------------------------------------------------------------
+
+    def rule(self, table: str, chain: str, number: int, text: str, words, offsets, plan) -> Rule | None:
+        builder = _RuleBuilder(self, table, number, words, offsets)
+        try:
+            builder.build(plan)
+        except _LineError as error:
+            self.report(error.code, error.message, number, error.column, error.end_column)
+            return None
+        counters = builder.counters
+        if plan.counters is not None:
+            counters = _counters(words[plan.counters], offsets[2 * plan.counters] + 1)
+        return Rule(
+            table=table,
+            chain=chain,
+            line=number,
+            text=text,
+            offsets=tuple(offsets),
+            basics=tuple(builder.basics),
+            matches=tuple(builder.finished_matches()),
+            target=builder.finished_target(),
+            counters=counters,
+            command="-I" if plan.action == "insert" else "-A",
+        )
+
+
+def _expected(expected) -> str:
+    names = sorted({_TERMINAL_WORDS.get(e, e.lower()) for e in expected})
+    return "expected " + " or ".join(names)
+
+
+_TERMINAL_WORDS = {
+    "OPTION": "an option", "WORD": "a value", "NOT": "'!'", "NAME": "a name",
+    "APPEND": "-A", "INSERT": "-I", "DELETE": "-D", "REPLACE": "-R", "NEW_CHAIN": "-N",
+    "DELETE_CHAIN": "-X", "FLUSH": "-F", "ZERO": "-Z", "POLICY": "-P", "RENAME_CHAIN": "-E",
+    "RULE_COUNTERS": "[packets:bytes]", "CHAIN_COUNTERS": "[packets:bytes]", "LEGACY_NOT": "'!'",
+}  # fmt: skip
+
+
+def _counters(text: str, column: int = 1) -> Counters:
+    inner = text[1:-1] if text.startswith("[") and text.endswith("]") else None
+    if inner is not None:
+        packets, colon, count = inner.partition(":")
+        if colon and packets.isdigit() and count.isdigit():
+            return Counters(int(packets), int(count))
+    raise _LineError("S113", f"counters {text!r} are not [packets:bytes]", column, column + len(text))
+
+
+def _rule_number(text: str, column: int) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise _LineError("S124", f"rule number {text!r} must be a positive number", column, column + len(text))
+    return int(text)
+
+
+# ---------------------------------------------------------------------------------------
+# One rule: options to typed modules
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Loaded:
+    """A match or target being filled, in load order."""
+
+    extension: Extension | None  # None: unknown module, read generically
+    name: str
+    token: int
+    implicit: bool = False
+    options: list[Option] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    end: int = 0  # last word index used
+
+
+class _RuleBuilder:
+    def __init__(self, parser: _Parser, table: str, line: int, words, offsets) -> None:
+        self.parser = parser
+        self.table = table
+        self.line = line
+        self.words = words
+        self.offsets = offsets
+        self.family = parser.family
+        self.basics: list[Option] = []
+        self.seen_basic: set[str] = set()
+        self.matches: list[_Loaded] = []
+        self.target: _Loaded | None = None
+        self.target_goto = False
+        self.protocol: int | None = None
+        self.counters: Counters | None = None
+
+    def column(self, index: int) -> int:
+        return self.offsets[2 * index] + 1
+
+    def end_column(self, index: int) -> int:
+        return self.offsets[2 * index + 1] + 1
+
+    def error(self, code: str, message: str, index: int, last: int | None = None) -> _LineError:
+        return _LineError(code, message, self.column(index), self.end_column(index if last is None else last))
+
+    # -- walking the arguments -----------------------------------------------------------
+
+    def build(self, plan) -> None:
+        for argument in plan.arguments:
+            self.argument(argument)
+        self.final_checks()
+
+    def argument(self, argument) -> None:
+        words = self.words
+        spelling = words[argument.option]
+        negated = argument.not_ is not None
+        values = argument.values
+        if argument.legacy_not:
+            bang = argument.legacy_not[0]
+            if values and values[0] == bang:
+                self.parser.report(
+                    "S111",
+                    f"'{spelling} ! VALUE' was removed in iptables 1.4.3 and is rejected by 1.8: write '! {spelling} VALUE'",
+                    self.line, self.column(argument.option), self.end_column(bang),
+                )  # fmt: skip
+                negated = True
+                values = values[1:]
+            else:
+                raise self.error("S115", "unexpected '!'", bang)
+        owner, spec = self.lookup(spelling, argument.option)
+        if spec.nargs < len(values):
+            extra = values[spec.nargs]
+            raise self.error(
+                "S115", f"unexpected {unquote(words[extra])!r}: {spec.name} takes {_count(spec.nargs)}", extra
+            )
+        if spec.nargs > len(values):
+            raise self.error("S114", f"option {spelling} requires {_count(spec.nargs)}", argument.option)
+        texts = tuple(unquote(words[i]) for i in values)
+        first = argument.option if argument.not_ is None else argument.not_
+        last = values[-1] if values else argument.option
+        width = last - first + 1
+        if negated and not spec.invert:
+            raise self.error("S116", f"{spelling} cannot be negated with '!'", first, argument.option)
+        if owner is None:
+            self.basic(spec, texts, negated, first, width, argument.option)
+        else:
+            self.module_option(owner, spec, texts, negated, first, width, argument.option)
+
+    def lookup(self, spelling: str, index: int) -> tuple[_Loaded | None, OptionSpec]:
+        """Who owns an option: the newest module that defines it, as getopt_long's merged table."""
+        loaded = self.loaded()
+        for owner in loaded:
+            if owner.extension is not None:
+                spec = owner.extension.option(spelling)
+                if spec is not None:
+                    return owner, spec
+        basic = _BASIC_BY_SPELLING.get(spelling)
+        if basic is not None:
+            return None, basic
+        # An implicit protocol match: `-p tcp --dport 22`.
+        implicit = _PROTOCOL_MATCH.get(self.protocol) if self.protocol is not None else None
+        if implicit and not any(m.name == implicit for m in self.matches):
+            extension = extensions.find("match", implicit)
+            if extension is not None and extension.available(self.family) and extension.option(spelling):
+                self.matches.append(_Loaded(extension, implicit, -1, implicit=True))
+                return self.lookup(spelling, index)
+        # getopt_long accepts an unambiguous prefix of a long option.
+        if spelling.startswith("--"):
+            candidates = []
+            for owner in loaded:
+                if owner.extension is not None:
+                    for spec in owner.extension.options:
+                        candidates += [(owner, spec) for s in spec.spellings if s.startswith(spelling)]
+            candidates += [(None, spec) for s, spec in _BASIC_BY_SPELLING.items() if s.startswith(spelling)]
+            distinct = {(id(o), s.name) for o, s in candidates}
+            if len(distinct) == 1:
+                return candidates[0]
+        # A module read generically takes any option and its values.
+        for owner in loaded:
+            if owner.extension is None:
+                return owner, OptionSpec(spelling, None, (), self._generic_arity(index), True, True)
+        hint = ""
+        if self.protocol is None and spelling in ("--dport", "--sport", "--dports", "--sports"):
+            hint = ": it needs -p tcp or -p udp (and -m tcp / -m multiport) before it"
+        raise self.error("S109", f"unknown option {spelling!r}{hint}", index)
+
+    def _generic_arity(self, index: int) -> int:
+        # Without a table, an option takes every word up to the next option.
+        count = 0
+        for word in self.words[index + 1 :]:
+            if word.startswith("-") or word == "!":
+                break
+            count += 1
+        return count
+
+    def loaded(self) -> list[_Loaded]:
+        order = list(self.matches)
+        if self.target is not None:
+            order.append(self.target)
+        order.sort(key=lambda m: m.token)
+        return order[::-1]
+
+    # -- the rule's own options ----------------------------------------------------------
+
+    def basic(self, spec: OptionSpec, texts, negated, first, width, index) -> None:
+        name = spec.name
+        if name in ("-m", "-j", "-g"):
+            self.module(name, texts[0], first, width, index)
+            return
+        if name in self.seen_basic:
+            raise self.error("S107", f"multiple {name} options are not allowed", first, first + width - 1)
+        self.seen_basic.add(name)
+        if name == "-c":
+            try:
+                self.counters = Counters(v.to_int(texts[0], what="packets"), v.to_int(texts[1], 0, 2**64 - 1, "bytes"))
+            except ValueError as error:
+                raise self.error("S113", str(error), first, first + width - 1) from None
+            return
+        if name in ("-4", "-6"):
+            wanted = Family.IPV4 if name == "-4" else Family.IPV6
+            if wanted is not self.family:
+                return  # iptables-restore skips rules of the other family
+            return
+        value = self.value(spec, texts, first, width)
+        if name == "-p":
+            self.protocol = value.number
+        option = self.option(spec, value, negated, texts, first, width)
+        self.basics.append(option)
+
+    def module(self, kind: str, name: str, first: int, width: int, index: int) -> None:
+        if kind == "-m":
+            extension = extensions.find("match", name)
+            if extension is None:
+                self.report_unknown("match", name, index)
+            elif not extension.available(self.family):
+                raise self.error("S125", f"match '{name}' does not exist in {_tool(self.family)}", index, index + 1)
+            self.matches.append(_Loaded(extension, name, first))
+            return
+        if self.target is not None:
+            raise self.error("S107", "a rule has one target: -j/-g given twice", first, first + width - 1)
+        extension = None if name in VERDICTS else extensions.find("target", name)
+        if extension is not None and not extension.available(self.family):
+            raise self.error("S125", f"target '{name}' does not exist in {_tool(self.family)}", index, index + 1)
+        self.target = _Loaded(extension, name, first)
+        self.target_goto = kind == "-g"
+
+    def report_unknown(self, kind: str, name: str, index: int) -> None:
+        self.parser.report(
+            "S110", f"iptlint has no option table for {kind} '{name}': its options are read without checks",
+            self.line, self.column(index + 1), self.end_column(index + 1),
+        )  # fmt: skip
+
+    # -- module options -------------------------------------------------------------------
+
+    def module_option(self, owner: _Loaded, spec: OptionSpec, texts, negated, first, width, index) -> None:
+        if spec.name in owner.seen and not spec.multi:
+            raise self.error("S107", f"{spec.name} may be given only once in -m {owner.name}", first, first + width - 1)
+        owner.seen.add(spec.name)
+        for other in spec.excludes:
+            if other in owner.seen:
+                raise self.error("S117", f"{spec.name} cannot be combined with {other}", first, first + width - 1)
+        value = self.value(spec, texts, first, width) if owner.extension is not None else None
+        owner.options.append(self.option(spec, value, negated, texts, first, width))
+        owner.end = max(owner.end, first + width - 1)
+
+    def value(self, spec: OptionSpec, texts, first: int, width: int):
+        if spec.parse is None:
+            return None
+        key = (spec.parse, texts, self.family)
+        cache = self.parser.interner.values
+        found = cache.get(key, _MISSING)
+        if found is _MISSING:
+            try:
+                found = spec.parse(texts[0] if spec.nargs == 1 else texts, self.family)
+            except ValueError as error:
+                found = _Invalid(str(error))
+            cache[key] = found
+        if isinstance(found, _Invalid):
+            code = "S125" if "address in an" in found.message else "S108"
+            raise self.error(code, f"{spec.name}: {found.message}", first, first + width - 1)
+        return found
+
+    def option(self, spec: OptionSpec, value, negated, texts, first, width) -> Option:
+        key = ("o", spec.name, negated, texts, first, width, self.family)
+        return self.parser.interner.node(key, lambda: Option(spec.name, value, negated, texts, first, width))
+
+    # -- finishing --------------------------------------------------------------------
+
+    def final_checks(self) -> None:
+        for loaded in [*self.matches, *([self.target] if self.target else [])]:
+            extension = loaded.extension
+            if extension is None:
+                continue
+            index = loaded.token if loaded.token >= 0 else 0
+            by_name = {o.name: o for o in loaded.options}
+            for spec in extension.options:
+                if spec.required and spec.name not in by_name:
+                    raise self.error("S117", f"{_module(loaded)} needs {spec.name}", index, index + 1)
+            if extension.protocols is not None and self.protocol not in extension.protocols:
+                need = " or ".join(f"-p {v.Protocol(p).name}" for p in extension.protocols)
+                raise self.error("S117", f"{_module(loaded)} needs {need} before it", index, index + 1)
+            if extension.check is not None:
+                problems = extension.check(by_name, self.family, self.protocol)
+                if problems:
+                    raise self.error("S117", f"{_module(loaded)}: {problems[0]}", index, max(index, loaded.end))
+
+    def finished_matches(self) -> list[Match]:
+        result = []
+        for loaded in self.matches:
+            width = (loaded.end - loaded.token + 1) if loaded.token >= 0 else 0
+            options = tuple(loaded.options)
+            key = ("m", loaded.name, options, loaded.token, width, loaded.implicit)
+            result.append(
+                self.parser.interner.node(
+                    key,
+                    lambda lo=loaded, o=options, w=width: Match(
+                        lo.name, o, lo.token, w, lo.implicit, lo.extension is not None
+                    ),
+                )
+            )
+        return result
+
+    def finished_target(self) -> Target | None:
+        loaded = self.target
+        if loaded is None:
+            return None
+        if loaded.name in VERDICTS:
+            kind = TargetKind.VERDICT
+        elif loaded.extension is not None:
+            kind = TargetKind.EXTENSION
+        else:
+            kind = TargetKind.UNKNOWN  # resolved to CHAIN at COMMIT when the chain exists
+        width = max(loaded.end, loaded.token + 1) - loaded.token + 1
+        options = tuple(loaded.options)
+        key = ("t", loaded.name, kind, options, self.target_goto, loaded.token, width)
+        return self.parser.interner.node(
+            key, lambda: Target(loaded.name, kind, options, self.target_goto, loaded.token, width)
+        )
+
+
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Invalid:
+    message: str
+
+
+def _count(n: int) -> str:
+    return {0: "no value", 1: "one value"}.get(n, f"{n} values")
+
+
+def _module(loaded: _Loaded) -> str:
+    return f"-j {loaded.name}" if loaded.name.isupper() else f"-m {loaded.name}"
+
+
+def _tool(family: Family) -> str:
+    return "ip6tables (IPv6)" if family is Family.IPV6 else "iptables (IPv4)"
+
+
+# ---------------------------------------------------------------------------------------
+# Entry points
+# ---------------------------------------------------------------------------------------
+
+
+def parse(text: str, path: str = "-", family: Family | None = None) -> ParseResult:
+    """Parse a dump.  Never raises on bad input: problems are S1xx findings."""
+    if family is None:
+        family = detect_family(text)
+    return _Parser(text, path, family).run()
+
+
+def parse_bytes(data: bytes, path: str = "-", family: Family | None = None) -> ParseResult:
+    """Parse raw file content, reporting binary data and invalid UTF-8 (S101)."""
+    if b"\x00" in data[:65536]:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        finding = Finding(
+            "S101", "the file is binary (it holds NUL bytes), not an iptables-save dump", path, Span(line, 1, line, 2)
+        )
+        return ParseResult(Ruleset(path, family or Family.IPV4), (finding,))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        text = data.decode("utf-8", errors="surrogateescape")
+        line = data[: error.start].count(b"\n") + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        result = parse(text, path, family)
+        finding = Finding(
+            "S101", f"invalid UTF-8 byte 0x{data[error.start]:02x}: the file is not UTF-8 text",
+            path, Span(line, column, line, column + 1),
+        )  # fmt: skip
+        return ParseResult(result.ruleset, tuple(sorted((*result.findings, finding), key=Finding.sort_key)))
+    return parse(text, path, family)
