@@ -1,0 +1,272 @@
+"""The command line: arguments in, exit code out.  No formatting here (see iptlint/report/).
+
+Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage, I/O or configuration
+error (one line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from iptlint import __version__
+from iptlint.config import Config, ConfigError, config_for, load_config
+from iptlint.findings import Finding, Severity
+from iptlint.syntax.ast import Family
+
+DUMP_PATTERNS = ("*.rules", "*.v4", "*.v6", "rules.v4", "rules.v6", "*.iptables", "*.save")
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+EXAMPLES = """\
+examples:
+  iptlint check /etc/iptables/rules.v4
+  iptlint check infra/firewall/            # every *.rules, *.v4, *.v6, *.save... below
+  iptables-save | iptlint check - --stdin-filename host.rules
+  iptlint check --select S2 --ignore S205 --format sarif -o iptlint.sarif rules.v4
+  iptlint rules                            # every code, its severity and default
+  iptlint rule S207                        # what a code means, with examples
+  iptlint parse rules.v4 --format json     # the typed AST, for other tools
+"""
+
+
+class UsageError(Exception):
+    pass
+
+
+def _codes(text: str) -> tuple[str, ...]:
+    return tuple(c.strip().upper() for c in text.split(",") if c.strip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="iptlint",
+        description="A static linter and policy checker for iptables-save dumps, Docker-aware.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"iptlint {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = commands.add_parser(
+        "check", help="lint dumps", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories; '-' reads standard input")
+    check.add_argument(
+        "--select", type=_codes, help="codes or prefixes to report (comma-separated), instead of the defaults"
+    )
+    check.add_argument("--extend-select", type=_codes, default=(), help="codes or prefixes to report in addition")
+    check.add_argument("--ignore", type=_codes, default=(), help="codes or prefixes never to report")
+    check.add_argument("--policy", action="append", default=[], metavar="FILE", help="a policy file (repeatable)")
+    check.add_argument(
+        "--format", choices=("text", "concise", "json", "sarif", "github"), default="text", help="output format"
+    )
+    check.add_argument("-o", "--output-file", metavar="FILE", help="write the report to FILE instead of stdout")
+    check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    check.add_argument(
+        "--fail-on", choices=("error", "warning", "info"), help="lowest severity that fails (default: info)"
+    )
+    check.add_argument("--statistics", action="store_true", help="print the count of findings per code")
+    check.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
+    check.add_argument("--stdin-filename", metavar="NAME", help="the name to report for standard input")
+    check.add_argument("--family", choices=("auto", "ipv4", "ipv6"), help="address family (default: from the dump)")
+    check.add_argument("--docker", metavar="GENERATION", help="Docker layout: auto, off or a generation")
+    check.add_argument("--config", metavar="FILE", help="use this configuration file")
+    check.add_argument("--no-config", action="store_true", help="ignore configuration files")
+    check.add_argument("--no-color", action="store_true", help="no ANSI colours")
+
+    rules = commands.add_parser("rules", help="list every code with its name, severity and default")
+    rules.add_argument("--format", choices=("text", "json"), default="text")
+
+    rule = commands.add_parser("rule", help="explain one code")
+    rule.add_argument("code")
+
+    parse = commands.add_parser("parse", help="print the typed AST of a dump")
+    parse.add_argument("path", metavar="FILE", help="a dump, or '-' for standard input")
+    parse.add_argument("--format", choices=("json",), default="json")
+    parse.add_argument("--family", choices=("auto", "ipv4", "ipv6"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "check":
+            return run_check(args)
+        if args.command == "rules":
+            return run_rules(args)
+        if args.command == "rule":
+            return run_rule(args)
+        if args.command == "parse":
+            return run_parse(args)
+        parser.print_help()
+        return EXIT_ERROR
+    except (UsageError, ConfigError) as error:
+        print(f"iptlint: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+# ---------------------------------------------------------------------------------------
+# check
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Source:
+    path: Path | None  # None: standard input
+    name: str
+
+
+def discover(paths: Sequence[str], stdin_name: str | None) -> tuple[list[_Source], list[str]]:
+    """The dumps to lint, in a stable order, and the problems met finding them."""
+    sources: list[_Source] = []
+    problems: list[str] = []
+    for text in paths or ["."]:
+        if text == "-":
+            sources.append(_Source(None, stdin_name or "-"))
+            continue
+        path = Path(text)
+        if path.is_dir():
+            found = sorted({p for pattern in DUMP_PATTERNS for p in path.rglob(pattern) if p.is_file()})
+            found = [p for p in found if not any(part.startswith(".") and part not in (".", "..") for part in p.parts)]
+            if not found:
+                problems.append(f"{path}: no dump found (looked for {', '.join(DUMP_PATTERNS)})")
+            sources.extend(_Source(p, str(p)) for p in found)
+        elif path.exists():
+            sources.append(_Source(path, str(path)))
+        else:
+            problems.append(f"{path}: no such file or directory")
+    return sources, problems
+
+
+def _family(text: str | None) -> Family | None:
+    return None if text in (None, "auto") else Family(text)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from iptlint.linter import Settings, lint
+    from iptlint.report import ReportContext, render, statistics
+    from iptlint.rules import all_rules
+
+    sources, problems = discover(args.paths, args.stdin_filename)
+    fixed_config = None
+    if args.config:
+        fixed_config = load_config(Path(args.config))
+    findings: list[Finding] = []
+    fail_on_config: str | None = None
+    for source in sources:
+        config = Config() if args.no_config else fixed_config or config_for(source.path or Path.cwd())
+        fail_on_config = fail_on_config or config.fail_on
+        settings = Settings(
+            select=args.select if args.select is not None else config.select,
+            extend_select=tuple(config.extend_select) + tuple(args.extend_select),
+            ignore=tuple(config.ignore) + tuple(args.ignore) + (config.ignores_for(source.path) if source.path else ()),
+            family=_family(args.family or config.family),
+        )
+        try:
+            data = sys.stdin.buffer.read() if source.path is None else source.path.read_bytes()
+        except OSError as error:
+            problems.append(f"{source.name}: cannot read: {error.strerror}")
+            continue
+        findings.extend(lint(data, source.name, settings).findings)
+    findings.sort(key=Finding.sort_key)
+    for problem in problems:
+        print(f"iptlint: {problem}", file=sys.stderr)
+
+    context = ReportContext(
+        rules={info.code: info for info in all_rules()},
+        version=__version__,
+        color=not args.no_color and args.output_file is None and sys.stdout.isatty(),
+        files=tuple(s.name for s in sources),
+        show_summary=not args.quiet,
+    )
+    output = render(args.format, findings, context)
+    if args.statistics:
+        output = statistics(findings)
+    _write(output, args.output_file)
+
+    if problems:
+        return EXIT_ERROR
+    fail_on = Severity.parse(args.fail_on or fail_on_config or "info")
+    failing = [f for f in findings if f.severity >= fail_on]
+    return EXIT_FINDINGS if failing and not args.exit_zero else EXIT_OK
+
+
+def _write(text: str, output_file: str | None) -> None:
+    if not text:
+        return
+    if not text.endswith("\n"):
+        text += "\n"
+    if output_file is None:
+        sys.stdout.write(text)
+        return
+    try:
+        Path(output_file).write_text(text)
+    except OSError as error:
+        raise UsageError(f"{output_file}: cannot write: {error.strerror}") from None
+
+
+# ---------------------------------------------------------------------------------------
+# rules, rule, parse
+# ---------------------------------------------------------------------------------------
+
+
+def run_rules(args: argparse.Namespace) -> int:
+    from iptlint.rules import all_rules
+
+    infos = all_rules()
+    if args.format == "json":
+        rows = [
+            {"code": i.code, "name": i.name, "severity": str(i.severity), "default": i.default, "summary": i.summary}
+            for i in infos
+        ]
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    width = max(len(i.name) for i in infos)
+    print(f"{'CODE':6} {'NAME':{width}} {'SEVERITY':8} {'DEFAULT':8} SUMMARY")
+    for info in infos:
+        default = "on" if info.default else "off"
+        print(f"{info.code:6} {info.name:{width}} {info.severity!s:8} {default:8} {info.summary}")
+    return EXIT_OK
+
+
+def run_rule(args: argparse.Namespace) -> int:
+    from iptlint.rules import rule
+
+    info = rule(args.code)
+    if info is None:
+        raise UsageError(f"unknown code {args.code!r}: `iptlint rules` lists them")
+    default = "enabled" if info.default else "disabled"
+    print(f"{info.code} {info.name} ({info.severity}, {default} by default)\n")
+    print(info.doc.rstrip())
+    return EXIT_OK
+
+
+def run_parse(args: argparse.Namespace) -> int:
+    from iptlint.syntax.export import to_json
+    from iptlint.syntax.parser import parse_bytes
+
+    if args.path == "-":
+        data, name = sys.stdin.buffer.read(), "-"
+    else:
+        try:
+            data, name = Path(args.path).read_bytes(), args.path
+        except OSError as error:
+            raise UsageError(f"{args.path}: cannot read: {error.strerror}") from None
+    result = parse_bytes(data, name, _family(args.family))
+    print(json.dumps(to_json(result), indent=1))
+    errors = [f for f in result.findings if f.severity is Severity.ERROR]
+    for finding in errors:
+        print(
+            f"{finding.path}:{finding.span.line}:{finding.span.column}: {finding.code} {finding.message}",
+            file=sys.stderr,
+        )
+    return EXIT_FINDINGS if errors else EXIT_OK
