@@ -1,0 +1,465 @@
+"""Differential tests: iptlint against the real iptables-restore 1.8.9.
+
+For every dump of the shared corpus (`../shared/corpus/real/**/*.rules`) and every case of
+iptables' own extension tests (`../shared/corpus/iptables-tests/extensions.jsonl`, as a
+one-rule dump), the real `ip(6)tables-(nft|legacy)-restore` loads the text into a
+throwaway network namespace, so the kernel checks it too.  Where a real load is
+impossible (runtime state this machine cannot create: ipsets, nfacct objects, DNS), the
+item is listed under `test_only` in `known-differences.yaml` with the reason, and
+`--test` is used instead.
+
+iptlint agrees with iptables on an item when
+* iptables accepts it and iptlint reports no ERROR-severity S1xx finding, or
+* iptables rejects it and iptlint's first ERROR is on the line iptables blamed.  Two
+  spellings of the same place count as the same line: iptables names the line after the
+  last one for a missing COMMIT at the end of the file, and blames a table's COMMIT line
+  for what it finds only when the table is committed (legacy: the kernel's checks;
+  nft: jumps to chains that do not exist); then iptlint's first error must be inside
+  that table.
+
+Every disagreement must be listed by name in `known-differences.yaml` with its reason,
+and agreement on extension cases whose modules all have iptlint option tables ("typed
+modules") must reach 99.5%.  The rates are printed in the terminal summary.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import json
+import re
+import shlex
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import kernel
+import pytest
+import yaml
+from conftest import CORPUS, report_summary, requires_corpus, requires_root_tools
+
+from iptlint import extensions
+from iptlint.findings import Severity
+from iptlint.syntax.ast import BUILTIN_CHAINS, VERDICTS, Family
+from iptlint.syntax.parser import detect_family, parse
+
+KNOWN_DIFFERENCES = Path(__file__).with_name("known-differences.yaml")
+EXTENSION_CASES = CORPUS / "iptables-tests" / "extensions.jsonl"
+TYPED_MODULES_THRESHOLD = 0.995
+WORKERS = 2
+
+pytestmark = [pytest.mark.kernel, pytest.mark.slow]
+
+
+# ---------------------------------------------------------------------------------------
+# What is compared: items
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One text fed to both iptlint and iptables."""
+
+    name: str  # how known-differences.yaml names it
+    source: str  # "corpus" or "extension"
+    family: Family
+    text: str
+    typed: bool = True  # every module of the rule has an iptlint option table
+    setup: tuple[tuple[str, ...], ...] = ()  # iptables commands a real load needs first (argv without the tool)
+
+
+def family_of_corpus_file(path: Path, text: str) -> Family:
+    """The family the manifest records for a corpus file (the header decides otherwise)."""
+    return Family.IPV6 if _MANIFEST_FAMILY.get(path.relative_to(CORPUS).as_posix()) == "ipv6" else detect_family(text)
+
+
+def _manifest_families() -> dict[str, str]:
+    manifest = CORPUS / "manifest.jsonl"
+    if not manifest.is_file():
+        return {}
+    return {record["file"]: record["family"] for record in map(json.loads, manifest.read_text().splitlines())}
+
+
+_MANIFEST_FAMILY = _manifest_families()
+
+
+def corpus_items() -> list[Item]:
+    """Every real dump of the corpus, as it is."""
+    items = []
+    for path in sorted((CORPUS / "real").glob("**/*.rules")):
+        text = path.read_bytes().decode("utf-8", "surrogateescape")
+        name = path.relative_to(CORPUS).as_posix()
+        items.append(Item(name, "corpus", family_of_corpus_file(path, text), text))
+    return items
+
+
+def one_rule_dump(table: str, chain: str, rule: str) -> str:
+    """`*table / :CHAIN - [0:0] (user chains only) / -A CHAIN rule / COMMIT`."""
+    declaration = "" if chain in BUILTIN_CHAINS.get(table, ()) else f":{chain} - [0:0]\n"
+    return f"*{table}\n{declaration}-A {chain} {rule}\nCOMMIT\n"
+
+
+_MODULE_WORDS = {
+    "-m": "match",
+    "--match": "match",
+    "-j": "target",
+    "--jump": "target",
+    "-g": "target",
+    "--goto": "target",
+}
+
+
+def modules_of(rule: str) -> list[tuple[str, str]]:
+    """The (kind, name) of every -m/-j/-g module a rule line names."""
+    try:
+        words = shlex.split(rule, posix=True)
+    except ValueError:
+        words = rule.split()
+    found = []
+    for word, following in itertools.pairwise(words):
+        kind = _MODULE_WORDS.get(word)
+        if kind is not None:
+            found.append((kind, following))
+    return found
+
+
+def is_typed(case: dict) -> bool:
+    """True when iptlint has an option table for every module of the case."""
+    modules = modules_of(case["rule"])
+    if case["kind"] in ("match", "target"):
+        modules.append((case["kind"], case["module"]))
+    for kind, name in modules:
+        if kind == "target" and (name in VERDICTS or not name.isupper()):
+            continue  # a verdict, or a user chain
+        if extensions.find(kind, name) is None:
+            return False
+    return True
+
+
+_SETUP_TOOLS = ("iptables", "ip6tables")
+
+
+def trivial_setup(case: dict) -> tuple[tuple[str, ...], ...] | None:
+    """The setup of a case as iptables commands, or None when it needs more than iptables."""
+    commands = []
+    for step in case["setup"]:
+        argv = tuple(shlex.split(step["cmd"]))
+        if not argv or argv[0] not in _SETUP_TOOLS:
+            return None
+        commands.append(argv)
+    return tuple(commands)
+
+
+def extension_items() -> list[Item]:
+    """Every IPv4/IPv6 case of iptables' extension tests, once per tool and chain."""
+    items = []
+    for line in EXTENSION_CASES.read_text().splitlines():
+        case = json.loads(line)
+        if case["family"] not in ("ipv4", "ipv6", "both"):
+            continue
+        table = case["table"] or "filter"
+        setup = trivial_setup(case)
+        for tool in case["tools"]:
+            family = Family.IPV6 if tool == "ip6tables" else Family.IPV4
+            for chain in case["chains"] or ["INPUT"]:
+                name = f"{Path(case['file']).name}:{case['line']}/{tool}/{chain}"
+                text = one_rule_dump(table, chain, case["rule"])
+                items.append(Item(name, "extension", family, text, is_typed(case), setup or ()))
+    return items
+
+
+# ---------------------------------------------------------------------------------------
+# What is known to differ: known-differences.yaml
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KnownDifference:
+    pattern: str  # an item name, or an fnmatch pattern over names
+    backends: tuple[str, ...]
+    category: str
+    reason: str
+
+    def covers(self, name: str, backend: str) -> bool:
+        return backend in self.backends and fnmatch.fnmatchcase(name, self.pattern)
+
+
+@dataclass(frozen=True, slots=True)
+class KnownDifferences:
+    categories: dict[str, str]
+    test_only: dict[str, str]  # name pattern -> why a real load is impossible
+    differences: tuple[KnownDifference, ...]
+
+    def load_impossible(self, name: str) -> str | None:
+        for pattern, reason in self.test_only.items():
+            if fnmatch.fnmatchcase(name, pattern):
+                return reason
+        return None
+
+    def explain(self, name: str, backend: str) -> KnownDifference | None:
+        for known in self.differences:
+            if known.covers(name, backend):
+                return known
+        return None
+
+
+def load_known_differences(path: Path = KNOWN_DIFFERENCES) -> KnownDifferences:
+    data = yaml.safe_load(path.read_text()) or {}
+    categories = data.get("categories") or {}
+    test_only = {entry["name"]: entry["reason"] for entry in data.get("test_only") or []}
+    differences = []
+    for entry in data.get("differences") or []:
+        category = entry["category"]
+        assert category in categories, f"known-differences.yaml: unknown category {category!r} for {entry['name']}"
+        backends = tuple(entry.get("backends") or kernel.BACKENDS)
+        differences.append(KnownDifference(entry["name"], backends, category, entry["reason"]))
+    return KnownDifferences(categories, test_only, tuple(differences))
+
+
+# ---------------------------------------------------------------------------------------
+# Comparing one item
+# ---------------------------------------------------------------------------------------
+
+
+def iptlint_first_error(item: Item) -> int | None:
+    """The line of iptlint's first ERROR-severity syntax finding, or None when it has none."""
+    result = parse(item.text, item.name, item.family)
+    lines = [f.span.line for f in result.findings if f.severity is Severity.ERROR and f.code.startswith("S1")]
+    return min(lines, default=None)
+
+
+def physical_lines(text: str) -> list[str]:
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def table_bounds(lines: list[str], commit_line: int) -> tuple[int, int] | None:
+    """(header line, COMMIT line) of the table closed on `commit_line`, if that line is a COMMIT."""
+    if not 0 < commit_line <= len(lines) or not lines[commit_line - 1].startswith("COMMIT"):
+        return None
+    for number in range(commit_line - 1, 0, -1):
+        if lines[number - 1].startswith("*"):
+            return number, commit_line
+    return None
+
+
+def same_place(text: str, iptlint_line: int, iptables_line: int | None) -> bool:
+    """Whether iptlint's first error and iptables' blamed line name the same place."""
+    if iptables_line is None or iptlint_line == iptables_line:
+        return iptables_line is not None
+    lines = physical_lines(text)
+    if iptables_line > len(lines):  # "COMMIT expected at line N+1": the end of the file
+        return iptlint_line == len(lines)
+    bounds = table_bounds(lines, iptables_line)
+    return bounds is not None and bounds[0] <= iptlint_line <= bounds[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    item: Item
+    backend: str
+    tested_only: bool  # --test instead of a real load
+    verdict: kernel.Verdict
+    iptlint_line: int | None
+
+    @property
+    def agrees(self) -> bool:
+        if self.verdict.ok:
+            return self.iptlint_line is None
+        return self.iptlint_line is not None and same_place(self.item.text, self.iptlint_line, self.verdict.line)
+
+    def describe(self) -> str:
+        mode = "--test" if self.tested_only else "load"
+        ours = "accepts" if self.iptlint_line is None else f"error at line {self.iptlint_line}"
+        return f"{self.item.name} [{self.backend} {mode}]: iptables {self.verdict.describe()[:160]}; iptlint {ours}"
+
+
+# ---------------------------------------------------------------------------------------
+# Running iptables on every item, two workers, one namespace per worker and backend
+# ---------------------------------------------------------------------------------------
+
+
+class Workers:
+    """Namespaces for the worker threads; a real load changes a namespace, so none is shared."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+        self.namespaces: list[kernel.Namespace] = []
+        self.lock = threading.Lock()
+
+    def namespace(self, backend: str) -> kernel.Namespace:
+        spaces = getattr(self.local, "spaces", None)
+        if spaces is None:
+            spaces = self.local.spaces = {}
+        if backend not in spaces:
+            namespace = kernel.Namespace(f"iptlint-diff-{backend}")
+            with self.lock:
+                self.namespaces.append(namespace)
+            spaces[backend] = namespace.__enter__()
+        return spaces[backend]
+
+    def close(self) -> None:
+        for namespace in self.namespaces:
+            namespace.delete()
+
+
+_SETUP_BINARIES = {
+    ("nft", "iptables"): "iptables-nft",
+    ("nft", "ip6tables"): "ip6tables-nft",
+    ("legacy", "iptables"): "iptables-legacy",
+    ("legacy", "ip6tables"): "ip6tables-legacy",
+}
+
+
+def run_item(workers: Workers, known: KnownDifferences, item: Item, backend: str) -> Outcome:
+    impossible = known.load_impossible(item.name)
+    namespace = workers.namespace(backend)
+    if impossible is None:
+        for argv in item.setup:
+            namespace.run([_SETUP_BINARIES[(backend, argv[0])], *argv[1:]])
+    verdict = namespace.restore(item.text, backend, item.family, test=impossible is not None)
+    return Outcome(item, backend, impossible is not None, verdict, iptlint_first_error(item))
+
+
+def run_all(items: list[Item], known: KnownDifferences) -> list[Outcome]:
+    workers = Workers()
+    try:
+        with ThreadPoolExecutor(WORKERS) as pool:
+            jobs = [
+                pool.submit(run_item, workers, known, item, backend) for item in items for backend in kernel.BACKENDS
+            ]
+            return [job.result() for job in jobs]
+    finally:
+        workers.close()
+
+
+# ---------------------------------------------------------------------------------------
+# Fixtures and reports
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def known() -> KnownDifferences:
+    return load_known_differences()
+
+
+@pytest.fixture(scope="module")
+def corpus_outcomes(known) -> list[Outcome]:
+    requires_corpus()
+    requires_root_tools()
+    return run_all(corpus_items(), known)
+
+
+@pytest.fixture(scope="module")
+def extension_outcomes(known) -> list[Outcome]:
+    requires_corpus()
+    requires_root_tools()
+    return run_all(extension_items(), known)
+
+
+def rate(outcomes: list[Outcome]) -> tuple[int, int]:
+    return sum(o.agrees for o in outcomes), len(outcomes)
+
+
+def percent(good: int, total: int) -> str:
+    return f"{good}/{total} ({100 * good / total:.1f}%)" if total else "0/0"
+
+
+def by_backend(outcomes: list[Outcome]) -> Iterator[tuple[str, list[Outcome]]]:
+    for backend in kernel.BACKENDS:
+        yield backend, [o for o in outcomes if o.backend == backend]
+
+
+def unexplained(outcomes: list[Outcome], known: KnownDifferences) -> list[str]:
+    return [o.describe() for o in outcomes if not o.agrees and known.explain(o.item.name, o.backend) is None]
+
+
+def stale(outcomes: list[Outcome], known: KnownDifferences, source: str) -> list[str]:
+    """Known differences (by exact name) for items that now agree: they can be removed."""
+    agreeing = {(o.item.name, o.backend) for o in outcomes if o.agrees}
+    disagreeing = {(o.item.name, o.backend) for o in outcomes if not o.agrees}
+    names = {o.item.name for o in outcomes if o.item.source == source}
+    found = []
+    for entry in known.differences:
+        if entry.pattern not in names:
+            continue
+        pairs = {(entry.pattern, backend) for backend in entry.backends}
+        if pairs <= agreeing and not pairs & disagreeing:
+            found.append(entry.pattern)
+    return found
+
+
+def summarize(label: str, outcomes: list[Outcome]) -> str:
+    parts = []
+    for backend, group in by_backend(outcomes):
+        tested = sum(o.tested_only for o in group)
+        note = f", {tested} with --test" if tested else ""
+        parts.append(f"{backend} {percent(*rate(group))}{note}")
+    return f"differential: {label}: " + ", ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------
+# The tests
+# ---------------------------------------------------------------------------------------
+
+
+def test_corpus_agrees_with_iptables(corpus_outcomes, known):
+    report_summary(summarize("corpus (real dumps)", corpus_outcomes))
+    old = stale(corpus_outcomes, known, "corpus")
+    if old:
+        report_summary(f"  known differences that now agree (remove them): {', '.join(old)}")
+    missing = unexplained(corpus_outcomes, known)
+    assert not missing, "disagreements not in known-differences.yaml:\n" + "\n".join(missing)
+
+
+def test_extension_cases_agree_with_iptables(extension_outcomes, known):
+    typed = [o for o in extension_outcomes if o.item.typed]
+    report_summary(summarize("extension cases, all", extension_outcomes))
+    report_summary(summarize("extension cases, typed modules", typed))
+    untyped = Counter(o.item.name.split(":")[0] for o in extension_outcomes if not o.item.typed)
+    report_summary(f"  untyped extension test files: {len(untyped)} ({sum(untyped.values())} runs)")
+    low = [
+        f"{backend} {percent(*rate(group))}"
+        for backend, group in by_backend(typed)
+        if group and rate(group)[0] / rate(group)[1] < TYPED_MODULES_THRESHOLD
+    ]
+    missing = unexplained(typed, known)
+    assert not low, f"agreement on typed modules under {TYPED_MODULES_THRESHOLD:.1%}: {', '.join(low)}"
+    assert not missing, "disagreements not in known-differences.yaml:\n" + "\n".join(missing)
+
+
+def test_known_differences_file_is_well_formed(known):
+    for entry in known.differences:
+        assert entry.reason.strip(), f"{entry.pattern}: a known difference needs a reason"
+        assert set(entry.backends) <= set(kernel.BACKENDS), f"{entry.pattern}: unknown backend"
+    for pattern, reason in known.test_only.items():
+        assert reason.strip(), f"{pattern}: say why a real load is impossible"
+
+
+@pytest.mark.parametrize(
+    ("text", "iptlint_line", "iptables_line", "same"),
+    [
+        ("*filter\n-A INPUT -j ACCEPT\nCOMMIT\n", 2, 2, True),
+        ("*filter\n-A INPUT -j ACCEPT\nCOMMIT\n", 2, 3, True),  # blamed at COMMIT, error inside the table
+        ("*filter\n-A INPUT -j ACCEPT\nCOMMIT\n", 1, None, False),
+        ("*filter\n-A INPUT -j ACCEPT\n", 2, 3, True),  # missing COMMIT: iptables names the line after the end
+        ("*nat\nCOMMIT\n*filter\n-A INPUT -j ACCEPT\nCOMMIT\n", 2, 5, False),  # another table
+    ],
+)
+def test_same_place(text, iptlint_line, iptables_line, same):
+    assert same_place(text, iptlint_line, iptables_line) is same
+
+
+def test_error_line_is_read_from_each_message_form():
+    assert kernel.error_line("x: Bad argument `foo' | Error occurred at line: 12 | Try") == 12
+    assert kernel.error_line("iptables-restore: line 4 failed") == 4
+    assert kernel.error_line("iptables-nft-restore: COMMIT expected at line 8") == 8
+    assert kernel.error_line("ok") is None
+
+
+_ = re  # kept for pattern helpers below
