@@ -1,0 +1,147 @@
+"""hashlimit: a rate limit per source/destination address or port (libxt_hashlimit, rev. 3).
+
+    -m hashlimit --hashlimit-above 20/sec --hashlimit-burst 40 --hashlimit-mode srcip
+        --hashlimit-name ssh-flood -j DROP
+    -m hashlimit --hashlimit-upto 4kb/s --hashlimit-burst 400kb --hashlimit-name mini
+
+Needs `--hashlimit-name` and one of `--hashlimit-upto`/`--hashlimit-above` (the old
+`--hashlimit` is `--hashlimit-upto`).  A rate in bytes (`10mb/s`) needs a burst in
+bytes at least as large as one rate unit.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+from iptlint.extensions.matches.limit import rate_parser
+from iptlint.extensions.spec import Extension, opt
+from iptlint.syntax import values as v
+from iptlint.syntax.ast import Family
+
+SCALE = 1_000_000  # XT_HASHLIMIT_SCALE_v2
+BURST_MAX = 1_000_000  # XT_HASHLIMIT_BURST_MAX
+UINT32_MAX = 0xFFFFFFFF
+UINT64_MAX = 0xFFFFFFFFFFFFFFFF
+BYTE_SHIFT = 4  # XT_HASHLIMIT_BYTE_SHIFT
+MODES = ("srcip", "dstip", "srcport", "dstport")
+_SIZE = {"": 1, "k": 1024, "m": 1024 * 1024}
+_BYTES = re.compile(r"([0-9]+)([km]?)b/s\Z")
+_BURST = re.compile(r"([0-9]+)([km]?)b?\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class ByteRate:
+    """A rate in bytes per second, `512kb/s`."""
+
+    bytes_per_second: int
+
+    def __str__(self) -> str:
+        return f"{self.bytes_per_second}b/s"
+
+
+def byte_cost(bytes_per_second: int) -> int:
+    """The kernel's cost of one rate unit (bytes_to_cost in libxt_hashlimit.c)."""
+    return UINT32_MAX // (((bytes_per_second >> BYTE_SHIFT) & UINT32_MAX) + 1)
+
+
+def cost_bytes(cost: int) -> int:
+    """The smallest byte burst the kernel accepts for `cost` (cost_to_bytes)."""
+    return ((UINT32_MAX // cost if cost else UINT32_MAX) - 1) << BYTE_SHIFT
+
+
+_packet_rate = rate_parser(SCALE)
+
+
+def rate(text: str, family) -> v.Rate | ByteRate:
+    """`20/sec`, `1000/min` (packets) or `512kb/s`, `10mb/s`, `123456b/s` (bytes)."""
+    found = _BYTES.match(text)
+    if found is None:
+        return _packet_rate(text, family)
+    number = int(found.group(1)) * _SIZE[found.group(2)]
+    if number == 0:
+        raise ValueError(f"rate {text!r} is zero")
+    if number > UINT64_MAX:
+        raise ValueError(f"rate {text} is too large")
+    if byte_cost(number) == 0:
+        raise ValueError(f"rate {text} is too high")
+    return ByteRate(number)
+
+
+def burst(text: str, family) -> int:
+    """A packet count up to 1000000, or a byte count with a `k`/`m` suffix (`400kb`)."""
+    found = _BURST.match(text)
+    if found is None or int(found.group(1)) == 0:
+        raise ValueError(f"burst {text!r} is not a positive number")
+    number, suffix = int(found.group(1)), found.group(2)
+    if not suffix and not text.endswith("b") and number > BURST_MAX:
+        raise ValueError(f"burst {text} is out of range 1-{BURST_MAX}")
+    number *= _SIZE[suffix]
+    if number > UINT64_MAX:
+        raise ValueError(f"burst {text} is too large")
+    return number
+
+
+def prefix_length(text: str, family) -> int:
+    """A mask as a prefix length (`24`) or a contiguous dotted/colon mask (`255.255.255.0`)."""
+    limit = 32 if family is Family.IPV4 else 128
+    if text.isdigit():
+        return v.to_int(text, 0, limit, "prefix length")
+    try:
+        network = ipaddress.ip_network(f"{'0.0.0.0' if family is Family.IPV4 else '::'}/{text}")
+    except ValueError:
+        raise ValueError(f"{text!r} is neither a prefix length (0-{limit}) nor a network mask") from None
+    return network.prefixlen
+
+
+def mode(text: str, family) -> frozenset[str]:
+    """`srcip,dstport`: what the buckets are keyed on (`|` also separates)."""
+    words = [w for w in re.split(r"[,|]", text) if w]
+    for word in words:
+        if word not in MODES:
+            raise ValueError(f"mode {word!r} is not one of {', '.join(MODES)}")
+    return frozenset(words)
+
+
+def interval(text: str, family) -> int:
+    return v.to_int(text, 1, 0x7FFFFFFF, "rate interval")
+
+
+def _check(options, family, protocol):
+    limit = options.get("--hashlimit-upto") or options.get("--hashlimit-above")
+    if limit is None:
+        return ["give --hashlimit-upto or --hashlimit-above"]
+    given_burst = options.get("--hashlimit-burst")
+    if isinstance(limit.value, ByteRate):
+        needed = cost_bytes(byte_cost(limit.value.bytes_per_second))
+        if given_burst is not None and given_burst.value < needed:
+            return [f"a burst of {given_burst.value} bytes is below one rate unit: at least {needed}b"]
+    elif given_burst is not None and given_burst.value > BURST_MAX:
+        return [f"--hashlimit-burst {given_burst.text} is out of range 1-{BURST_MAX}"]
+    return []
+
+
+_UINT32 = v.uint(0, UINT32_MAX)
+
+EXTENSION = Extension(
+    name="hashlimit",
+    kind="match",
+    summary="rate limit per address or port",
+    options=(
+        opt("--hashlimit-upto", rate, "--hashlimit", invert=True, excludes=("--hashlimit-above",)),
+        opt("--hashlimit-above", rate, invert=True, excludes=("--hashlimit-upto",)),
+        opt("--hashlimit-burst", burst),
+        opt("--hashlimit-mode", mode),
+        opt("--hashlimit-srcmask", prefix_length),
+        opt("--hashlimit-dstmask", prefix_length),
+        opt("--hashlimit-name", v.string(None, "name"), required=True),
+        opt("--hashlimit-htable-size", _UINT32),
+        opt("--hashlimit-htable-max", _UINT32),
+        opt("--hashlimit-htable-gcinterval", _UINT32),
+        opt("--hashlimit-htable-expire", _UINT32),
+        opt("--hashlimit-rate-match"),
+        opt("--hashlimit-rate-interval", interval),
+    ),
+    check=_check,
+)
