@@ -1,0 +1,60 @@
+"""bpf: run a classic BPF program, or a pinned eBPF object, on the packet (libxt_bpf, revision 1).
+
+    -m bpf --bytecode "4,48 0 0 9,21 0 1 6,6 0 0 1,6 0 0 0" -j ACCEPT
+    -m bpf --object-pinned /sys/fs/bpf/allow -j ACCEPT
+
+Exactly one of `--bytecode` (`COUNT,CODE JT JF K,...` as printed by `nfbpf_compile`,
+1-64 instructions, COUNT equal to their number) or `--object-pinned PATH`.
+"""
+
+from iptlint.extensions.spec import Extension, opt
+from iptlint.syntax import values as v
+
+MAX_INSTRUCTIONS = 64  # XT_BPF_MAX_NUM_INSTR
+_FIELDS = (("code", 0xFFFF), ("jt", 0xFF), ("jf", 0xFF), ("k", 0xFFFFFFFF))
+
+
+def _instruction(text: str, index: int) -> tuple[int, ...]:
+    words = text.split()
+    if len(words) < len(_FIELDS) or not all(word.isdigit() for word in words[: len(_FIELDS)]):
+        raise ValueError(f"instruction {index} ({text!r}) is not 'CODE JT JF K'")
+    values = tuple(int(word) for word in words[: len(_FIELDS)])
+    for value, (name, limit) in zip(values, _FIELDS, strict=True):
+        if value > limit:
+            raise ValueError(f"instruction {index}: {name} {value} is out of range 0-{limit}")
+    return values
+
+
+def bytecode(text: str, family) -> tuple[tuple[int, ...], ...]:
+    """A classic BPF program as bpf_parse_string reads it; a trailing comma is allowed."""
+    count_text, comma, rest = text.partition(",")
+    if not comma or not count_text.strip().isdigit():
+        raise ValueError("the program does not start with its instruction count and a comma")
+    count = int(count_text)
+    if not 1 <= count <= MAX_INSTRUCTIONS:
+        raise ValueError(f"instruction count {count} is out of range 1-{MAX_INSTRUCTIONS}")
+    items = rest.split(",")
+    if items[-1] == "":
+        items.pop()
+    program = tuple(_instruction(item, index) for index, item in enumerate(items))
+    if len(program) != count:
+        raise ValueError(f"the program has {len(program)} instructions but says {count}")
+    return program
+
+
+def _exactly_one(options, family, protocol) -> list[str]:
+    if "--bytecode" not in options and "--object-pinned" not in options:
+        return ["give --bytecode or --object-pinned"]
+    return []
+
+
+EXTENSION = Extension(
+    name="bpf",
+    kind="match",
+    summary="BPF program",
+    options=(
+        opt("--bytecode", bytecode, excludes=("--object-pinned",)),
+        opt("--object-pinned", v.string(None, "path"), excludes=("--bytecode",)),
+    ),
+    check=_exactly_one,
+)
