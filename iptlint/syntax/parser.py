@@ -73,6 +73,15 @@ _BASIC = Extension(
 )
 _BASIC_BY_SPELLING = {s: spec for spec in _BASIC.options for s in spec.spellings}
 
+# The target extensions of iptables 1.8.9 (extensions/lib{xt,ipt,ip6t}_NAME.c): any other
+# name after -j or -g is a jump to a user chain.
+IPTABLES_TARGETS = frozenset({
+    "AUDIT", "CHECKSUM", "CLASSIFY", "CLUSTERIP", "CONNMARK", "CONNSECMARK", "CT", "DNAT", "DNPT", "DSCP",
+    "ECN", "HL", "HMARK", "IDLETIMER", "LED", "LOG", "MARK", "MASQUERADE", "NETMAP", "NFLOG", "NFQUEUE",
+    "NOTRACK", "RATEEST", "REDIRECT", "REJECT", "SECMARK", "SET", "SNAT", "SNPT", "SYNPROXY", "TCPMSS",
+    "TCPOPTSTRIP", "TEE", "TOS", "TPROXY", "TRACE", "TTL",
+})  # fmt: skip
+
 # Implicit protocol matches: `-p tcp --dport 22` loads the tcp match.
 _PROTOCOL_MATCH = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp6", 132: "sctp", 136: "udplite", 33: "dccp"}
 
@@ -184,9 +193,11 @@ class _Parser:
         for number, text in enumerate(self.lines, 1):
             self.line(number, text)
         if self.table is not None:
+            # iptables-restore notices at the end of the file: point there, and name the table's line.
             self.report(
-                "S105", f"table '{self.table.name}' is never closed by COMMIT (nothing of it would load)",
-                self.table.line, 1,
+                "S105", f"the file ends before table '{self.table.name}' (line {self.table.line}) is closed "
+                "by COMMIT: nothing of it would load",
+                max(1, len(self.lines)), 1,
             )  # fmt: skip
             self.close_table(0)
         if not self.tables and not any(f.code in ("S122", "S101") for f in self.findings):
@@ -316,10 +327,10 @@ class _Parser:
         if len(words) > 2:
             counters = _counters(words[2].rstrip("]") + "]")
         if builtin:
-            if policy not in ("ACCEPT", "DROP"):
+            if policy not in ("ACCEPT", "DROP", "-"):  # '-' keeps the current policy
                 column = text.index(policy, 1 + len(name)) + 1
                 raise _LineError(
-                    "S123", f"the policy of built-in chain '{name}' must be ACCEPT or DROP, not '{policy}'",
+                    "S123", f"the policy of built-in chain '{name}' must be ACCEPT, DROP or '-', not '{policy}'",
                     column, column + len(policy),
                 )  # fmt: skip
         elif policy != "-":
@@ -328,7 +339,8 @@ class _Parser:
                 "S123", f"user chain '{name}' cannot have a policy ('{policy}'): write '-'",
                 column, column + len(policy),
             )  # fmt: skip
-        table.chains[name] = _ChainState(name, policy if builtin else None, number, counters, builtin)
+        kept = None if policy == "-" else policy
+        table.chains[name] = _ChainState(name, kept if builtin else None, number, counters, builtin)
 
     def check_chain_name(self, name: str, column: int) -> None:
         end = column + len(name)
@@ -579,14 +591,19 @@ class _RuleBuilder:
             else:
                 raise self.error("S115", "unexpected '!'", bang)
         owner, spec = self.lookup(spelling, argument.option)
-        if spec.nargs < len(values):
-            extra = values[spec.nargs]
+        nargs = spec.nargs
+        if owner is None and spec.name == "-c" and len(values) == 1 and "," in words[values[0]]:
+            nargs = 1  # `-c PACKETS,BYTES`, the one-word form of `-c PACKETS BYTES`
+        if nargs < len(values):
+            extra = values[nargs]
             raise self.error(
                 "S115", f"unexpected {unquote(words[extra])!r}: {spec.name} takes {_count(spec.nargs)}", extra
             )
-        if spec.nargs > len(values):
+        if nargs > len(values):
             raise self.error("S114", f"option {spelling} requires {_count(spec.nargs)}", argument.option)
         texts = tuple(unquote(words[i]) for i in values)
+        if nargs != spec.nargs:
+            texts = tuple(texts[0].split(",", 1))
         first = argument.option if argument.not_ is None else argument.not_
         last = values[-1] if values else argument.option
         width = last - first + 1
@@ -612,9 +629,19 @@ class _RuleBuilder:
         implicit = _PROTOCOL_MATCH.get(self.protocol) if self.protocol is not None else None
         if implicit and not any(m.name == implicit for m in self.matches):
             extension = extensions.find("match", implicit)
-            if extension is not None and extension.available(self.family) and extension.option(spelling):
+            if extension is None:
+                # No option table for the protocol's match: read it generically, as for `-m`.
+                self.report_unknown("match", implicit, index - 1)
+                self.matches.append(_Loaded(None, implicit, -1, implicit=True))
+                return self.lookup(spelling, index)
+            if extension.available(self.family) and extension.option(spelling):
                 self.matches.append(_Loaded(extension, implicit, -1, implicit=True))
                 return self.lookup(spelling, index)
+        # A module read generically may own any option, even one that looks like a
+        # prefix of a known long option (`-m recent --set` is not `--set-counters`).
+        generic = self.generic_owner(index)
+        if generic is not None:
+            return generic
         # getopt_long accepts an unambiguous prefix of a long option.
         if spelling.startswith("--"):
             candidates = []
@@ -626,14 +653,18 @@ class _RuleBuilder:
             distinct = {(id(o), s.name) for o, s in candidates}
             if len(distinct) == 1:
                 return candidates[0]
-        # A module read generically takes any option and its values.
-        for owner in loaded:
-            if owner.extension is None:
-                return owner, OptionSpec(spelling, None, (), self._generic_arity(index), True, True)
         hint = ""
         if self.protocol is None and spelling in ("--dport", "--sport", "--dports", "--sports"):
             hint = ": it needs -p tcp or -p udp (and -m tcp / -m multiport) before it"
         raise self.error("S109", f"unknown option {spelling!r}{hint}", index)
+
+    def generic_owner(self, index: int) -> tuple[_Loaded, OptionSpec] | None:
+        """The newest module read without an option table, which takes any option and its values."""
+        for owner in self.loaded():
+            if owner.extension is None and (owner is not self.target or owner.name in IPTABLES_TARGETS):
+                spelling = self.words[index]
+                return owner, OptionSpec(spelling, None, (), self._generic_arity(index), True, True)
+        return None
 
     def _generic_arity(self, index: int) -> int:
         # Without a table, an option takes every word up to the next option.
@@ -674,6 +705,8 @@ class _RuleBuilder:
             return
         value = self.value(spec, texts, first, width)
         if name == "-p":
+            if negated and value.number == 0:
+                raise self.error("S108", f"'! -p {texts[0]}' would never match: every packet has a protocol", first)
             self.protocol = value.number
         option = self.option(spec, value, negated, texts, first, width)
         self.basics.append(option)
@@ -692,8 +725,31 @@ class _RuleBuilder:
         extension = None if name in VERDICTS else extensions.find("target", name)
         if extension is not None and not extension.available(self.family):
             raise self.error("S125", f"target '{name}' does not exist in {_tool(self.family)}", index, index + 1)
+        if kind == "-g" and (name in VERDICTS or extension is not None or name in IPTABLES_TARGETS):
+            raise self.error("S120", f"-g needs a user chain, and '{name}' is a target", index + 1)
+        if extension is None and name not in VERDICTS:
+            if name in IPTABLES_TARGETS:
+                self.report_unknown("target", name, index)
+            else:
+                self.check_jump(name, index + 1)
         self.target = _Loaded(extension, name, first)
         self.target_goto = kind == "-g"
+
+    def check_jump(self, name: str, index: int) -> None:
+        """`-j CHAIN`: iptables-restore looks the chain up when it reads the line, so it must exist by then."""
+        table = self.parser.table
+        if table is None:
+            return
+        if name in BUILTIN_CHAINS.get(table.name, ()):
+            raise self.error("S120", f"cannot jump to built-in chain '{name}': only user chains are targets", index)
+        if name in table.chains:
+            return
+        raise self.error(
+            "S120",
+            f"target '{name}' is neither an iptables target nor a chain of table '{table.name}' "
+            "declared before this line",
+            index,
+        )
 
     def report_unknown(self, kind: str, name: str, index: int) -> None:
         self.parser.report(
