@@ -11,18 +11,14 @@ from iptlint.extensions.spec import Extension, opt
 from iptlint.syntax import values as v
 
 MAX_INSTRUCTIONS = 64  # XT_BPF_MAX_NUM_INSTR
-_FIELDS = (("code", 0xFFFF), ("jt", 0xFF), ("jf", 0xFF), ("k", 0xFFFFFFFF))
+_FIELD_BITS = (16, 8, 8, 32)  # code, jt, jf, k; sscanf wraps larger numbers
 
 
 def _instruction(text: str, index: int) -> tuple[int, ...]:
-    words = text.split()
-    if len(words) < len(_FIELDS) or not all(word.isdigit() for word in words[: len(_FIELDS)]):
+    words = text.split()[: len(_FIELD_BITS)]
+    if len(words) < len(_FIELD_BITS) or not all(word.isdigit() for word in words):
         raise ValueError(f"instruction {index} ({text!r}) is not 'CODE JT JF K'")
-    values = tuple(int(word) for word in words[: len(_FIELDS)])
-    for value, (name, limit) in zip(values, _FIELDS, strict=True):
-        if value > limit:
-            raise ValueError(f"instruction {index}: {name} {value} is out of range 0-{limit}")
-    return values
+    return tuple(int(word) & ((1 << bits) - 1) for word, bits in zip(words, _FIELD_BITS, strict=True))
 
 
 def bytecode(text: str, family) -> tuple[tuple[int, ...], ...]:

@@ -13,13 +13,13 @@ policy is a list of elements separated by `--next`, each with at least one of `-
 from iptlint.extensions.spec import Extension, opt
 from iptlint.syntax import values as v
 
-IPSEC_PROTOCOLS = {"ah": 51, "AH": 51, "esp": 50, "ESP": 50, "ipcomp": 108, "IPCOMP": 108}
+IPSEC_PROTOCOLS = {"ah": 51, "esp": 50, "ipcomp": 108}
 ELEMENT_OPTIONS = ("--reqid", "--spi", "--tunnel-src", "--tunnel-dst", "--proto", "--mode")
 _UINT32 = v.uint(0, 0xFFFFFFFF, "value")
 
 
 def ipsec_protocol(text: str, family) -> v.Protocol:
-    """ah, esp or ipcomp, by name (as xtables_parse_protocol and /etc/protocols know them) or number."""
+    """ah, esp or ipcomp, by name (lower case, as xtables_parse_protocol knows them) or number."""
     number = IPSEC_PROTOCOLS.get(text)
     if number is None:
         try:

@@ -12,14 +12,14 @@ import re
 from iptlint.extensions.spec import Extension, opt
 from iptlint.syntax import values as v
 
-_NUMERIC = re.compile(r"(0[xX][0-9a-fA-F]+|[0-9]+)(/|\Z)")
 _NAME = re.compile(r"[^\s/]+\Z")
+_VALUE_MASK = v.masked(32, "value")
 
 
 def value_or_name(text: str, family) -> v.Masked | str:
     """`VALUE[/MASK]` as xtables_parse_val_mask reads it, or a name the loading host must know."""
-    if _NUMERIC.match(text):
-        return v.masked(32, "value")(text, family)
+    if text[:1].isdigit():
+        return _VALUE_MASK(text, family)
     if _NAME.match(text):
         return text
     raise ValueError(f"{text!r} is neither VALUE[/MASK] nor a name")

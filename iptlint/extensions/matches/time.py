@@ -6,7 +6,7 @@
 `--timestart`/`--timestop` are `hh:mm[:ss]`; `--datestart`/`--datestop` are
 `YYYY[-MM[-DD[Thh[:mm[:ss]]]]]` (1970-2038); `--weekdays` (Mon-Sun or 1-7) and
 `--monthdays` (1-31) are comma lists and may be negated.  Times are UTC unless
-`--kerneltz`.  `--contiguous` needs a stop time before the start time.
+`--kerneltz` (formerly `--localtz`).  `--contiguous` needs a stop time before the start time.
 """
 
 from __future__ import annotations
@@ -139,8 +139,9 @@ EXTENSION = Extension(
         opt("--weekdays", weekdays, invert=True),
         opt("--datestart", date),
         opt("--datestop", date),
-        opt("--kerneltz", None, "--localtz", excludes=("--utc",)),
-        opt("--utc", excludes=("--kerneltz",)),
+        opt("--kerneltz", excludes=("--utc",)),
+        opt("--localtz", excludes=("--utc",)),  # the old name of --kerneltz; saved as that
+        opt("--utc", excludes=("--kerneltz", "--localtz")),
         opt("--contiguous"),
     ),
     check=_contiguous_needs_overnight,
