@@ -8,6 +8,7 @@
 follow) or `--fraglast` (the last one).
 """
 
+from iptlint.extensions.matches.esp import id_range
 from iptlint.extensions.spec import Extension, opt
 from iptlint.syntax import values as v
 
@@ -17,7 +18,7 @@ EXTENSION = Extension(
     summary="IPv6 fragment header",
     family="ipv6",
     options=(
-        opt("--fragid", v.uint_range(0, 0xFFFFFFFF, "fragment id"), invert=True),
+        opt("--fragid", id_range("fragment id"), invert=True),
         opt("--fraglen", v.uint(0, 0xFFFFFFFF, "header length"), invert=True),
         opt("--fragres"),
         opt("--fragfirst"),

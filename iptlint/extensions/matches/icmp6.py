@@ -6,7 +6,7 @@
 `--icmpv6-type` (required, may be negated) is a name (or an unambiguous prefix of one,
 any case), a number, or `TYPE/CODE` and `TYPE/CODE:CODE`.  Loaded implicitly by
 `-p ipv6-icmp`; the kernel refuses it without that protocol.  The names are those of
-iptables 1.8.11; 1.8.9 lacks the mld-listener-* ones.
+iptables 1.8.9: the mld-listener-* names came in 1.8.10, so write 130, 131 and 132.
 """
 
 from iptlint.extensions.matches.icmp import IcmpType, parse_icmp_type
@@ -23,8 +23,6 @@ ICMPV6_TYPES = (
     ("ttl-zero-during-reassembly", 3, 1, 1), ("parameter-problem", 4, 0, 255), ("bad-header", 4, 0, 0),
     ("unknown-header-type", 4, 1, 1), ("unknown-option", 4, 2, 2), ("echo-request", 128, 0, 255),
     ("ping", 128, 0, 255), ("echo-reply", 129, 0, 255), ("pong", 129, 0, 255),
-    ("mld-listener-query", 130, 0, 255), ("mld-listener-report", 131, 0, 255),
-    ("mld-listener-done", 132, 0, 255), ("mld-listener-reduction", 132, 0, 255),
     ("router-solicitation", 133, 0, 255), ("router-advertisement", 134, 0, 255),
     ("neighbour-solicitation", 135, 0, 255), ("neighbor-solicitation", 135, 0, 255),
     ("neighbour-advertisement", 136, 0, 255), ("neighbor-advertisement", 136, 0, 255),
@@ -32,7 +30,15 @@ ICMPV6_TYPES = (
 )  # fmt: skip
 
 
+# Names iptables 1.8.10 added; 1.8.9 refuses them.
+NEWER_NAMES = {"mld-listener-query": 130, "mld-listener-report": 131, "mld-listener-done": 132,
+               "mld-listener-reduction": 132}  # fmt: skip
+
+
 def icmpv6_type(text: str, family) -> IcmpType:
+    newer = NEWER_NAMES.get(text.lower())
+    if newer is not None:
+        raise ValueError(f"iptables before 1.8.10 does not know the name {text!r}: write {newer}")
     return parse_icmp_type(text, ICMPV6_TYPES, "ICMPv6")
 
 
