@@ -1,10 +1,11 @@
 """devgroup: the device group of the input or output interface (libxt_devgroup).
 
     -m devgroup --src-group 0x2 -j ACCEPT
-    -m devgroup ! --dst-group guests/0xff
+    -m devgroup ! --dst-group guests
 
 At least one of `--src-group` (input interface) or `--dst-group` (output interface),
-each `VALUE[/MASK]` or a name from /etc/iproute2/group on the loading host; may be negated.
+each `VALUE[/MASK]` or a name (without a mask) from /etc/iproute2/group on the loading
+host; may be negated.
 """
 
 from iptlint.extensions.matches.realm import value_or_name

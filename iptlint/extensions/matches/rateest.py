@@ -1,7 +1,7 @@
 """rateest: compare rates measured by the RATEEST target (libxt_rateest).
 
     -m rateest --rateest-gt --rateest RE1 --rateest-bps 5mbit -j DROP
-    -m rateest --rateest1 RE1 --rateest-lt --rateest-bps --rateest2 RE2 -j ACCEPT
+    -m rateest --rateest-delta --rateest1 RE1 --rateest-bps1 8bit --rateest-lt --rateest-bps2 16bit --rateest2 RE2
 
 Absolute mode compares the estimator `--rateest NAME` with a rate; relative mode
 (`--rateest1 A ... --rateest2 B`) compares two estimators; `--rateest-delta` compares

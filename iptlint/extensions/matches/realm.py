@@ -3,8 +3,8 @@
     -m realm --realm 0x10/0xff -j ACCEPT
     -m realm ! --realm cosmos
 
-`--realm VALUE[/MASK]` (32-bit numbers) or a name from /etc/iproute2/rt_realms on the
-loading host, may be negated.  IPv4 only.
+`--realm VALUE[/MASK]` (32-bit numbers) or a name (without a mask) from
+/etc/iproute2/rt_realms on the loading host, may be negated.  IPv4 only.
 """
 
 import re
