@@ -484,3 +484,43 @@ def tcp_flags(texts: tuple[str, str], family: Family) -> TcpFlags:
 
 CT_STATES = ("INVALID", "NEW", "ESTABLISHED", "RELATED", "UNTRACKED", "SNAT", "DNAT")
 conntrack_states = name_list(*CT_STATES, what="conntrack state")
+
+
+# ---------------------------------------------------------------------------------------
+# Ranges read as iptables 1.8.9's generic option parser reads them
+# ---------------------------------------------------------------------------------------
+
+
+def port_range_as_written(text: str, family: Family) -> Range:
+    """A port range as XTTYPE_PORTRC reads it in iptables 1.8.9 (udp, dccp, conntrack ports).
+
+    Like `port_range`, but `4:3` is kept: 1.8.9 loads it and the rule never matches
+    (`Range.lo > Range.hi`, an empty range); 1.8.11 refuses it.  tcp and sctp use their
+    own parser, which refuses it in every version: they take `port_range`.
+    """
+    if ":" not in text:
+        number = port(text, family)
+        return Range(number, number)
+    first, _, last = text.partition(":")
+    if ":" in last:
+        raise ValueError(f"port range {text!r} has more than two parts")
+    return Range(port(first, family) if first else 0, port(last, family) if last else 65535)
+
+
+def uint_range_as_written(lo: int = 0, hi: int = 0xFFFFFFFF, what: str = "value") -> Parser:
+    """`N`, `A:B`, `:B`, `A:`, `:` as XTTYPE_UINT*RC reads it in iptables 1.8.9: A may exceed B.
+
+    The range is then empty and the rule never matches; 1.8.11 refuses it.
+    """
+
+    def parse(text: str, family: Family) -> Range:
+        if ":" not in text:
+            number = to_int(text, lo, hi, what)
+            return Range(number, number)
+        first, _, last = text.partition(":")
+        if ":" in last:
+            raise ValueError(f"{what} range {text!r} has more than two parts")
+        return Range(to_int(first, lo, hi, what) if first else lo, to_int(last, lo, hi, what) if last else hi)
+
+    parse.__name__ = f"uint_range_as_written_{lo}_{hi}"
+    return parse
