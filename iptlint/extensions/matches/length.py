@@ -4,7 +4,8 @@
     -m length ! --length 1400:
 
 A length or an inclusive range `MIN:MAX` in 0-65535 (either end may be left out).
-1.8.9 accepts an inverted range (`4:3`, never matches); 1.8.11 and iptlint reject it.
+iptables 1.8.9 loads an inverted range (`4:3`, which never matches; 1.8.11 refuses it),
+so iptlint reads it too.
 """
 
 from iptlint.extensions.spec import Extension, opt
@@ -14,5 +15,5 @@ EXTENSION = Extension(
     name="length",
     kind="match",
     summary="packet length",
-    options=(opt("--length", v.uint_range(0, 65535, "length"), invert=True, required=True),),
+    options=(opt("--length", v.uint_range_as_written(0, 65535, "length"), invert=True, required=True),),
 )
