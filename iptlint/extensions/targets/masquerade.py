@@ -1,22 +1,18 @@
-"""MASQUERADE: source NAT to the address of the outgoing interface (libxt_MASQUERADE).
+"""MASQUERADE: source NAT to the address of the outgoing interface (libxt_NAT.c).
 
     -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
 
-Valid in the nat table, POSTROUTING only.
+`--to-ports PORT[-PORT]` (needs `-p tcp`, `udp`, `sctp`, `dccp` or `icmp`), `--random`,
+`--random-fully`.  Terminal: it returns the nat verdict ACCEPT.  Valid in the nat
+table, POSTROUTING only.
 """
 
+# Sources: iptables 1.8.9 extensions/libxt_NAT.c (MASQUERADE_opts, parse_ports);
+# kernel net/netfilter/xt_MASQUERADE.c (.table = "nat", .hooks = POST_ROUTING),
+# checked by loading in a namespace.
+
 from iptlint.extensions.spec import Extension, opt
-from iptlint.syntax import values as v
-
-
-def _ports(text, family):
-    first, dash, last = text.partition("-")
-    lo = v.to_int(first, 0, 65535, "port")
-    hi = v.to_int(last, 0, 65535, "port") if dash else lo
-    if lo > hi:
-        raise ValueError(f"port range {text} is inverted")
-    return v.Range(lo, hi)
-
+from iptlint.extensions.targets import _nat
 
 EXTENSION = Extension(
     name="MASQUERADE",
@@ -25,8 +21,9 @@ EXTENSION = Extension(
     tables=("nat",),
     hooks=("POSTROUTING",),
     terminal=True,
+    check=_nat.ports_need_protocol(("--to-ports",)),
     options=(
-        opt("--to-ports", _ports),
+        opt("--to-ports", _nat.nat_ports_option),
         opt("--random"),
         opt("--random-fully"),
     ),
