@@ -278,6 +278,25 @@ def test_carets_count_tabs_as_they_print():
     assert carets.index("^") == len(source)  # one past the end: where the missing value goes
 
 
+def test_carets_count_wide_characters_twice():
+    finding = Finding("S108", "bad", "a.v4", Span(1, 26, 1, 29), source_line='-m comment --comment "日本" -j x')
+    lines = render("text", [finding], fixture_context()).splitlines()
+    assert lines[3] == "  |" + " " * 28 + "^^^"
+
+
+def test_a_long_line_is_cut_around_the_span():
+    source = "-A INPUT " + "-m comment --comment x " * 30 + "-j DROPP"
+    start = source.index("DROPP") + 1
+    finding = Finding("S120", "no chain DROPP", "a.v4", Span(1, start, 1, start + 5), source_line=source)
+    lines = render("text", [finding], fixture_context()).splitlines()
+    assert lines[2].startswith("1 | …") and lines[2].endswith("-j DROPP")
+    assert lines[3].endswith("^^^^^") and lines[3].index("^") == lines[2].index("DROPP")
+    head = Finding("S120", "no chain INPUT", "a.v4", Span(1, 4, 1, 9), source_line=source)
+    lines = render("text", [head], fixture_context()).splitlines()
+    assert lines[2].startswith("1 | -A INPUT -m") and lines[2].endswith("…")
+    assert lines[3] == "  |    ^^^^^"
+
+
 def test_without_source():
     output = render("text", fixture_findings()[:1], fixture_context(show_source=False))
     assert "|" not in output and "^" not in output
@@ -443,6 +462,19 @@ def test_sarif_fixes_and_related_locations():
         (1, "jumped to from here"),
     ]
     assert shadowed["relatedLocations"][1]["physicalLocation"]["artifactLocation"]["uri"] == "common.v4"
+
+
+def test_sarif_snippets_where_the_source_is_known():
+    results = json.loads(render("sarif", fixture_findings(), fixture_context()))["runs"][0]["results"]
+    negation = results[2]["locations"][0]["physicalLocation"]
+    assert negation["region"]["snippet"] == {"text": "-s ! 10.0.0.0/8"}
+    assert negation["contextRegion"] == {"startLine": 9, "snippet": {"text": "-A INPUT -s ! 10.0.0.0/8 -j DROP\r"}}
+    over_lines, no_source = (
+        results[5]["locations"][0]["physicalLocation"],
+        results[6]["locations"][0]["physicalLocation"],
+    )
+    assert "snippet" not in over_lines["region"] and "contextRegion" not in over_lines
+    assert "snippet" not in no_source["region"] and "contextRegion" not in no_source
 
 
 # ---------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ shortDescription (the doc's first line), fullDescription (its `## What it does`)
 help (the whole doc, as text and Markdown) and defaultConfiguration (level, enabled).
 
 Each result has ruleId, ruleIndex, level (`error`, `warning`, `note` for info), message,
-one location, its related locations (ids from 0, with their messages) and, when the fix
+one location (with the spanned text and its line as snippets when the span is on one
+line and the source line is known), its related locations (ids from 0, with their messages) and, when the fix
 has replacement text, a SARIF fix replacing the finding's region; a fix without
 replacement text is added to the message as `help: ...`.  Table, chain and rule number
 go in the result's `properties`.
@@ -28,6 +29,7 @@ from urllib.parse import quote
 
 from iptlint.findings import Finding, Severity, Span
 from iptlint.report.json_format import dump_json
+from iptlint.report.text import finding_text
 from iptlint.rules import RuleInfo
 
 if TYPE_CHECKING:
@@ -106,7 +108,7 @@ def result(finding: Finding, rule_index: int, ctx: ReportContext) -> dict[str, A
         "ruleIndex": rule_index,
         "level": LEVELS[finding.severity],
         "message": {"text": result_message(finding)},
-        "locations": [{"physicalLocation": {"artifactLocation": location, "region": region(finding.span)}}],
+        "locations": [{"physicalLocation": physical_location(finding, location)}],
     }
     if finding.related:
         found["relatedLocations"] = [
@@ -145,6 +147,15 @@ def result(finding: Finding, rule_index: int, ctx: ReportContext) -> dict[str, A
     if properties:
         found["properties"] = properties
     return found
+
+
+def physical_location(finding: Finding, location: dict[str, str]) -> dict[str, Any]:
+    """The finding's file and region; with the source line known, the spanned text and its whole line."""
+    physical: dict[str, Any] = {"artifactLocation": location, "region": region(finding.span)}
+    if finding.source_line is not None and finding.span.end_line == finding.span.line:
+        physical["region"]["snippet"] = {"text": finding_text(finding)}
+        physical["contextRegion"] = {"startLine": finding.span.line, "snippet": {"text": finding.source_line}}
+    return physical
 
 
 def result_message(finding: Finding) -> str:

@@ -20,7 +20,8 @@ the exit code says the file is clean, as with ShellCheck and hadolint.
 
 Tabs in the source line become four spaces and control characters (a CRLF's `\\r`)
 their visible Unicode pictures (`␍`), so carets stay under the span.  A span that runs
-onto later lines is underlined to the end of its first line.  With `ctx.color`, ANSI
+onto later lines is underlined to the end of its first line.  A source line longer than
+200 characters is cut to 200 around the span, with `…` where text was left out.  With `ctx.color`, ANSI
 colours mark the severity (red error, yellow warning, cyan info).
 """
 
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
     from iptlint.report import ReportContext
 
 TAB_WIDTH = 4
+MAX_SOURCE_CHARS = 200  # a longer source line is cut around the span
+CONTEXT_BEFORE = 40  # characters kept before the span in a cut line
+ELLIPSIS = "…"
 
 RESET = "\x1b[0m"
 BOLD = "\x1b[1m"
@@ -75,25 +79,43 @@ def header(finding: Finding, color: bool) -> str:
 def source_excerpt(finding: Finding, gutter: int, color: bool, closed: bool) -> list[str]:
     """The source line after a gutter bar, with carets under the span; `closed`: a bar after them too."""
     assert finding.source_line is not None
+    shown, start, end = clip(finding.source_line, *span_offsets(finding))
     bar = paint(" " * gutter + "|", BLUE, color)
     number = paint(f"{finding.span.line:>{gutter - 1}} |", BLUE, color)
-    carets = paint(underline(finding), BOLD + SEVERITY_COLORS[finding.severity], color)
+    carets = paint(underline(shown, start, end), BOLD + SEVERITY_COLORS[finding.severity], color)
     return [
         bar,
-        f"{number} {visible(finding.source_line, expand_tabs=True)}".rstrip(),
+        f"{number} {visible(shown, expand_tabs=True)}".rstrip(),
         f"{bar} {carets}",
         *([bar] if closed else []),
     ]
 
 
-def underline(finding: Finding) -> str:
-    """Spaces up to the span's first column, then a caret per display cell of the span (at least one)."""
+def span_offsets(finding: Finding) -> tuple[int, int]:
+    """0-based start and end offsets of the span in its first line (to the line's end if it goes on)."""
     source = finding.source_line or ""
     span = finding.span
     start = span.column - 1
     end = span.end_column - 1 if span.end_line == span.line else len(source)
-    padding = display_width(visible(source[:start], expand_tabs=True)) + max(0, start - len(source))
-    width = display_width(visible(source[start:end], expand_tabs=True))
+    return start, max(start, end)
+
+
+def clip(source: str, start: int, end: int) -> tuple[str, int, int]:
+    """A line of at most MAX_SOURCE_CHARS around the span's start, `…` where text was cut, and the new offsets."""
+    if len(source) <= MAX_SOURCE_CHARS:
+        return source, start, end
+    left = max(0, min(start - CONTEXT_BEFORE, len(source) - MAX_SOURCE_CHARS))
+    right = left + MAX_SOURCE_CHARS
+    prefix = ELLIPSIS if left > 0 else ""
+    suffix = ELLIPSIS if right < len(source) else ""
+    shift = len(prefix) - left
+    return prefix + source[left:right] + suffix, start + shift, min(end, right) + shift
+
+
+def underline(shown: str, start: int, end: int) -> str:
+    """Spaces up to offset `start` of the shown line, then a caret per display cell up to `end` (at least one)."""
+    padding = display_width(visible(shown[:start], expand_tabs=True)) + max(0, start - len(shown))
+    width = display_width(visible(shown[start:end], expand_tabs=True))
     return " " * padding + "^" * max(1, width)
 
 
@@ -127,11 +149,9 @@ def fix_text(finding: Finding) -> str:
 
 
 def finding_text(finding: Finding) -> str:
-    """The text under a one-line span, as far as the source line is known."""
-    source = finding.source_line or ""
-    span = finding.span
-    end = span.end_column - 1 if span.end_line == span.line else len(source)
-    return source[span.column - 1 : end]
+    """The text under the span in its first line, as far as the source line is known."""
+    start, end = span_offsets(finding)
+    return (finding.source_line or "")[start:end]
 
 
 def summary_line(findings: Sequence[Finding], color: bool = False) -> str:
