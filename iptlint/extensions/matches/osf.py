@@ -4,7 +4,7 @@
 
 `--genre NAME` (may be negated) is required; `--ttl 0|1|2` picks how the TTL is compared,
 `--log 0|1|2` what is logged.  Fingerprints must be loaded with `nfnl_osf` first.  The
-kernel wants `-p tcp`; IPv4 only.
+kernel wants `-p tcp` and allows it at PREROUTING, INPUT and FORWARD; IPv4 only.
 """
 
 from iptlint.extensions.spec import Extension, opt
@@ -16,6 +16,7 @@ EXTENSION = Extension(
     summary="passive OS fingerprint",
     family="ipv4",
     protocols=(6,),
+    hooks=("PREROUTING", "INPUT", "FORWARD"),
     options=(
         opt("--genre", v.string(None, "genre"), invert=True, required=True),
         opt("--ttl", v.uint(0, 2, "TTL check")),
