@@ -336,6 +336,12 @@ def test_github_leaves_out_columns_of_a_span_over_lines():
     assert line.startswith("::error file=rules.v4,line=20,endLine=22,title=S105::")
 
 
+def test_github_paths_under_the_root_are_relative():
+    finding = Finding("S102", "bad", "/work/repo/etc/rules.v4", Span(1, 1, 1, 2))
+    assert render("github", [finding], fixture_context(root="/work/repo")).startswith("::error file=etc/rules.v4,")
+    assert render("github", [finding], fixture_context(root="/elsewhere")).startswith("::error file=/work/repo/etc/")
+
+
 def test_github_levels():
     commands = [line.split(" ")[0] for line in render("github", fixture_findings(), fixture_context()).splitlines()]
     assert commands[:5] == ["::error", "::error", "::error", "::warning", "::notice"]

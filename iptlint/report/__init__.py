@@ -48,7 +48,8 @@ class ReportContext:
     files: every file that was checked, in order, findings or not (SARIF `artifacts`).
     show_source: `text` prints the source line with carets under the span.
     show_summary: `text` and `concise` end with `Found N problems (...)` (off for `--quiet`).
-    root: an absolute directory; SARIF gives paths under it relative to `%SRCROOT%`.
+    root: an absolute directory, normally the working directory (the repository in CI):
+        `sarif` gives paths under it relative to `%SRCROOT%`, `github` relative to it.
     information_uri: where SARIF viewers send people to read about the tool.
     """
 

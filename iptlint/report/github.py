@@ -4,7 +4,8 @@
 
 `error`, `warning` and `notice` follow the severity.  Related locations and the fix go
 into the message on lines of their own (`note: rules.v4:5:1: shadowed by this rule`,
-`help: ...`), which the annotation shows.  `col` and `endColumn` are left out when the
+`help: ...`), which the annotation shows.  GitHub wants paths relative to the
+repository: an absolute path under `ctx.root` (the CLI's working directory) is made so.  `col` and `endColumn` are left out when the
 span covers more than one line, as GitHub requires; `endColumn` is, as everywhere in
 iptlint, one past the last column.
 
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from iptlint.findings import Finding, Severity
 from iptlint.report.json_format import escape_lone_surrogates
+from iptlint.report.sarif import relative_to_root
 from iptlint.report.text import fix_text, related_location
 
 if TYPE_CHECKING:
@@ -31,19 +33,20 @@ COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO:
 
 def render(findings: Sequence[Finding], ctx: ReportContext) -> str:
     """One workflow command line per finding."""
-    return escape_lone_surrogates("".join(command(finding) + "\n" for finding in findings))
+    return escape_lone_surrogates("".join(command(finding, ctx.root) + "\n" for finding in findings))
 
 
-def command(finding: Finding) -> str:
-    """`::error file=...,line=...::message` for one finding."""
-    properties = ",".join(f"{key}={escape_property(str(value))}" for key, value in annotation_properties(finding))
+def command(finding: Finding, root: str | None = None) -> str:
+    """`::error file=...,line=...::message` for one finding; a path under `root` made relative to it."""
+    properties = ",".join(f"{key}={escape_property(str(value))}" for key, value in annotation_properties(finding, root))
     return f"::{COMMANDS[finding.severity]} {properties}::{escape_data(annotation_message(finding))}"
 
 
-def annotation_properties(finding: Finding) -> list[tuple[str, str | int]]:
+def annotation_properties(finding: Finding, root: str | None = None) -> list[tuple[str, str | int]]:
     """file, line, col, endLine, endColumn and title; no columns for a span over several lines."""
     span = finding.span
-    properties: list[tuple[str, str | int]] = [("file", finding.path), ("line", span.line)]
+    path = relative_to_root(finding.path, root)
+    properties: list[tuple[str, str | int]] = [("file", path), ("line", span.line)]
     if span.end_line == span.line:
         properties.append(("col", span.column))
     properties.append(("endLine", span.end_line))

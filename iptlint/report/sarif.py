@@ -177,9 +177,8 @@ def region(span: Span) -> dict[str, int]:
 
 def artifact_location(path: str, ctx: ReportContext) -> dict[str, str]:
     """Where a file is, as a URI reference, relative to `%SRCROOT%` when the context has a root."""
+    path = relative_to_root(path, ctx.root)
     if posixpath.isabs(path):
-        if ctx.root is not None and is_within(path, ctx.root):
-            return {"uri": uri_path(posixpath.relpath(path, ctx.root)), "uriBaseId": SRCROOT}
         return {"uri": PurePosixPath(path).as_uri()}
     relative = uri_path(posixpath.normpath(path))
     return {"uri": relative, "uriBaseId": SRCROOT} if ctx.root is not None else {"uri": relative}
@@ -188,6 +187,13 @@ def artifact_location(path: str, ctx: ReportContext) -> dict[str, str]:
 def uri_path(path: str) -> str:
     """A relative path percent-encoded as a URI reference; bytes that were not UTF-8 keep their value (`%FF`)."""
     return quote(path, errors="surrogateescape")
+
+
+def relative_to_root(path: str, root: str | None) -> str:
+    """An absolute `path` inside the absolute directory `root` made relative to it; other paths as they are."""
+    if root is not None and posixpath.isabs(path) and is_within(path, root):
+        return posixpath.relpath(path, root)
+    return path
 
 
 def is_within(path: str, directory: str) -> bool:

@@ -83,7 +83,8 @@ IPTABLES_TARGETS = frozenset({
 })  # fmt: skip
 
 # Implicit protocol matches: `-p tcp --dport 22` loads the tcp match.
-_PROTOCOL_MATCH = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp6", 132: "sctp", 136: "udplite", 33: "dccp"}
+# (There is no udplite match: `-p udplite --dport 53` is an unknown option.)
+_PROTOCOL_MATCH = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp6", 132: "sctp", 33: "dccp", 50: "esp", 51: "ah", 135: "mh"}
 
 _LOOKS_LIKE_V6 = re.compile(r"(?:^|\s)(?:-[sd]|--(?:source|destination|src|dst))\s+!?\s*[0-9a-fA-F]*:[0-9a-fA-F:]*[:/]")
 _SHELL_COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:/\S*/)?(?:ip6?tables(?:-legacy|-nft)?)\s+-", re.M)
@@ -497,6 +498,7 @@ class _Parser:
 
 def _expected(expected) -> str:
     names = sorted({_TERMINAL_WORDS.get(e, e.lower()) for e in expected})
+            builder.check_interfaces(chain)
     return "expected " + " or ".join(names)
 
 
@@ -569,11 +571,19 @@ class _RuleBuilder:
     # -- walking the arguments -----------------------------------------------------------
 
     def build(self, plan) -> None:
-        for argument in plan.arguments:
-            self.argument(argument)
+        arguments = list(plan.arguments)
+        for i, argument in enumerate(arguments):
+            following = arguments[i + 1] if i + 1 < len(arguments) else None
+            if self.argument(argument, following):
+                arguments[i + 1] = replace(following, not_=None)
         self.final_checks()
 
-    def argument(self, argument) -> None:
+    def argument(self, argument, following=None) -> bool:
+        """Read one option; True when it took the `!` of the following option as its value.
+
+        getopt gives an option that needs a value the next word whatever it is, so in
+        `-i ! -o eth1` the interface is `!` and -o is not negated.
+        """
         words = self.words
         spelling = words[argument.option]
         negated = argument.not_ is not None
@@ -627,6 +637,9 @@ class _RuleBuilder:
             return None, basic
         # An implicit protocol match: `-p tcp --dport 22`.
         implicit = _PROTOCOL_MATCH.get(self.protocol) if self.protocol is not None else None
+        stolen = False
+        if nargs == len(values) + 1 and following is not None and following.not_ is not None:
+            values, stolen = (*values, following.not_), True
         if implicit and not any(m.name == implicit for m in self.matches):
             extension = extensions.find("match", implicit)
             if extension is None:
@@ -641,6 +654,7 @@ class _RuleBuilder:
         # prefix of a known long option (`-m recent --set` is not `--set-counters`).
         generic = self.generic_owner(index)
         if generic is not None:
+        return stolen
             return generic
         # getopt_long accepts an unambiguous prefix of a long option.
         if spelling.startswith("--"):
@@ -821,6 +835,13 @@ class _RuleBuilder:
                 self.parser.interner.node(
                     key,
                     lambda lo=loaded, o=options, w=width: Match(
+    def check_interfaces(self, chain: str) -> None:
+        """No -o in INPUT/PREROUTING, no -i in OUTPUT/POSTROUTING (iptables checks the chain's name)."""
+        wrong = _NO_INTERFACE.get(chain)
+        for option in self.basics:
+            if option.name == wrong:
+                raise self.error("S117", f"{wrong} cannot be used in {chain}: {_NO_INTERFACE_WHY[wrong]}", option.token)
+
                         lo.name, o, lo.token, w, lo.implicit, lo.extension is not None
                     ),
                 )
@@ -876,6 +897,13 @@ def parse(text: str, path: str = "-", family: Family | None = None) -> ParseResu
         family = detect_family(text)
     return _Parser(text, path, family).run()
 
+
+# The chains whose packets have no output (or input) interface yet (or any more).
+_NO_INTERFACE = {"INPUT": "-o", "PREROUTING": "-o", "OUTPUT": "-i", "POSTROUTING": "-i"}
+_NO_INTERFACE_WHY = {
+    "-o": "incoming packets have no output interface yet",
+    "-i": "outgoing packets have no input interface",
+}
 
 def parse_bytes(data: bytes, path: str = "-", family: Family | None = None) -> ParseResult:
     """Parse raw file content, reporting binary data and invalid UTF-8 (S101)."""
