@@ -6,11 +6,12 @@ shortDescription (the doc's first line), fullDescription (its `## What it does`)
 help (the whole doc, as text and Markdown) and defaultConfiguration (level, enabled).
 
 Each result has ruleId, ruleIndex, level (`error`, `warning`, `note` for info), message,
-one location (with the spanned text and its line as snippets when the span is on one
-line and the source line is known), its related locations (ids from 0, with their messages) and, when the fix
+one location, its related locations (ids from 0, with their messages) and, when the fix
 has replacement text, a SARIF fix replacing the finding's region; a fix without
-replacement text is added to the message as `help: ...`.  Table, chain and rule number
-go in the result's `properties`.
+replacement text is added to the message as `help: ...`.  When the span is on one line
+and the source line is known, the region carries the spanned text and a context region
+the whole line as snippets.  Table, chain and rule number (`ruleNumber`) go in the
+result's `properties`.
 
 Paths become URI references: percent-encoded (`my rules/100%.v4` -> `my%20rules/100%25.v4`),
 relative ones against `%SRCROOT%` when `ctx.root` is given (absolute paths under it are
@@ -111,42 +112,43 @@ def result(finding: Finding, rule_index: int, ctx: ReportContext) -> dict[str, A
         "locations": [{"physicalLocation": physical_location(finding, location)}],
     }
     if finding.related:
-        found["relatedLocations"] = [
-            {
-                "id": index,
-                "physicalLocation": {
-                    "artifactLocation": artifact_location(related.path or finding.path, ctx),
-                    "region": region(related.span),
-                },
-                "message": {"text": related.message},
-            }
-            for index, related in enumerate(finding.related)
-        ]
+        found["relatedLocations"] = related_locations(finding, ctx)
     if finding.fix is not None and finding.fix.replacement is not None:
-        found["fixes"] = [
-            {
-                "description": {"text": finding.fix.description},
-                "artifactChanges": [
-                    {
-                        "artifactLocation": location,
-                        "replacements": [
-                            {
-                                "deletedRegion": region(finding.span),
-                                "insertedContent": {"text": finding.fix.replacement},
-                            }
-                        ],
-                    }
-                ],
-            }
-        ]
-    properties = {
-        key: value
-        for key, value in (("table", finding.table), ("chain", finding.chain), ("ruleNumber", finding.rule_index))
-        if value is not None
-    }
+        found["fixes"] = [sarif_fix(finding.fix.description, finding.fix.replacement, location, finding.span)]
+    properties = result_properties(finding)
     if properties:
         found["properties"] = properties
     return found
+
+
+def related_locations(finding: Finding, ctx: ReportContext) -> list[dict[str, Any]]:
+    """The finding's related locations, with ids 0, 1, ... in order and their messages."""
+    return [
+        {
+            "id": index,
+            "physicalLocation": {
+                "artifactLocation": artifact_location(related.path or finding.path, ctx),
+                "region": region(related.span),
+            },
+            "message": {"text": related.message},
+        }
+        for index, related in enumerate(finding.related)
+    ]
+
+
+def sarif_fix(description: str, replacement: str, location: dict[str, str], span: Span) -> dict[str, Any]:
+    """A SARIF `fix`: replace the text of `span` in the file at `location` by `replacement`."""
+    change = {
+        "artifactLocation": location,
+        "replacements": [{"deletedRegion": region(span), "insertedContent": {"text": replacement}}],
+    }
+    return {"description": {"text": description}, "artifactChanges": [change]}
+
+
+def result_properties(finding: Finding) -> dict[str, str | int]:
+    """Where in the ruleset the finding is: table, chain and the rule's number in its chain, as known."""
+    known = (("table", finding.table), ("chain", finding.chain), ("ruleNumber", finding.rule_index))
+    return {key: value for key, value in known if value is not None}
 
 
 def physical_location(finding: Finding, location: dict[str, str]) -> dict[str, Any]:
