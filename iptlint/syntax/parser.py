@@ -476,6 +476,7 @@ class _Parser:
         builder = _RuleBuilder(self, table, number, words, offsets)
         try:
             builder.build(plan)
+            builder.check_interfaces(chain)
         except _LineError as error:
             self.report(error.code, error.message, number, error.column, error.end_column)
             return None
@@ -498,7 +499,6 @@ class _Parser:
 
 def _expected(expected) -> str:
     names = sorted({_TERMINAL_WORDS.get(e, e.lower()) for e in expected})
-            builder.check_interfaces(chain)
     return "expected " + " or ".join(names)
 
 
@@ -609,6 +609,9 @@ class _RuleBuilder:
             raise self.error(
                 "S115", f"unexpected {unquote(words[extra])!r}: {spec.name} takes {_count(spec.nargs)}", extra
             )
+        stolen = False
+        if nargs == len(values) + 1 and following is not None and following.not_ is not None:
+            values, stolen = (*values, following.not_), True
         if nargs > len(values):
             raise self.error("S114", f"option {spelling} requires {_count(spec.nargs)}", argument.option)
         texts = tuple(unquote(words[i]) for i in values)
@@ -623,6 +626,7 @@ class _RuleBuilder:
             self.basic(spec, texts, negated, first, width, argument.option)
         else:
             self.module_option(owner, spec, texts, negated, first, width, argument.option)
+        return stolen
 
     def lookup(self, spelling: str, index: int) -> tuple[_Loaded | None, OptionSpec]:
         """Who owns an option: the newest module that defines it, as getopt_long's merged table."""
@@ -637,9 +641,6 @@ class _RuleBuilder:
             return None, basic
         # An implicit protocol match: `-p tcp --dport 22`.
         implicit = _PROTOCOL_MATCH.get(self.protocol) if self.protocol is not None else None
-        stolen = False
-        if nargs == len(values) + 1 and following is not None and following.not_ is not None:
-            values, stolen = (*values, following.not_), True
         if implicit and not any(m.name == implicit for m in self.matches):
             extension = extensions.find("match", implicit)
             if extension is None:
@@ -654,7 +655,6 @@ class _RuleBuilder:
         # prefix of a known long option (`-m recent --set` is not `--set-counters`).
         generic = self.generic_owner(index)
         if generic is not None:
-        return stolen
             return generic
         # getopt_long accepts an unambiguous prefix of a long option.
         if spelling.startswith("--"):
@@ -807,6 +807,13 @@ class _RuleBuilder:
 
     # -- finishing --------------------------------------------------------------------
 
+    def check_interfaces(self, chain: str) -> None:
+        """No -o in INPUT/PREROUTING, no -i in OUTPUT/POSTROUTING (iptables checks the chain's name)."""
+        wrong = _NO_INTERFACE.get(chain)
+        for option in self.basics:
+            if option.name == wrong:
+                raise self.error("S117", f"{wrong} cannot be used in {chain}: {_NO_INTERFACE_WHY[wrong]}", option.token)
+
     def final_checks(self) -> None:
         for loaded in [*self.matches, *([self.target] if self.target else [])]:
             extension = loaded.extension
@@ -835,13 +842,6 @@ class _RuleBuilder:
                 self.parser.interner.node(
                     key,
                     lambda lo=loaded, o=options, w=width: Match(
-    def check_interfaces(self, chain: str) -> None:
-        """No -o in INPUT/PREROUTING, no -i in OUTPUT/POSTROUTING (iptables checks the chain's name)."""
-        wrong = _NO_INTERFACE.get(chain)
-        for option in self.basics:
-            if option.name == wrong:
-                raise self.error("S117", f"{wrong} cannot be used in {chain}: {_NO_INTERFACE_WHY[wrong]}", option.token)
-
                         lo.name, o, lo.token, w, lo.implicit, lo.extension is not None
                     ),
                 )
@@ -867,6 +867,13 @@ class _RuleBuilder:
 
 
 _MISSING = object()
+
+# The chains whose packets have no output (or input) interface yet (or any more).
+_NO_INTERFACE = {"INPUT": "-o", "PREROUTING": "-o", "OUTPUT": "-i", "POSTROUTING": "-i"}
+_NO_INTERFACE_WHY = {
+    "-o": "incoming packets have no output interface yet",
+    "-i": "outgoing packets have no input interface",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -897,13 +904,6 @@ def parse(text: str, path: str = "-", family: Family | None = None) -> ParseResu
         family = detect_family(text)
     return _Parser(text, path, family).run()
 
-
-# The chains whose packets have no output (or input) interface yet (or any more).
-_NO_INTERFACE = {"INPUT": "-o", "PREROUTING": "-o", "OUTPUT": "-i", "POSTROUTING": "-i"}
-_NO_INTERFACE_WHY = {
-    "-o": "incoming packets have no output interface yet",
-    "-i": "outgoing packets have no input interface",
-}
 
 def parse_bytes(data: bytes, path: str = "-", family: Family | None = None) -> ParseResult:
     """Parse raw file content, reporting binary data and invalid UTF-8 (S101)."""
