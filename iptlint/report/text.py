@@ -21,8 +21,8 @@ the exit code says the file is clean, as with ShellCheck and hadolint.
 Tabs in the source line become four spaces and control characters (a CRLF's `\\r`)
 their visible Unicode pictures (`␍`), so carets stay under the span.  A span that runs
 onto later lines is underlined to the end of its first line.  A source line longer than
-200 characters is cut to 200 around the span, with `…` where text was left out.  With `ctx.color`, ANSI
-colours mark the severity (red error, yellow warning, cyan info).
+200 characters is cut to 200 around the span, with `…` where text was left out.  With
+`ctx.color`, ANSI colours mark the severity (red error, yellow warning, cyan info).
 """
 
 from __future__ import annotations
