@@ -40,6 +40,8 @@ import kernel
 import pytest
 import yaml
 from conftest import CORPUS, report_summary, requires_corpus, requires_root_tools
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from iptlint import extensions
 from iptlint.findings import Severity
@@ -462,4 +464,181 @@ def test_error_line_is_read_from_each_message_form():
     assert kernel.error_line("ok") is None
 
 
-_ = re  # kept for pattern helpers below
+# ---------------------------------------------------------------------------------------
+# Mutations: corpus dumps changed one word at a time, against iptables-nft-restore --test
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MutationFilter:
+    """A known kind of difference the mutation test does not count (from known-differences.yaml)."""
+
+    category: str
+    iptables: re.Pattern[str] | None  # matches iptables' error message
+    iptlint: re.Pattern[str] | None  # matches the message of iptlint's first error
+    iptables_accepts: bool | None  # only when iptables accepted (True) or rejected (False)
+
+    def covers(self, verdict: kernel.Verdict, iptlint_message: str) -> bool:
+        if self.iptables_accepts is not None and verdict.ok is not self.iptables_accepts:
+            return False
+        if self.iptables is not None and not self.iptables.search(verdict.message):
+            return False
+        return self.iptlint is None or bool(self.iptlint.search(iptlint_message))
+
+
+def load_mutation_filters(path: Path = KNOWN_DIFFERENCES) -> list[MutationFilter]:
+    data = yaml.safe_load(path.read_text()) or {}
+    filters = []
+    for entry in data.get("mutation_filters") or []:
+        filters.append(
+            MutationFilter(
+                entry["category"],
+                re.compile(entry["iptables"]) if entry.get("iptables") else None,
+                re.compile(entry["iptlint"]) if entry.get("iptlint") else None,
+                entry.get("iptables_accepts"),
+            )
+        )
+    return filters
+
+
+def mutation_sources() -> list[tuple[str, Family, str]]:
+    """Small corpus dumps that iptables-nft-restore --test accepts: (name, family, text)."""
+    manifest = CORPUS / "manifest.jsonl"
+    if not manifest.is_file():
+        return []
+    sources = []
+    for record in map(json.loads, manifest.read_text().splitlines()):
+        if record["nft_test_ok"] and record["bytes"] < 16_000:
+            text = (CORPUS / record["file"]).read_text()
+            family = Family.IPV6 if record["family"] == "ipv6" else Family.IPV4
+            if first_error(text, family) is None:  # both accept it before the mutation
+                sources.append((record["file"], family, text))
+    return sources
+
+
+_ODD_NUMBERS = ("0", "-1", "65535", "65536", "256", "4294967296", "18446744073709551616", "1e3", "0x", "07")
+
+
+def _delete(draw, words: list[str]) -> list[str]:
+    i = draw(st.integers(0, len(words) - 1))
+    return words[:i] + words[i + 1 :]
+
+
+def _duplicate(draw, words: list[str]) -> list[str]:
+    i = draw(st.integers(0, len(words) - 1))
+    return words[: i + 1] + words[i:]
+
+
+def _swap(draw, words: list[str]) -> list[str]:
+    if len(words) < 2:
+        return words
+    i = draw(st.integers(0, len(words) - 2))
+    return [*words[:i], words[i + 1], words[i], *words[i + 2 :]]
+
+
+def _insert_not(draw, words: list[str]) -> list[str]:
+    i = draw(st.integers(0, len(words)))
+    return [*words[:i], "!", *words[i:]]
+
+
+def _corrupt_number(draw, words: list[str]) -> list[str]:
+    numbered = [i for i, word in enumerate(words) if re.search(r"\d", word)]
+    if not numbered:
+        return words
+    i = draw(st.sampled_from(numbered))
+    runs = list(re.finditer(r"\d+", words[i]))
+    run = draw(st.sampled_from(runs))
+    replacement = draw(st.sampled_from(_ODD_NUMBERS))
+    word = words[i][: run.start()] + replacement + words[i][run.end() :]
+    return [*words[:i], word, *words[i + 1 :]]
+
+
+MUTATIONS = {
+    "delete": _delete,
+    "duplicate": _duplicate,
+    "swap": _swap,
+    "insert-not": _insert_not,
+    "corrupt-number": _corrupt_number,
+}
+
+
+@st.composite
+def mutated_dumps(draw, sources):
+    """(description, family, text): a corpus dump with one word of one rule line changed."""
+    name, family, text = draw(st.sampled_from(sources))
+    lines = text.split("\n")
+    rule_lines = [i for i, line in enumerate(lines) if line.startswith("-")]
+    assume(rule_lines)
+    number = draw(st.sampled_from(rule_lines))
+    words = lines[number].split(" ")
+    mutation = draw(st.sampled_from(sorted(MUTATIONS)))
+    changed = MUTATIONS[mutation](draw, words)
+    assume(changed != words)
+    lines[number] = " ".join(changed)
+    return f"{name}:{number + 1} {mutation}: {lines[number]!r}", family, "\n".join(lines)
+
+
+def first_error(text: str, family: Family):
+    """iptlint's first ERROR-severity syntax finding, or None."""
+    errors = [
+        f for f in parse(text, "mutant", family).findings if f.severity is Severity.ERROR and f.code.startswith("S1")
+    ]
+    return min(errors, key=lambda f: (f.span.line, f.span.column), default=None)
+
+
+def untyped_line(text: str, family: Family, line: int) -> bool:
+    """True when the line uses a module iptlint reads without an option table (S110)."""
+    return any(f.code == "S110" and f.span.line == line for f in parse(text, "mutant", family).findings)
+
+
+@pytest.fixture(scope="module")
+def nft_namespace():
+    requires_corpus()
+    requires_root_tools()
+    with kernel.Namespace("iptlint-mutants") as namespace:
+        yield namespace
+
+
+_SOURCES = mutation_sources()
+_MUTATION_FILTERS = load_mutation_filters() if KNOWN_DIFFERENCES.is_file() else []
+_mutation_counts: Counter = Counter()
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
+)
+@given(case=mutated_dumps(_SOURCES) if _SOURCES else st.nothing())
+def test_mutated_dumps_agree_with_iptables_test(nft_namespace, case):
+    description, family, text = case
+    verdict = nft_namespace.restore(text, "nft", family, test=True)
+    error = first_error(text, family)
+    line = error.span.line if error is not None else None
+    outcome = Outcome(Item(description, "mutant", family, text), "nft", True, verdict, line)
+    _mutation_counts["run"] += 1
+    if outcome.agrees:
+        _mutation_counts["agree"] += 1
+        return
+    changed_line = int(description.split(" ")[0].rsplit(":", 1)[1])
+    if untyped_line(text, family, changed_line):
+        _mutation_counts["untyped module"] += 1
+        return
+    message = error.message if error is not None else ""
+    for known_filter in _MUTATION_FILTERS:
+        if known_filter.covers(verdict, message):
+            _mutation_counts[known_filter.category] += 1
+            return
+    pytest.fail(f"{description}\n  iptables: {verdict.describe()}\n  iptlint: {error}")
+
+
+def test_zz_report_mutation_counts():
+    """Prints what the mutation test saw (runs after it: pytest keeps file order)."""
+    if _mutation_counts["run"]:
+        filtered = ", ".join(f"{k} {n}" for k, n in sorted(_mutation_counts.items()) if k not in ("run", "agree"))
+        report_summary(
+            f"differential: mutations (nft --test) agree {percent(_mutation_counts['agree'], _mutation_counts['run'])}"
+            + (f"; filtered as known: {filtered}" if filtered else "")
+        )
