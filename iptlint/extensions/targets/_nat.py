@@ -189,16 +189,3 @@ def no_shifted_ports(option_name: str):
         return []
 
     return check
-
-
-def all_checks(*checks):
-    """Run several final checks in order; the first problems found are reported."""
-
-    def check(options: Mapping[str, Option], family: Family, protocol: int | None) -> list[str]:
-        for one in checks:
-            problems = one(options, family, protocol)
-            if problems:
-                return problems
-        return []
-
-    return check

@@ -12,7 +12,7 @@ nat table, from PREROUTING and OUTPUT.
 # (.table = "nat", .hooks = PRE_ROUTING | LOCAL_OUT), checked by loading in a namespace.
 
 from iptlint.extensions.spec import Extension, opt
-from iptlint.extensions.targets import _nat
+from iptlint.extensions.targets import _checks, _nat
 
 EXTENSION = Extension(
     name="REDIRECT",
@@ -21,7 +21,7 @@ EXTENSION = Extension(
     tables=("nat",),
     hooks=("PREROUTING", "OUTPUT"),
     terminal=True,
-    check=_nat.all_checks(_nat.ports_need_protocol(("--to-ports",)), _nat.no_shifted_ports("--to-ports")),
+    check=_checks.every(_nat.ports_need_protocol(("--to-ports",)), _nat.no_shifted_ports("--to-ports")),
     options=(
         opt("--to-ports", _nat.nat_ports_option),
         opt("--random"),
