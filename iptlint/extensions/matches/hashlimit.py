@@ -1,7 +1,6 @@
 """hashlimit: a rate limit per source/destination address or port (libxt_hashlimit, rev. 3).
 
-    -m hashlimit --hashlimit-above 20/sec --hashlimit-burst 40 --hashlimit-mode srcip
-        --hashlimit-name ssh-flood -j DROP
+    -m hashlimit --hashlimit-above 20/sec --hashlimit-mode srcip --hashlimit-name ssh -j DROP
     -m hashlimit --hashlimit-upto 4kb/s --hashlimit-burst 400kb --hashlimit-name mini
 
 Needs `--hashlimit-name` and one of `--hashlimit-upto`/`--hashlimit-above` (the old
