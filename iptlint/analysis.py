@@ -9,11 +9,12 @@ asks for it and then shared by every check.
 from __future__ import annotations
 
 import functools
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from iptlint.findings import Finding, Fix, Related, Severity, Span
-from iptlint.syntax.ast import Chain, Match, Option, Rule, Ruleset, Table, Target, TargetKind
+from iptlint.syntax.ast import BUILTIN_CHAINS, Chain, Match, Option, Rule, Ruleset, Table, Target, TargetKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,24 @@ class Reference:
     rule: Rule
     target: str
     goto: bool
+
+
+@dataclass(frozen=True, slots=True)
+class JumpCycle:
+    """A loop of jumps between user chains: `rules[i]` jumps from one chain of the loop to the next.
+
+    `reached` tells whether a built-in chain leads into the loop: the kernel refuses the
+    table then (ELOOP, "Too many links"); an unreached loop loads, until a jump to it is added.
+    """
+
+    table: str
+    rules: tuple[Rule, ...]
+    reached: bool
+
+    @property
+    def chains(self) -> tuple[str, ...]:
+        """The chains of the loop in jump order, the first repeated at the end: A, B, A."""
+        return (*(rule.chain for rule in self.rules), self.rules[0].chain)
 
 
 class Analysis:
@@ -56,6 +75,109 @@ class Analysis:
         for table in self.ruleset.tables:
             for chain in table.chains:
                 yield table, chain
+
+    @staticmethod
+    def is_fragment(table: Table) -> bool:
+        """True when the table names no built-in chain: a piece restored with `--noflush` into
+        chains that other files create and jump to (ufw's `user.rules`), not a whole table."""
+        return not any(chain.builtin for chain in table.chains)
+
+    @functools.cached_property
+    def jumps(self) -> dict[tuple[str, str], tuple[Rule, ...]]:
+        """(table, chain) -> the rules of that chain that jump or go to a chain, in order.
+
+        Every rule counts, conditional or not, even after an unconditional verdict: the
+        kernel (nf_tables; x_tables only along paths it walks) checks them all.
+        """
+        found: dict[tuple[str, str], tuple[Rule, ...]] = {}
+        for table in self.ruleset.tables:
+            for chain in table.chains:
+                found[(table.name, chain.name)] = tuple(rule for rule in chain.rules if rule.jump is not None)
+        return found
+
+    def callees(self, table: str, chain: str) -> Iterator[tuple[str, Rule]]:
+        """The chains `chain` jumps or goes to, each with the rule that does it."""
+        for rule in self.jumps.get((table, chain), ()):
+            yield rule.jump, rule
+
+    @functools.cached_property
+    def hooks_reaching(self) -> dict[tuple[str, str], frozenset[str]]:
+        """(table, chain) -> the built-in chains (hooks) of its table from which it can be reached.
+
+        A built-in chain reaches itself; a user chain no built-in chain reaches maps to
+        an empty set.  This is the kernel's "hook mask" of the rules in that chain: what a
+        target's hook restrictions are checked against.
+        """
+        found: dict[tuple[str, str], set[str]] = {key: set() for key in self.jumps}
+        for table in self.ruleset.tables:
+            for hook in BUILTIN_CHAINS.get(table.name, ()):
+                if table.chain(hook) is None:
+                    continue
+                for chain in self._reachable_from(table.name, hook):
+                    found.setdefault((table.name, chain), set()).add(hook)
+        return {key: frozenset(hooks) for key, hooks in found.items()}
+
+    def _reachable_from(self, table: str, start: str) -> set[str]:
+        seen = {start}
+        queue = deque([start])
+        while queue:
+            for callee, _rule in self.callees(table, queue.popleft()):
+                if callee not in seen:
+                    seen.add(callee)
+                    queue.append(callee)
+        return seen
+
+    def hook_path(self, table: str, hook: str, chain: str) -> tuple[Rule, ...]:
+        """The shortest list of jump rules that leads from built-in chain `hook` to `chain`."""
+        came_by: dict[str, Rule | None] = {hook: None}
+        queue = deque([hook])
+        while queue:
+            current = queue.popleft()
+            if current == chain:
+                break
+            for callee, rule in self.callees(table, current):
+                if callee not in came_by:
+                    came_by[callee] = rule
+                    queue.append(callee)
+        if chain not in came_by:
+            return ()
+        path = []
+        step = came_by[chain]
+        while step is not None:
+            path.append(step)
+            step = came_by[step.chain]
+        return tuple(reversed(path))
+
+    @functools.cached_property
+    def jump_cycles(self) -> tuple[JumpCycle, ...]:
+        """One loop per strongly connected set of chains (or chain jumping to itself), in file order."""
+        cycles = []
+        for table in self.ruleset.tables:
+            declared = {chain.name: position for position, chain in enumerate(table.chains)}
+            for component in _strongly_connected(table.name, [c.name for c in table.chains], self.callees):
+                start = min(component, key=lambda name: declared.get(name, len(declared)))
+                rules = self._loop_through(table.name, start, component)
+                if rules:
+                    reached = any(self.hooks_reaching.get((table.name, name)) for name in component)
+                    cycles.append(JumpCycle(table.name, rules, reached))
+        return tuple(cycles)
+
+    def _loop_through(self, table: str, start: str, component: set[str]) -> tuple[Rule, ...]:
+        """The shortest loop of jumps from `start` back to itself inside `component`."""
+        came_by: dict[str, Rule] = {}
+        queue = deque([start])
+        while queue:
+            current = queue.popleft()
+            for callee, rule in self.callees(table, current):
+                if callee == start:
+                    path = [rule]
+                    while path[-1].chain != start:
+                        path.append(came_by[path[-1].chain])
+                    return tuple(reversed(path))
+                if callee in component and callee not in came_by:
+                    came_by[callee] = rule
+                    queue.append(callee)
+        return ()
 
     @functools.cached_property
     def rule_index(self) -> dict[int, int]:
@@ -110,3 +232,50 @@ class Analysis:
 
     def related_rule(self, rule: Rule, message: str) -> Related:
         return Related(message, rule.span)
+
+
+def _strongly_connected(table: str, chains: list[str], callees) -> Iterator[set[str]]:
+    """Tarjan's algorithm, without recursion: the sets of chains that can each reach all others.
+
+    Only sets that hold a loop are yielded: two or more chains, or one that jumps to itself.
+    """
+    index: dict[str, int] = {}
+    lowlink: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    for root in chains:
+        if root in index:
+            continue
+        work = [(root, iter([callee for callee, _ in callees(table, root)]))]
+        index[root] = lowlink[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            advanced = False
+            for child in children:
+                if child not in index:
+                    index[child] = lowlink[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter([callee for callee, _ in callees(table, child)])))
+                    advanced = True
+                    break
+                if child in on_stack:
+                    lowlink[node] = min(lowlink[node], index[child])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                lowlink[parent] = min(lowlink[parent], lowlink[node])
+            if lowlink[node] == index[node]:
+                component = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.add(member)
+                    if member == node:
+                        break
+                if len(component) > 1 or any(callee == node for callee, _ in callees(table, node)):
+                    yield component

@@ -21,7 +21,15 @@ import importlib
 from types import ModuleType
 
 # code -> module name in this package.  Keep sorted by code.
-_MODULES: dict[str, str] = {}
+_MODULES: dict[str, str] = {
+    "S201": "undefined_chain",
+    "S202": "unused_chain",
+    "S203": "jump_cycle",
+    "S204": "target_in_wrong_hook",
+    "S205": "duplicate_rule",
+    "S206": "missing_policy",
+    "S207": "unreachable_rule",
+}
 
 
 def modules() -> dict[str, ModuleType]:

@@ -1,0 +1,68 @@
+"""The same rule twice in one chain.
+
+## What it does
+Reports a rule that repeats an earlier rule of the same chain: the same conditions, in
+the same order, with the same target and target options.  Comments count: two rules
+that differ only in their `-m comment` are not reported.  The related location is the
+first copy.
+
+## Why it matters
+A repeated terminal rule never matches anything the first one did not already take, and
+a repeated non-terminal rule (`LOG`, `MARK`, a jump) runs twice.  Duplicates usually
+come from a script that appends its rules again on every run without flushing, and grow
+the chain with each run.
+
+## Example
+```
+*filter
+:INPUT DROP [0:0]
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 443 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+COMMIT
+```
+
+## Use instead
+```
+*filter
+:INPUT DROP [0:0]
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 443 -j ACCEPT
+COMMIT
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from iptlint.analysis import Analysis
+from iptlint.findings import Finding, Fix, Severity
+from iptlint.syntax.ast import Chain, Rule
+
+CODE = "S205"
+NAME = "duplicate-rule"
+SEVERITY = Severity.WARNING
+DEFAULT = True
+
+
+def check(analysis: Analysis) -> Iterator[Finding]:
+    for _table, chain in analysis.chains():
+        for rule, first in _repeats(chain):
+            yield analysis.at_rule(
+                CODE,
+                rule,
+                f"this rule repeats rule {analysis.rule_index[id(first)]} of chain {chain.name}",
+                related=(analysis.related_rule(first, "first written here"),),
+                fix=Fix("delete this copy"),
+                severity=SEVERITY,
+            )
+
+
+def _repeats(chain: Chain) -> Iterator[tuple[Rule, Rule]]:
+    """Each rule that repeats an earlier one, with the first rule it repeats."""
+    first_with_key: dict[tuple, Rule] = {}
+    for rule in chain.rules:
+        first = first_with_key.setdefault(rule.key(), rule)
+        if first is not rule:
+            yield rule, first

@@ -1,0 +1,81 @@
+"""A jump (`-j`) or goto (`-g`) to a chain that does not exist when the table is committed.
+
+## What it does
+Reports a rule whose target is neither an iptables target nor a chain of its table at
+`COMMIT`.  A name that was never declared before the rule is already refused while the
+file is read (S120); this check reports the jumps that survive reading but point
+nowhere when the table is applied: most often a chain deleted with `-X` after rules
+jumping to it were added.  The message names the chain and suggests declaring it, or
+the closest existing chain name.
+
+## Why it matters
+iptables-restore refuses to delete a chain that rules still jump to ("Device or resource
+busy", "Too many links"), so the whole table fails to load and the host keeps its
+previous rules, or none.
+
+## Example
+```
+*filter
+:INPUT ACCEPT [0:0]
+:LOGDROP - [0:0]
+-A INPUT -p tcp -m tcp --dport 23 -j LOGDROP
+-X LOGDROP
+COMMIT
+```
+
+## Use instead
+```
+*filter
+:INPUT ACCEPT [0:0]
+:LOGDROP - [0:0]
+-A INPUT -p tcp -m tcp --dport 23 -j LOGDROP
+-A LOGDROP -j DROP
+COMMIT
+```
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+
+from iptlint.analysis import Analysis
+from iptlint.findings import Finding, Fix, Severity
+from iptlint.syntax.ast import Rule, Table, TargetKind
+from iptlint.syntax.parser import IPTABLES_TARGETS
+
+CODE = "S201"
+NAME = "undefined-chain"
+SEVERITY = Severity.ERROR
+DEFAULT = True
+
+
+def check(analysis: Analysis) -> Iterator[Finding]:
+    for table in analysis.ruleset.tables:
+        for rule in table.rules:
+            if _jumps_nowhere(rule):
+                yield _finding(analysis, table, rule)
+
+
+def _jumps_nowhere(rule: Rule) -> bool:
+    target = rule.target
+    return target is not None and target.kind is TargetKind.UNKNOWN and target.name not in IPTABLES_TARGETS
+
+
+def _finding(analysis: Analysis, table: Table, rule: Rule) -> Finding:
+    name = rule.target.name
+    closest = _closest_chain(table, name)
+    verb = "goes" if rule.target.goto else "jumps"
+    message = f"this rule {verb} to chain '{name}', which table '{table.name}' does not have at COMMIT"
+    if closest is None:
+        fix = Fix(f"declare the chain before the rules that use it: `:{name} - [0:0]`")
+    else:
+        message += f"; did you mean '{closest}'?"
+        fix = Fix(f"jump to '{closest}', or declare the chain: `:{name} - [0:0]`")
+    return analysis.at_rule(CODE, rule, message, node=rule.target, fix=fix, severity=SEVERITY)
+
+
+def _closest_chain(table: Table, name: str) -> str | None:
+    user_chains = [chain.name for chain in table.chains if not chain.builtin]
+    matches = difflib.get_close_matches(name, user_chains, n=1, cutoff=0.6)
+    return matches[0] if matches else None
