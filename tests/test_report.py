@@ -410,6 +410,8 @@ def test_json_format_doc_lists_every_key():
 
 
 def validate_sarif(output: str) -> dict:
+    if not SARIF_SCHEMA.exists():
+        pytest.skip(f"the SARIF schema is not at {SARIF_SCHEMA}")
     data = json.loads(output)
     jsonschema.validate(data, json.loads(SARIF_SCHEMA.read_text()))
     return data
