@@ -399,9 +399,18 @@ def test_json_schema_rejects_a_changed_shape():
             jsonschema.validate([broken], schema)
 
 
-def test_json_format_doc_lists_every_key():
+def test_json_format_doc_lists_every_key_and_its_example_is_valid():
     doc = (ROOT / "docs" / "json-format.md").read_text()
     assert all(f"`{key}`" in doc for key in JSON_KEYS)
+    example = re.search(r"```json\n(.*?)```", doc, re.DOTALL)
+    assert example is not None
+    validate_json_report(example.group(1))
+
+
+def test_json_schema_requires_the_keys_the_renderer_writes():
+    schema = json.loads(JSON_SCHEMA.read_text())
+    assert schema["$defs"]["finding"]["required"] == JSON_KEYS
+    assert list(schema["$defs"]["finding"]["properties"]) == JSON_KEYS
 
 
 # ---------------------------------------------------------------------------------------
