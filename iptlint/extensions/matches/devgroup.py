@@ -5,7 +5,8 @@
 
 At least one of `--src-group` (input interface) or `--dst-group` (output interface),
 each `VALUE[/MASK]` or a name (without a mask) from /etc/iproute2/group on the loading
-host; may be negated.
+host; may be negated.  The kernel takes `--src-group` at PREROUTING, INPUT and FORWARD,
+`--dst-group` at FORWARD, OUTPUT and POSTROUTING.
 """
 
 from iptlint.extensions.matches.realm import value_or_name
