@@ -1,0 +1,311 @@
+"""Unit tests of the checks: which (code, line, column) each reports, and the facts they read.
+
+Positions, not prose (yamllint's `LintProblem.__eq__`); a few tests pin the parts of a
+message that carry information (the chain path of a cycle, the suggested chain name).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from iptlint.analysis import Analysis
+from iptlint.findings import Severity
+from iptlint.linter import Settings, lint
+from iptlint.syntax.parser import parse
+
+
+def findings(text: str, code: str) -> list:
+    return [f for f in lint(text, "test.rules", Settings(select=(code,))).findings if f.code == code]
+
+
+def positions(text: str, code: str) -> list[tuple[str, int, int]]:
+    return [(f.code, f.span.line, f.span.column) for f in findings(text, code)]
+
+
+def analysis_of(text: str) -> Analysis:
+    result = parse(text, "test.rules")
+    assert result.ok, result.findings
+    return Analysis(result.ruleset)
+
+
+def dump(*lines: str, table: str = "filter") -> str:
+    return "\n".join((f"*{table}", *lines, "COMMIT", ""))
+
+
+# -- the chain graph facts -----------------------------------------------------------------
+
+GRAPH = dump(
+    ":PREROUTING ACCEPT [0:0]",
+    ":OUTPUT ACCEPT [0:0]",
+    ":POSTROUTING ACCEPT [0:0]",
+    ":A - [0:0]",
+    ":B - [0:0]",
+    ":C - [0:0]",
+    ":LONE - [0:0]",
+    "-A PREROUTING -j A",
+    "-A OUTPUT -p tcp -g B",
+    "-A A -j C",
+    "-A B -j C",
+    "-A POSTROUTING -s 10.0.0.0/8 -j B",
+    table="nat",
+)
+
+
+def test_hooks_reaching_follows_jumps_and_gotos_through_chains():
+    hooks = analysis_of(GRAPH).hooks_reaching
+    assert hooks[("nat", "A")] == {"PREROUTING"}
+    assert hooks[("nat", "B")] == {"OUTPUT", "POSTROUTING"}
+    assert hooks[("nat", "C")] == {"PREROUTING", "OUTPUT", "POSTROUTING"}
+    assert hooks[("nat", "LONE")] == frozenset()
+    assert hooks[("nat", "OUTPUT")] == {"OUTPUT"}
+
+
+def test_hook_path_is_the_shortest_list_of_jumps():
+    analysis = analysis_of(GRAPH)
+    assert [rule.line for rule in analysis.hook_path("nat", "POSTROUTING", "C")] == [13, 12]
+    assert analysis.hook_path("nat", "PREROUTING", "B") == ()
+    assert analysis.hook_path("nat", "OUTPUT", "OUTPUT") == ()
+
+
+def test_no_cycle_in_a_diamond():
+    assert analysis_of(GRAPH).jump_cycles == ()
+
+
+def test_deep_chains_need_no_recursion():
+    depth = 3000
+    lines = [":INPUT ACCEPT [0:0]", *(f":C{i} - [0:0]" for i in range(depth)), "-A INPUT -j C0"]
+    lines += [f"-A C{i} -j C{i + 1}" for i in range(depth - 1)]
+    lines.append(f"-A C{depth - 1} -j C0")
+    analysis = analysis_of(dump(*lines))
+    (cycle,) = analysis.jump_cycles
+    assert len(cycle.rules) == depth and cycle.reached
+    assert analysis.hooks_reaching[("filter", f"C{depth - 1}")] == {"INPUT"}
+
+
+def test_a_fragment_names_no_builtin_chain():
+    analysis = analysis_of(dump(":ufw-user-input - [0:0]", "-A ufw-user-input -j ACCEPT"))
+    assert analysis.is_fragment(analysis.ruleset.tables[0])
+    analysis = analysis_of(dump(":X - [0:0]", "-A FORWARD -j X"))
+    assert not analysis.is_fragment(analysis.ruleset.tables[0])
+
+
+# -- S201 undefined-chain ------------------------------------------------------------------
+
+
+def test_s201_jump_to_a_chain_deleted_before_commit():
+    text = dump(":INPUT ACCEPT [0:0]", ":LOGDROP - [0:0]", "-A INPUT -p tcp -j LOGDROP", "-X LOGDROP")
+    assert positions(text, "S201") == [("S201", 4, 17)]
+
+
+def test_s201_suggests_the_closest_chain():
+    text = dump(
+        ":INPUT ACCEPT [0:0]",
+        ":LOGDROP - [0:0]",
+        ":LOG_DROP - [0:0]",
+        "-A INPUT -g LOG_DROP",
+        "-A INPUT -j LOGDROP",
+        "-X LOG_DROP",
+    )
+    (finding,) = findings(text, "S201")
+    assert (finding.span.line, finding.severity) == (5, Severity.ERROR)
+    assert "'LOG_DROP'" in finding.message and "'LOGDROP'" in finding.message
+    assert "goes" in finding.message
+
+
+def test_s201_not_for_declared_chains_and_targets():
+    text = dump(":INPUT ACCEPT [0:0]", ":X - [0:0]", "-A INPUT -j X", "-A INPUT -j LOG", "-A X -j RETURN")
+    assert positions(text, "S201") == []
+
+
+# -- S202 unused-chain ---------------------------------------------------------------------
+
+
+def test_s202_chain_with_rules_nobody_jumps_to():
+    text = dump(":INPUT DROP [0:0]", ":SSH - [0:0]", ":USED - [0:0]", "-A INPUT -g USED", "-A SSH -j ACCEPT")
+    text += dump(":POSTROUTING ACCEPT [0:0]", ":USED - [0:0]", "-A USED -j ACCEPT", table="nat")
+    assert positions(text, "S202") == [("S202", 3, 1), ("S202", 10, 1)]
+
+
+def test_s202_a_jump_to_itself_is_not_a_use():
+    text = dump(":INPUT DROP [0:0]", ":SELF - [0:0]", "-A SELF -p tcp -j SELF")
+    assert positions(text, "S202") == [("S202", 3, 1)]
+
+
+def test_s202_not_for_empty_chains_or_fragments():
+    assert positions(dump(":INPUT DROP [0:0]", ":DOCKER - [0:0]"), "S202") == []
+    assert positions(dump(":ufw-user-input - [0:0]", "-A ufw-user-input -j ACCEPT"), "S202") == []
+
+
+# -- S203 jump-cycle -----------------------------------------------------------------------
+
+
+def test_s203_one_finding_per_cycle_on_the_closing_jump():
+    text = dump(
+        ":INPUT ACCEPT [0:0]",
+        ":A - [0:0]",
+        ":B - [0:0]",
+        ":C - [0:0]",
+        "-A INPUT -j A",
+        "-A A -j B",
+        "-A B -j C",
+        "-A C -g A",
+        "-A C -j B",
+    )
+    (finding,) = findings(text, "S203")
+    assert (finding.span.line, finding.span.column, finding.severity) == (9, 6, Severity.ERROR)
+    assert "A -> B -> C -> A" in finding.message
+    assert [related.span.line for related in finding.related] == [7, 8]
+
+
+def test_s203_self_loop_and_separate_cycles():
+    text = dump(
+        ":INPUT ACCEPT [0:0]",
+        ":A - [0:0]",
+        ":B - [0:0]",
+        ":C - [0:0]",
+        "-A INPUT -j A",
+        "-A A -p tcp -j A",
+        "-A B -j C",
+        "-A C -j B",
+    )
+    found = findings(text, "S203")
+    assert [(f.span.line, f.severity) for f in found] == [(7, Severity.ERROR), (9, Severity.WARNING)]
+    assert "A -> A" in found[0].message and "B -> C -> B" in found[1].message
+
+
+def test_s203_not_without_a_loop():
+    assert positions(GRAPH, "S203") == []
+
+
+# -- S204 target-in-wrong-hook -------------------------------------------------------------
+
+NAT = (":PREROUTING ACCEPT [0:0]", ":INPUT ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]", ":POSTROUTING ACCEPT [0:0]")
+
+
+def test_s204_target_in_a_builtin_chain_it_does_not_allow():
+    text = dump(*NAT, "-A POSTROUTING -p tcp -j DNAT --to-destination 192.0.2.1", "-A INPUT -j MASQUERADE", table="nat")
+    assert positions(text, "S204") == [("S204", 6, 23), ("S204", 7, 10)]
+
+
+def test_s204_user_chain_reached_from_a_wrong_hook_with_the_path():
+    text = dump(
+        *NAT,
+        ":PORTS - [0:0]",
+        ":INNER - [0:0]",
+        "-A PREROUTING -j PORTS",
+        "-A POSTROUTING -o eth0 -j PORTS",
+        "-A PORTS -j INNER",
+        "-A INNER -p tcp -j DNAT --to-destination 192.0.2.1",
+        table="nat",
+    )
+    (finding,) = findings(text, "S204")
+    assert (finding.span.line, finding.severity) == (11, Severity.ERROR)
+    assert "POSTROUTING" in finding.message
+    assert [related.span.line for related in finding.related] == [9, 10]
+
+
+def test_s204_target_in_a_table_it_does_not_allow():
+    text = dump(":INPUT ACCEPT [0:0]", "-A INPUT -p tcp -j DNAT --to-destination 192.0.2.1")
+    assert positions(text, "S204") == [("S204", 3, 17)]
+
+
+def test_s204_not_in_allowed_hooks_or_unreached_chains():
+    text = dump(
+        *NAT,
+        ":PORTS - [0:0]",
+        ":UNUSED - [0:0]",
+        "-A PREROUTING -j PORTS",
+        "-A OUTPUT -j PORTS",
+        "-A PORTS -p tcp -j DNAT --to-destination 192.0.2.1",
+        "-A UNUSED -j MASQUERADE",
+        "-A POSTROUTING -j MASQUERADE",
+        table="nat",
+    )
+    assert positions(text, "S204") == []
+
+
+# -- S205 duplicate-rule -------------------------------------------------------------------
+
+
+def test_s205_every_copy_points_at_the_first():
+    text = dump(
+        ":INPUT DROP [0:0]",
+        "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+        "-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT",
+        "-A INPUT -p tcp --dport 22 -j ACCEPT",
+        "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+    )
+    found = findings(text, "S205")
+    assert [(f.span.line, f.span.column) for f in found] == [(5, 1), (6, 1)]
+    assert all([r.span.line for r in f.related] == [3] for f in found)
+
+
+def test_s205_not_for_other_comments_targets_or_chains():
+    text = dump(
+        ":INPUT DROP [0:0]",
+        ":OUTPUT ACCEPT [0:0]",
+        '-A INPUT -s 10.0.0.1/32 -m comment --comment "a" -j ACCEPT',
+        '-A INPUT -s 10.0.0.1/32 -m comment --comment "b" -j ACCEPT',
+        "-A INPUT -s 10.0.0.1/32 -j DROP",
+        "-A OUTPUT -s 10.0.0.1/32 -j DROP",
+    )
+    assert positions(text, "S205") == []
+
+
+# -- S206 missing-policy -------------------------------------------------------------------
+
+
+def test_s206_is_off_by_default():
+    text = dump(":INPUT DROP [0:0]", "-A FORWARD -j ACCEPT")
+    assert not [f for f in lint(text, "test.rules").findings if f.code == "S206"]
+
+
+def test_s206_chain_with_rules_or_dash_but_no_policy():
+    text = dump(":INPUT DROP [0:0]", ":OUTPUT - [0:0]", "-A INPUT -i lo -j ACCEPT", "-A FORWARD -j ACCEPT")
+    found = findings(text, "S206")
+    assert [(f.span.line, f.span.column, f.chain) for f in found] == [(3, 1, "OUTPUT"), (5, 1, "FORWARD")]
+    assert all(f.severity is Severity.INFO for f in found)
+
+
+def test_s206_not_for_policies_set_untouched_chains_or_fragments():
+    assert positions(dump(":INPUT DROP [0:0]", "-P FORWARD DROP", "-A FORWARD -j ACCEPT"), "S206") == []
+    assert positions(dump(":INPUT DROP [0:0]", "-A INPUT -j ACCEPT"), "S206") == []
+    assert positions(dump(":ufw-user-input - [0:0]", "-A ufw-user-input -j ACCEPT"), "S206") == []
+
+
+# -- S207 unreachable-rule -----------------------------------------------------------------
+
+
+def test_s207_every_rule_after_an_unconditional_verdict():
+    text = dump(
+        ":INPUT ACCEPT [0:0]",
+        "-A INPUT -i lo -j ACCEPT",
+        '-A INPUT -m comment --comment "default" -j DROP',
+        "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+        "-A INPUT -j DROP",
+    )
+    found = findings(text, "S207")
+    assert [(f.span.line, f.span.column) for f in found] == [(5, 1), (6, 1)]
+    assert all([r.span.line for r in f.related] == [4] for f in found)
+    assert "never runs" in found[0].message
+
+
+@pytest.mark.parametrize(
+    "ending",
+    ["-j RETURN", "-g OTHER", "-j REJECT"],
+)
+def test_s207_after_gotos_returns_and_terminal_targets(ending):
+    text = dump(":INPUT ACCEPT [0:0]", ":OTHER - [0:0]", f"-A INPUT {ending}", "-A INPUT -s 10.0.0.1/32 -j OTHER")
+    assert positions(text, "S207") == [("S207", 5, 1)]
+
+
+def test_s207_not_after_conditions_jumps_or_non_terminal_targets():
+    text = dump(
+        ":INPUT ACCEPT [0:0]",
+        ":OTHER - [0:0]",
+        "-A INPUT -i eth0 -j DROP",
+        "-A INPUT -j OTHER",
+        "-A INPUT -j LOG",
+        "-A INPUT -j ACCEPT",
+    )
+    assert positions(text, "S207") == []
