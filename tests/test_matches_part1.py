@@ -178,7 +178,8 @@ def test_tcp_flags_are_iptables_six():
 def test_limit_rates_the_kernel_can_represent():
     assert value("limit", "--limit", "3/min") == v.Rate(3, 60, "minute")
     assert value("limit", "--limit", "10000/s") == v.Rate(10000, 1, "second")
-    for bad in ("10001/second", "0/s", "5/minutes", "5/", "x"):
+    assert value("limit", "--limit", "5x/s") == v.Rate(5, 1, "second")  # atoi() ignores the x
+    for bad in ("10001/second", "0/s", "-5/s", "5/minutes", "5/", "x"):
         with pytest.raises(ValueError):
             value("limit", "--limit", bad)
 
@@ -189,8 +190,10 @@ def test_hashlimit_byte_rates_and_bursts():
     assert value("hashlimit", "--hashlimit-burst", "400kb") == 400 * 1024
     assert value("hashlimit", "--hashlimit-srcmask", "255.255.255.0") == 24
     assert value("hashlimit", "--hashlimit-mode", "srcip|dstport") == frozenset({"srcip", "dstport"})
-    with pytest.raises(ValueError):
-        value("hashlimit", "--hashlimit-mode", "srcmac")
+    assert value("hashlimit", "--hashlimit-upto", "5gb/s") == hashlimit.ByteRate(5)  # only k and m scale
+    for option, bad in (("--hashlimit-mode", "srcmac"), ("--hashlimit-name", ""), ("--hashlimit-name", "a/b")):
+        with pytest.raises(ValueError):
+            value("hashlimit", option, bad)
 
 
 @pytest.mark.parametrize(
@@ -228,6 +231,8 @@ def test_set_owner_mac_iprange_values():
     assert (match.name, match.directions) == ("docker-ext-bridges-v4", ("dst",))
     assert value("owner", "--uid-owner", "1000-1999") == v.Range(1000, 1999)
     assert value("owner", "--uid-owner", "www-data") == "www-data"
+    with pytest.raises(ValueError, match="inverted"):
+        value("owner", "--uid-owner", "10-5")
     assert value("mac", "--mac-source", "52:54:0:AB:cd:1") == "52:54:00:ab:cd:01"
     reversed_range = value("iprange", "--src-range", "10.0.0.9-10.0.0.1")
     assert str(reversed_range) == "10.0.0.9-10.0.0.1"

@@ -14,7 +14,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from iptlint.extensions.matches.limit import rate_parser
+from iptlint.extensions.matches.limit import leading_number, rate_parser
 from iptlint.extensions.spec import Extension, opt
 from iptlint.syntax import values as v
 from iptlint.syntax.ast import Family
@@ -26,7 +26,7 @@ UINT64_MAX = 0xFFFFFFFFFFFFFFFF
 BYTE_SHIFT = 4  # XT_HASHLIMIT_BYTE_SHIFT
 MODES = ("srcip", "dstip", "srcport", "dstport")
 _SIZE = {"": 1, "k": 1024, "m": 1024 * 1024}
-_BYTES = re.compile(r"([0-9]+)([km]?)b/s\Z")
+_BYTES = re.compile(r"(.?)b/s")
 _BURST = re.compile(r"([0-9]+)([km]?)b?\Z")
 
 
@@ -54,13 +54,18 @@ _packet_rate = rate_parser(SCALE)
 
 
 def rate(text: str, family) -> v.Rate | ByteRate:
-    """`20/sec`, `1000/min` (packets) or `512kb/s`, `10mb/s`, `123456b/s` (bytes)."""
-    found = _BYTES.match(text)
+    """`20/sec`, `1000/min` (packets) or `512kb/s`, `10mb/s`, `123456b/s` (bytes).
+
+    As parse_bytes reads it: any text holding `b/s` after its first character is a byte
+    rate, the count is the number it starts with, and the character before `b/s` scales
+    it only if it is `k` or `m` (so `5gb/s` is 5 bytes per second).
+    """
+    found = _BYTES.search(text, 1)
     if found is None:
         return _packet_rate(text, family)
-    number = int(found.group(1)) * _SIZE[found.group(2)]
-    if number == 0:
-        raise ValueError(f"rate {text!r} is zero")
+    number = leading_number(text) * _SIZE.get(found.group(1), 1)
+    if number <= 0:
+        raise ValueError(f"rate {text!r} is not a positive number of bytes per second")
     if number > UINT64_MAX:
         raise ValueError(f"rate {text} is too large")
     if byte_cost(number) == 0:
@@ -103,6 +108,13 @@ def mode(text: str, family) -> frozenset[str]:
     return frozenset(words)
 
 
+def table_name(text: str, family) -> str:
+    """The name of the hash table, a file under /proc/net/ipt_hashlimit: not empty, no `/`."""
+    if not text or text in (".", "..") or "/" in text:
+        raise ValueError(f"name {text!r} cannot be a /proc/net/ipt_hashlimit file name")
+    return text
+
+
 def interval(text: str, family) -> int:
     return v.to_int(text, 1, 0x7FFFFFFF, "rate interval")
 
@@ -134,7 +146,7 @@ EXTENSION = Extension(
         opt("--hashlimit-mode", mode),
         opt("--hashlimit-srcmask", prefix_length),
         opt("--hashlimit-dstmask", prefix_length),
-        opt("--hashlimit-name", v.string(None, "name"), required=True),
+        opt("--hashlimit-name", table_name, required=True),
         opt("--hashlimit-htable-size", _UINT32),
         opt("--hashlimit-htable-max", _UINT32),
         opt("--hashlimit-htable-gcinterval", _UINT32),

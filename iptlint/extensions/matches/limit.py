@@ -16,7 +16,13 @@ from iptlint.syntax import values as v
 
 LIMIT_SCALE = 10000  # XT_LIMIT_SCALE: the kernel counts time in 1/10000 s
 UNITS = (("second", 1), ("minute", 60), ("hour", 3600), ("day", 86400))
-_COUNT = re.compile(r"[0-9]+\Z")
+_ATOI = re.compile(r"\s*([+-]?[0-9]+)")
+
+
+def leading_number(text: str) -> int:
+    """The number atoi() reads at the start of `text` (0 when there is none): `5x` is 5."""
+    found = _ATOI.match(text)
+    return int(found.group(1)) if found else 0
 
 
 def rate_parser(scale: int, what: str = "rate") -> v.Parser:
@@ -24,16 +30,17 @@ def rate_parser(scale: int, what: str = "rate") -> v.Parser:
 
     def parse(text: str, family) -> v.Rate:
         count_text, slash, unit = text.partition("/")
-        if not _COUNT.match(count_text) or int(count_text) == 0:
+        # iptables reads the count with atoi: trailing characters are ignored (`5x/s` is 5/s).
+        count = leading_number(count_text)
+        if count <= 0:
             raise ValueError(f"{what} {text!r} is not a positive number of events per second, minute, hour or day")
-        count = int(count_text)
         name, seconds = "second", 1
         if slash:
             found = [(n, s) for n, s in UNITS if unit and n.startswith(unit.lower())]
             if not found:
                 raise ValueError(f"{what} unit {unit!r} is not second, minute, hour or day")
             name, seconds = found[0]
-        if count > 0xFFFFFFFFFFFFFFFF or scale * seconds // count == 0:
+        if scale * seconds // count == 0:
             raise ValueError(f"{what} {text} is too fast: at most {scale} per second")
         return v.Rate(count, seconds, name)
 

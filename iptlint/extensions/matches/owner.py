@@ -32,6 +32,8 @@ def id_range(what: str) -> v.Parser:
             raise ValueError(f"{what} {text!r} is neither a number, a range nor a name")
         lo = v.to_int(found.group(1), 0, MAX_ID, what)
         hi = v.to_int(found.group(2), 0, MAX_ID, what) if found.group(2) else lo
+        if lo > hi:
+            raise ValueError(f"{what} range {text} is inverted: the kernel refuses it")
         return v.Range(lo, hi)
 
     parse.__name__ = f"id_range_{what}"
