@@ -452,7 +452,7 @@ _TEST_ONLY = ("-m nfacct", "-m ipvs")
 _HOST_CONFIGURED = ("--label blocked",)
 # The rate estimators rateest compares must exist: a RATEEST rule before it makes them.
 _ESTIMATORS = "".join(
-    f"-A OUTPUT -j RATEEST --rateest-name {name} --rateest-interval 250ms --rateest-ewmalog 500ms\n"
+    f"-A INPUT -j RATEEST --rateest-name {name} --rateest-interval 250ms --rateest-ewmalog 500ms\n"
     for name in ("RE1", "RE2", "R")
 )
 
@@ -467,15 +467,16 @@ def _real_dump(rule: str) -> str:
 
 @pytest.mark.kernel
 def test_cases_state_what_the_real_iptables_does(netns_v):
-    """Every case of CASES against the real iptables-nft-restore 1.8.9 (a real load where possible)."""
+    """Every case of CASES against the real iptables-restore 1.8.9, nft and legacy (a real load where possible)."""
     wrong = []
     for family, rule, code in CASES:
         if any(p in f" {rule} " for p in (*_PROTOCOL_NAMES_MISSING, *_HOST_CONFIGURED)):
             continue
         test_only = any(module in rule for module in _TEST_ONLY)
-        verdict = netns_v.restore(_real_dump(rule), "nft", family, test=test_only)
-        if verdict.ok != (code is None):
-            wrong.append(f"[{family}] {rule}: iptables {verdict.describe()[:120]}")
+        for backend in kernel.BACKENDS:
+            verdict = netns_v.restore(_real_dump(rule), backend, family, test=test_only)
+            if verdict.ok != (code is None):
+                wrong.append(f"[{family} {backend}] {rule}: iptables {verdict.describe()[:120]}")
     assert wrong == []
 
 
