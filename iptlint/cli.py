@@ -187,6 +187,7 @@ def run_check(args: argparse.Namespace) -> int:
         color=not args.no_color and args.output_file is None and sys.stdout.isatty(),
         files=tuple(s.name for s in sources),
         show_summary=not args.quiet,
+        root=str(Path.cwd()),
     )
     output = render(args.format, findings, context)
     if args.statistics:

@@ -83,9 +83,17 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(f"{path}: cannot read: {error}") from None
 
 
-@functools.cache
 def load_config(path: Path) -> Config:
-    """Read and validate one configuration file."""
+    """Read and validate one configuration file (cached while the file is unchanged)."""
+    try:
+        status = path.stat()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+    return _load_config(path, status.st_mtime_ns, status.st_size)
+
+
+@functools.cache
+def _load_config(path: Path, mtime: int, size: int) -> Config:
     if path.name == "pyproject.toml":
         data = _read_toml(path).get("tool", {}).get("iptlint", {})
         document = None
