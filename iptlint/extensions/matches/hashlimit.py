@@ -10,7 +10,6 @@ bytes at least as large as one rate unit.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -88,15 +87,18 @@ def burst(text: str, family) -> int:
 
 
 def prefix_length(text: str, family) -> int:
-    """A mask as a prefix length (`24`) or a contiguous dotted/colon mask (`255.255.255.0`)."""
+    """A mask as a prefix length (`24`) or a contiguous mask (`255.255.255.0`, `ffff:ffff::`)."""
     limit = 32 if family is Family.IPV4 else 128
     if text.isdigit():
         return v.to_int(text, 0, limit, "prefix length")
     try:
-        network = ipaddress.ip_network(f"{'0.0.0.0' if family is Family.IPV4 else '::'}/{text}")
+        mask = int(v.single_address(text, family))
     except ValueError:
         raise ValueError(f"{text!r} is neither a prefix length (0-{limit}) nor a network mask") from None
-    return network.prefixlen
+    ones = bin(mask).count("1")
+    if mask != ((1 << ones) - 1) << (limit - ones):
+        raise ValueError(f"mask {text} is not contiguous: give a prefix length 0-{limit}")
+    return ones
 
 
 def mode(text: str, family) -> frozenset[str]:
