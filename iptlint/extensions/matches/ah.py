@@ -8,7 +8,6 @@
 `--ahlen` (may be negated) and `--ahres` (reserved field set) exist too.
 """
 
-from iptlint.extensions.matches.esp import id_range
 from iptlint.extensions.spec import Extension, opt
 from iptlint.syntax import values as v
 from iptlint.syntax.ast import Family
@@ -33,7 +32,7 @@ EXTENSION = Extension(
     kind="match",
     summary="IPsec AH security parameter index",
     options=(
-        opt("--ahspi", id_range("SPI"), invert=True),
+        opt("--ahspi", v.uint_range_as_written(0, 0xFFFFFFFF, "SPI"), invert=True),
         opt("--ahlen", v.uint(0, 0xFFFFFFFF, "header length"), invert=True),
         opt("--ahres"),
     ),

@@ -8,7 +8,6 @@
 follow) or `--fraglast` (the last one).
 """
 
-from iptlint.extensions.matches.esp import id_range
 from iptlint.extensions.spec import Extension, opt
 from iptlint.syntax import values as v
 
@@ -18,7 +17,7 @@ EXTENSION = Extension(
     summary="IPv6 fragment header",
     family="ipv6",
     options=(
-        opt("--fragid", id_range("fragment id"), invert=True),
+        opt("--fragid", v.uint_range_as_written(0, 0xFFFFFFFF, "fragment id"), invert=True),
         opt("--fraglen", v.uint(0, 0xFFFFFFFF, "header length"), invert=True),
         opt("--fragres"),
         opt("--fragfirst"),

@@ -6,8 +6,8 @@
 set reserved field.  The kernel wants `-p ipcomp` (protocol 108).
 """
 
-from iptlint.extensions.matches.esp import id_range
 from iptlint.extensions.spec import Extension, opt
+from iptlint.syntax import values as v
 
 EXTENSION = Extension(
     name="ipcomp",
@@ -15,7 +15,7 @@ EXTENSION = Extension(
     summary="IPComp compression parameter index",
     protocols=(108,),
     options=(
-        opt("--ipcompspi", id_range("CPI"), invert=True),
+        opt("--ipcompspi", v.uint_range_as_written(0, 0xFFFFFFFF, "CPI"), invert=True),
         opt("--compres"),
     ),
 )

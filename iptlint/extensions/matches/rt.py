@@ -8,7 +8,6 @@ written after `--rt-type 0`: `--rt-0-res`, `--rt-0-addrs` (up to 16 comma-separa
 addresses) and, after it, `--rt-0-not-strict`.  Type 0 is deprecated (RFC 5095): drop it.
 """
 
-from iptlint.extensions.matches.esp import id_range
 from iptlint.extensions.spec import Extension, opt
 from iptlint.syntax import values as v
 
@@ -47,7 +46,7 @@ EXTENSION = Extension(
     family="ipv6",
     options=(
         opt("--rt-type", _UINT32, invert=True),
-        opt("--rt-segsleft", id_range("segments left"), invert=True),
+        opt("--rt-segsleft", v.uint_range_as_written(0, 0xFFFFFFFF, "segments left"), invert=True),
         opt("--rt-len", _UINT32, invert=True),
         opt("--rt-0-res"),
         opt("--rt-0-addrs", address_list),
