@@ -48,8 +48,8 @@ def protocol_in(*protocols: int, reason: str = "", when: str | None = None) -> C
             return []
         if protocol in protocols:
             return []
-        subject = when or "this target"
-        return [f"{subject} needs {wanted} before it{reason}: the kernel refuses the rule"]
+        subject = f"{when} needs" if when else "needs"
+        return [f"{subject} {wanted} before it{reason}: the kernel refuses the rule"]
 
     return check
 

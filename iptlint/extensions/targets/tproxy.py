@@ -1,0 +1,37 @@
+"""TPROXY: deliver the packet to a local socket without changing its destination, for
+transparent proxies (libxt_TPROXY).
+
+    -A PREROUTING -p tcp -m tcp --dport 80 -j TPROXY --on-port 3129 --tproxy-mark 0x1/0x1
+
+`--on-port PORT` (required; a number or a service name), `--on-ip ADDR` (the local
+address to redirect to; default: the address the packet came in on), `--tproxy-mark
+VALUE[/MASK]` (mark the packet, for the policy route that delivers it locally).  The
+kernel refuses the rule without `-p tcp` or `-p udp`.  Terminal: the packet is accepted
+when a socket takes it and dropped otherwise (nft's tproxy statement is not terminal, the
+xtables target is).  Valid only in the mangle table, from PREROUTING.
+"""
+
+# Sources: iptables 1.8.9 extensions/libxt_TPROXY.c (tproxy_tg1_opts: XTTYPE_PORT with
+# XTOPT_MAND, XTTYPE_HOST, XTTYPE_MARKMASK32); kernel net/netfilter/xt_TPROXY.c
+# (.table = "mangle", .hooks = PRE_ROUTING, tproxy_tg4_check: -p tcp or udp; returns
+# NF_ACCEPT or NF_DROP), checked by loading in a namespace.
+
+from iptlint.extensions.spec import Extension, opt
+from iptlint.extensions.targets import _checks
+from iptlint.extensions.targets.tee import host
+from iptlint.syntax import values as v
+
+EXTENSION = Extension(
+    name="TPROXY",
+    kind="target",
+    summary="hand the packet to a local transparent proxy socket",
+    tables=("mangle",),
+    hooks=("PREROUTING",),
+    terminal=True,
+    check=_checks.protocol_in(6, 17),
+    options=(
+        opt("--on-port", v.port, required=True),
+        opt("--on-ip", host),
+        opt("--tproxy-mark", v.mark),
+    ),
+)
