@@ -10,8 +10,6 @@ Exactly one of `--path` (a cgroup v2 path, which must exist when the rules load)
 from iptlint.extensions.spec import Extension, opt
 from iptlint.syntax import values as v
 
-PATH_MAX = 511  # XT_CGROUP_PATH_MAX - 1
-
 
 def _exactly_one(options, family, protocol) -> list[str]:
     if "--path" not in options and "--cgroup" not in options:
@@ -25,7 +23,7 @@ EXTENSION = Extension(
     summary="cgroup of the local socket",
     hooks=("OUTPUT", "POSTROUTING", "INPUT"),
     options=(
-        opt("--path", v.string(PATH_MAX, "cgroup path"), invert=True, excludes=("--cgroup",)),
+        opt("--path", v.string(None, "cgroup path"), invert=True, excludes=("--cgroup",)),
         opt("--cgroup", v.uint(0, 0xFFFFFFFF, "class id"), invert=True, excludes=("--path",)),
     ),
     check=_exactly_one,
