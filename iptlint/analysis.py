@@ -83,22 +83,25 @@ class Analysis:
         return not any(chain.builtin for chain in table.chains)
 
     @functools.cached_property
-    def jumps(self) -> dict[tuple[str, str], tuple[Rule, ...]]:
-        """(table, chain) -> the rules of that chain that jump or go to a chain, in order.
+    def jumps(self) -> dict[tuple[str, str], tuple[tuple[str, Rule], ...]]:
+        """(table, chain) -> (target chain, rule) for each rule of that chain that jumps or goes to a chain.
 
         Every rule counts, conditional or not, even after an unconditional verdict: the
         kernel (nf_tables; x_tables only along paths it walks) checks them all.
         """
-        found: dict[tuple[str, str], tuple[Rule, ...]] = {}
+        found: dict[tuple[str, str], tuple[tuple[str, Rule], ...]] = {}
         for table in self.ruleset.tables:
             for chain in table.chains:
-                found[(table.name, chain.name)] = tuple(rule for rule in chain.rules if rule.jump is not None)
+                found[(table.name, chain.name)] = tuple(
+                    (rule.target.name, rule)
+                    for rule in chain.rules
+                    if rule.target is not None and rule.target.kind is TargetKind.CHAIN
+                )
         return found
 
-    def callees(self, table: str, chain: str) -> Iterator[tuple[str, Rule]]:
-        """The chains `chain` jumps or goes to, each with the rule that does it."""
-        for rule in self.jumps.get((table, chain), ()):
-            yield rule.jump, rule
+    def callees(self, table: str, chain: str) -> tuple[tuple[str, Rule], ...]:
+        """The chains `chain` jumps or goes to, each with the rule that does it, in rule order."""
+        return self.jumps.get((table, chain), ())
 
     @functools.cached_property
     def hooks_reaching(self) -> dict[tuple[str, str], frozenset[str]]:
@@ -108,14 +111,16 @@ class Analysis:
         an empty set.  This is the kernel's "hook mask" of the rules in that chain: what a
         target's hook restrictions are checked against.
         """
-        found: dict[tuple[str, str], set[str]] = {key: set() for key in self.jumps}
+        found: dict[tuple[str, str], tuple[str, ...]] = dict.fromkeys(self.jumps, ())
         for table in self.ruleset.tables:
             for hook in BUILTIN_CHAINS.get(table.name, ()):
                 if table.chain(hook) is None:
                     continue
                 for chain in self._reachable_from(table.name, hook):
-                    found.setdefault((table.name, chain), set()).add(hook)
-        return {key: frozenset(hooks) for key, hooks in found.items()}
+                    key = (table.name, chain)
+                    found[key] = (*found.get(key, ()), hook)
+        shared: dict[tuple[str, ...], frozenset[str]] = {}  # one frozenset per distinct set of hooks
+        return {key: shared.setdefault(hooks, frozenset(hooks)) for key, hooks in found.items()}
 
     def _reachable_from(self, table: str, start: str) -> set[str]:
         seen = {start}
@@ -246,19 +251,19 @@ def _strongly_connected(table: str, chains: list[str], callees) -> Iterator[set[
     for root in chains:
         if root in index:
             continue
-        work = [(root, iter([callee for callee, _ in callees(table, root)]))]
+        work = [(root, iter(callees(table, root)))]
         index[root] = lowlink[root] = len(index)
         stack.append(root)
         on_stack.add(root)
         while work:
             node, children = work[-1]
             advanced = False
-            for child in children:
+            for child, _rule in children:
                 if child not in index:
                     index[child] = lowlink[child] = len(index)
                     stack.append(child)
                     on_stack.add(child)
-                    work.append((child, iter([callee for callee, _ in callees(table, child)])))
+                    work.append((child, iter(callees(table, child))))
                     advanced = True
                     break
                 if child in on_stack:
