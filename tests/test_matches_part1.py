@@ -12,6 +12,7 @@ owner, statistic, string, u32, length.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import re
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import pytest
 from conftest import CORPUS, report_summary, requires_corpus
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from iptlint import extensions
 from iptlint.findings import Severity
@@ -315,3 +318,23 @@ def test_every_module_of_part_1_has_a_table():
         extension = extensions.find("match", module)
         assert extension is not None and extension.kind == "match", module
         assert Path(importlib.import_module(f"iptlint.extensions.matches.{module}").__file__).stem == module
+
+
+# ---------------------------------------------------------------------------------------
+# Robustness: a value parser may only refuse a word with ValueError (the parser's contract)
+# ---------------------------------------------------------------------------------------
+
+_WORD = st.text(alphabet=st.sampled_from("0123456789abcdefxX:,-/|\\ .&@<>=!_kmbsSYNALL"), max_size=24)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+@pytest.mark.parametrize("module", MODULES)
+def test_value_parsers_raise_only_value_error(module, data):
+    for spec in extensions.find("match", module).options:
+        if spec.parse is None:
+            continue
+        words = tuple(data.draw(_WORD) for _ in range(spec.nargs))
+        for family in (Family.IPV4, Family.IPV6):
+            with contextlib.suppress(ValueError):
+                spec.parse(words[0] if spec.nargs == 1 else words, family)
