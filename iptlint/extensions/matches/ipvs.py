@@ -16,9 +16,20 @@ EXTRA_PROTOCOLS = {"ipcomp": 108, "mobility-header": 135}
 
 
 def protocol(text: str, family) -> v.Protocol:
-    """A protocol name or number, as XTTYPE_PROTOCOL reads it."""
+    """A protocol number (decimal, 0x hex or 0 octal, 0-255) or name, as XTTYPE_PROTOCOL reads it."""
+    if text[:1].isdigit():
+        return v.Protocol(v.to_int(text, 0, 255, "protocol"))
     number = EXTRA_PROTOCOLS.get(text.lower())
     return v.Protocol(number) if number is not None else v.protocol(text, family)
+
+
+def service_port(text: str, family) -> int:
+    """A port as XTTYPE_PORT reads it through getaddrinfo: a decimal number, cut to 16 bits, or a service name."""
+    if text.isdigit():
+        return int(text) & 0xFFFF
+    if text not in v.SERVICES:
+        raise ValueError(f"port {text!r} is neither a decimal number nor a known service name")
+    return v.SERVICES[text]
 
 
 def _check(options, family, protocol) -> list[str]:
@@ -38,10 +49,10 @@ EXTENSION = Extension(
         opt("--ipvs", invert=True),
         opt("--vproto", protocol, invert=True),
         opt("--vaddr", v.address, invert=True),
-        opt("--vport", v.port, invert=True),
+        opt("--vport", service_port, invert=True),
         opt("--vdir", v.choice("ORIGINAL", "REPLY", what="direction", fold=True)),
         opt("--vmethod", v.choice("GATE", "IPIP", "MASQ", what="forwarding method", fold=True), invert=True),
-        opt("--vportctl", v.port, invert=True),
+        opt("--vportctl", service_port, invert=True),
     ),
     check=_check,
 )
