@@ -26,7 +26,11 @@ def protocol(text: str, family) -> v.Protocol:
 def service_port(text: str, family) -> int:
     """A port as XTTYPE_PORT reads it through getaddrinfo: a decimal number, cut to 16 bits, or a service name."""
     if text.isdigit():
-        return int(text) & 0xFFFF
+        # glibc keeps strtoul's result in an int: a negative one reads as a name and fails.
+        number = min(int(text), 2**64 - 1) & 0xFFFFFFFF
+        if number >= 2**31:
+            raise ValueError(f"port {text} does not resolve to anything")
+        return number & 0xFFFF
     if text not in v.SERVICES:
         raise ValueError(f"port {text!r} is neither a decimal number nor a known service name")
     return v.SERVICES[text]
