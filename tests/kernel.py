@@ -145,3 +145,43 @@ def restore_in_fresh_namespace(text: str, backend: str, family: Family, *, test:
     """One restore in a namespace of its own (slower: for single checks, not for corpora)."""
     with Namespace() as namespace:
         return namespace.restore(text, backend, family, test=test)
+
+
+# ---------------------------------------------------------------------------------------
+# Whether two line numbers name the same place
+# ---------------------------------------------------------------------------------------
+
+
+def physical_lines(text: str) -> list[str]:
+    """The lines iptables-restore counts (a final newline does not start another line)."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def table_bounds(lines: list[str], commit_line: int) -> tuple[int, int] | None:
+    """(header line, COMMIT line) of the table closed on `commit_line`, if that line is a COMMIT."""
+    if not 0 < commit_line <= len(lines) or not lines[commit_line - 1].startswith("COMMIT"):
+        return None
+    for number in range(commit_line - 1, 0, -1):
+        if lines[number - 1].startswith("*"):
+            return number, commit_line
+    return None
+
+
+def same_place(text: str, iptlint_line: int, iptables_line: int | None) -> bool:
+    """Whether iptlint's first error and the line iptables blamed name the same place.
+
+    Besides equal numbers, two spellings of one place: iptables names the line after
+    the last one for a COMMIT missing at the end of the file (iptlint: the last line),
+    and it blames a table's COMMIT line for what it checks only when the table is
+    committed (iptlint: the rule inside that table).
+    """
+    if iptables_line is None or iptlint_line == iptables_line:
+        return iptables_line is not None
+    lines = physical_lines(text)
+    if iptables_line > len(lines):  # "COMMIT expected at line N+1": the end of the file
+        return iptlint_line == len(lines)
+    bounds = table_bounds(lines, iptables_line)
+    return bounds is not None and bounds[0] <= iptlint_line <= bounds[1]
