@@ -4,11 +4,9 @@
     -m conntrack --ctorigdst 203.0.113.10 --ctorigdstport 8080 -j DROP
 
 `--ctorigdst`/`--ctorigdstport` see the destination before DNAT: the way to match a
-published Docker port in DOCKER-USER.  At least one option is required.  States and
-statuses may be abbreviated (`EST`), as strncasecmp in libxt_conntrack allows.
-iptables 1.8.9 loads inverted ranges (`--ctorigdstport 4:3`, `--ctexpire 9:1`) and
-`--ctproto 0`, none of which ever matches; 1.8.11 refuses them.  iptlint reads them.
-"""
+published Docker port in DOCKER-USER.  At least one option; states and statuses may be
+abbreviated (`EST`).  iptables 1.8.9 loads inverted ranges (`--ctexpire 9:1`) and
+`--ctproto 0`, which never match (1.8.11 refuses them); iptlint reads them."""
 
 from __future__ import annotations
 

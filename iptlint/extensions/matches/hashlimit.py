@@ -26,7 +26,7 @@ BYTE_SHIFT = 4  # XT_HASHLIMIT_BYTE_SHIFT
 MODES = ("srcip", "dstip", "srcport", "dstport")
 _SIZE = {"": 1, "k": 1024, "m": 1024 * 1024}
 _BYTES = re.compile(r"(.?)b/s")
-_BURST = re.compile(r"([0-9]+)([km]?)b?\Z")
+_NUMBER = re.compile(r"(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,14 +73,20 @@ def rate(text: str, family) -> v.Rate | ByteRate:
 
 
 def burst(text: str, family) -> int:
-    """A packet count up to 1000000, or a byte count with a `k`/`m` suffix (`400kb`)."""
-    found = _BURST.match(text)
-    if found is None or int(found.group(1)) == 0:
-        raise ValueError(f"burst {text!r} is not a positive number")
-    number, suffix = int(found.group(1)), found.group(2)
-    if not suffix and not text.endswith("b") and number > BURST_MAX:
+    """A packet count up to 1000000, or a byte count with a `k`/`m` suffix (`400kb`).
+
+    As parse_burst reads it: a number (decimal, 0x hex or 0 octal) of at least 1; the
+    character after it scales it when it is `k` or `m`, and anything else after it is
+    ignored (the packet limit is then checked only against the rate, at the end).
+    """
+    found = _NUMBER.match(text)
+    if found is None:
+        raise ValueError(f"burst {text!r} is not a number")
+    number = v.to_int(found.group(1), 1, UINT64_MAX, "burst")
+    rest = text[found.end() :]
+    if not rest and number > BURST_MAX:
         raise ValueError(f"burst {text} is out of range 1-{BURST_MAX}")
-    number *= _SIZE[suffix]
+    number *= _SIZE.get(rest[:1], 1)
     if number > UINT64_MAX:
         raise ValueError(f"burst {text} is too large")
     return number
