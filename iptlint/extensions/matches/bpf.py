@@ -24,7 +24,7 @@ def _instruction(text: str, index: int) -> tuple[int, ...]:
 def bytecode(text: str, family) -> tuple[tuple[int, ...], ...]:
     """A classic BPF program as bpf_parse_string reads it; a trailing comma is allowed."""
     count_text, comma, rest = text.partition(",")
-    if not comma or not count_text.strip().isdigit():
+    if not comma or not count_text.lstrip().isdigit():  # sscanf("%hu%c"): the comma right after
         raise ValueError("the program does not start with its instruction count and a comma")
     count = int(count_text)
     if not 1 <= count <= MAX_INSTRUCTIONS:

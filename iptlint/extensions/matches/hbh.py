@@ -7,15 +7,28 @@ type 0-255; type 0, Pad1, has no length).  `dst` reads the Destination Options h
 the same way.
 """
 
+import re
+
 from iptlint.extensions.spec import Extension, opt
 from iptlint.syntax import values as v
 
 MAX_OPTIONS = 16  # IP6T_OPTS_OPTSNR
 
 
+_STRTOUL = re.compile(r"\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)\Z")
+
+
 def _number(text: str, what: str) -> int:
-    """A number as parse_opts_num reads it (strtoul base 0), keeping only its low eight bits."""
-    return v.to_int(text, 0, 2**64 - 1, what) & 0xFF
+    """A number as parse_opts_num reads it (strtoul base 0, a sign allowed), keeping its low eight bits."""
+    found = _STRTOUL.match(text)
+    if found is None:
+        raise ValueError(f"{what} {text!r} is not a number")
+    sign, digits = found.groups()
+    octal = len(digits) > 1 and digits[0] == "0" and digits[1] not in "xX"
+    number = int(digits, 8 if octal else 0)
+    if number > 2**64 - 1:
+        raise ValueError(f"{what} {text!r} is too big")
+    return (-number if sign == "-" else number) & 0xFF
 
 
 def option_list(text: str, family) -> tuple[tuple[int, int | None], ...]:

@@ -22,7 +22,12 @@ UNITS = {
     "mibps": 8 * 1024**2, "mbps": 8 * 10**6, "gibps": 8 * 1024**3, "gbps": 8 * 10**9,
     "tibps": 8 * 1024**4, "tbps": 8 * 10**12,
 }  # fmt: skip
-_FLOAT = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# What strtod reads: decimal and hexadecimal floating numbers, inf and nan.
+_FLOAT = re.compile(
+    r"\s*[+-]?(?:0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?"
+    r"|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?|nan)",
+    re.IGNORECASE,
+)
 _MODES = ("--rateest-lt", "--rateest-gt", "--rateest-eq")
 _RATES = ("--rateest-bps1", "--rateest-pps1", "--rateest-bps2", "--rateest-pps2")
 
@@ -41,8 +46,10 @@ def byte_rate(text: str, family) -> int:
     unit = text[found.end() :]
     if unit and unit.lower() not in UNITS:
         raise ValueError(f"rate unit {unit!r} is not one of {', '.join(UNITS)}")
-    bits = float(found.group()) * (UNITS[unit.lower()] if unit else 8)
-    return int(bits / 8)
+    number = found.group().strip()
+    value = float.fromhex(number) if "x" in number.lower() else float(number)
+    bytes_per_second = value * (UNITS[unit.lower()] if unit else 8) / 8
+    return 0 if bytes_per_second != bytes_per_second else int(min(max(bytes_per_second, 0), 0xFFFFFFFF))
 
 
 def _check(options, family, protocol) -> list[str]:
