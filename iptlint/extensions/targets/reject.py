@@ -20,6 +20,7 @@ from iptlint.extensions.spec import Extension, opt
 from iptlint.syntax.ast import Family
 
 # (name iptables-save prints, alias), in reject_table order: the first prefix match wins.
+# The tables leave out what iptables compiles out (#if 0): echo-reply, icmp6-not-neighbor.
 IPV4_TYPES = (
     ("icmp-net-unreachable", "net-unreach"),
     ("icmp-host-unreachable", "host-unreach"),
@@ -33,7 +34,6 @@ IPV4_TYPES = (
 IPV6_TYPES = (
     ("icmp6-no-route", "no-route"),
     ("icmp6-adm-prohibited", "adm-prohibited"),
-    ("icmp6-not-neighbor", "not-neighbor"),
     ("icmp6-addr-unreachable", "addr-unreach"),
     ("icmp6-port-unreachable", "port-unreach"),
     ("tcp-reset", "tcp-reset"),
