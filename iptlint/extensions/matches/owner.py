@@ -17,7 +17,8 @@ from iptlint.extensions.spec import Extension, opt
 from iptlint.syntax import values as v
 
 MAX_ID = 0xFFFFFFFE  # (uid_t)-1 means "no id"
-_RANGE = re.compile(r"([0-9]+)(?:[-:]([0-9]+))?\Z")
+_NUMBER = r"(0[xX][0-9a-fA-F]+|[0-9]+)"  # strtoul(..., 0): decimal, 0x hex, 0 octal
+_RANGE = re.compile(_NUMBER + r"(?:[-:]" + _NUMBER + r")?\Z")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\$?\Z")
 
 
