@@ -82,6 +82,9 @@ IPTABLES_TARGETS = frozenset({
     "TCPOPTSTRIP", "TEE", "TOS", "TPROXY", "TRACE", "TTL",
 })  # fmt: skip
 
+# Other names iptables accepts for a match (xtables_find_match): `-m icmpv6` is icmp6.
+_MATCH_ALIASES = {"icmpv6": "icmp6", "ipv6-icmp": "icmp6"}
+
 # Implicit protocol matches: `-p tcp --dport 22` loads the tcp match.
 # (There is no udplite match: `-p udplite --dport 53` is an unknown option.)
 _PROTOCOL_MATCH = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp6", 132: "sctp", 33: "dccp", 50: "esp", 51: "ah", 135: "mh"}
@@ -727,6 +730,7 @@ class _RuleBuilder:
 
     def module(self, kind: str, name: str, first: int, width: int, index: int) -> None:
         if kind == "-m":
+            name = _MATCH_ALIASES.get(name, name)
             extension = extensions.find("match", name)
             if extension is None:
                 self.report_unknown("match", name, index)
