@@ -7,16 +7,19 @@ Exactly one of `--bytecode` (`COUNT,CODE JT JF K,...` as printed by `nfbpf_compi
 1-64 instructions, COUNT equal to their number) or `--object-pinned PATH`.
 """
 
+import re
+
 from iptlint.extensions.spec import Extension, opt
 from iptlint.syntax import values as v
 
 MAX_INSTRUCTIONS = 64  # XT_BPF_MAX_NUM_INSTR
 _FIELD_BITS = (16, 8, 8, 32)  # code, jt, jf, k; sscanf wraps larger numbers
+_SCANF_NUMBER = re.compile(r"[+-]?[0-9]+\Z")  # %hu, %hhu, %u: decimal, a sign allowed
 
 
 def _instruction(text: str, index: int) -> tuple[int, ...]:
     words = text.split()[: len(_FIELD_BITS)]
-    if len(words) < len(_FIELD_BITS) or not all(word.isdigit() for word in words):
+    if len(words) < len(_FIELD_BITS) or not all(_SCANF_NUMBER.match(word) for word in words):
         raise ValueError(f"instruction {index} ({text!r}) is not 'CODE JT JF K'")
     return tuple(int(word) & ((1 << bits) - 1) for word, bits in zip(words, _FIELD_BITS, strict=True))
 

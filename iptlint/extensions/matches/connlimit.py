@@ -24,8 +24,10 @@ def prefix_length(text: str, family) -> int | ipaddress.IPv4Address | ipaddress.
     is returned as the address it spells.
     """
     limit = 32 if family is Family.IPV4 else 128
-    if text.isdigit() and int(text) <= limit:
-        return int(text)
+    try:
+        return v.to_int(text, 0, limit, "prefix length")
+    except ValueError:
+        pass
     try:
         mask = _inet_aton(text) if family is Family.IPV4 else ipaddress.IPv6Address(text)
     except ValueError:
