@@ -494,17 +494,30 @@ conntrack_states = name_list(*CT_STATES, what="conntrack state")
 def port_range_as_written(text: str, family: Family) -> Range:
     """A port range as XTTYPE_PORTRC reads it in iptables 1.8.9 (udp, dccp, conntrack ports).
 
-    Like `port_range`, but `4:3` is kept: 1.8.9 loads it and the rule never matches
+    Ports go through getaddrinfo(): numbers are decimal (`010` is 10, `0x10` is no port),
+    names are services.  `4:3` is kept: 1.8.9 loads it and the rule never matches
     (`Range.lo > Range.hi`, an empty range); 1.8.11 refuses it.  tcp and sctp use their
     own parser, which refuses it in every version: they take `port_range`.
     """
     if ":" not in text:
-        number = port(text, family)
+        number = _getaddrinfo_port(text)
         return Range(number, number)
     first, _, last = text.partition(":")
     if ":" in last:
         raise ValueError(f"port range {text!r} has more than two parts")
-    return Range(port(first, family) if first else 0, port(last, family) if last else 65535)
+    return Range(_getaddrinfo_port(first) if first else 0, _getaddrinfo_port(last) if last else 65535)
+
+
+def _getaddrinfo_port(text: str) -> int:
+    # 1.8.9 silently wraps a number above 65535 (70000 loads as 4464): refused here.
+    if text.isascii() and text.isdigit():
+        number = int(text, 10)
+        if number > 65535:
+            raise ValueError(f"port {text} is out of range 0-65535")
+        return number
+    if text in SERVICES:
+        return SERVICES[text]
+    raise ValueError(f"port {text!r} is neither a decimal number nor a known service name")
 
 
 def uint_range_as_written(lo: int = 0, hi: int = 0xFFFFFFFF, what: str = "value") -> Parser:
