@@ -170,6 +170,15 @@ def test_inverted_ranges_load_in_1_8_9_but_never_match():
         value("tcp", "--dport", "4:3")
 
 
+def test_port_numbers_read_as_each_module_reads_them():
+    assert value("tcp", "--dport", "010") == v.Range(8, 8)  # strtoul(..., 0)
+    assert value("udp", "--dport", "010") == v.Range(10, 10)  # getaddrinfo: decimal only
+    assert value("conntrack", "--ctorigdstport", "domain:") == v.Range(53, 65535)
+    for bad in ("0x10", "70000", "-1", "1:2:3"):
+        with pytest.raises(ValueError):
+            value("udp", "--dport", bad)
+
+
 def test_tcp_flags_are_iptables_six():
     flags = value("tcp", "--tcp-flags", ("ALL", "syn,ack"))
     assert flags.mask == frozenset({"FIN", "SYN", "RST", "PSH", "ACK", "URG"})
