@@ -22,6 +22,8 @@ def label(text: str, family) -> int | str:
         raise ValueError("the label is empty")
     if _NUMBER.match(text):
         return v.to_int(text, 0, LABEL_BITS - 1, "connection label bit")
+    if any(char.isspace() for char in text):
+        raise ValueError(f"label {text!r} is neither a bit number nor a name (connlabel.conf names have no blanks)")
     return text
 
 
