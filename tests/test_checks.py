@@ -309,3 +309,91 @@ def test_s207_not_after_conditions_jumps_or_non_terminal_targets():
         "-A INPUT -j ACCEPT",
     )
     assert positions(text, "S207") == []
+
+
+# -- S204 against the kernel ---------------------------------------------------------------
+
+# A minimal valid rule for each target, written after `-A CHAIN`.
+TARGET_RULES = {
+    "AUDIT": "-j AUDIT --type accept",
+    "CHECKSUM": "-p udp -j CHECKSUM --checksum-fill",
+    "CLASSIFY": "-j CLASSIFY --set-class 1:1",
+    "CONNMARK": "-j CONNMARK --set-mark 1",
+    "CONNSECMARK": "-j CONNSECMARK --save",
+    "CT": "-j CT --notrack",
+    "DNAT": "-p tcp -j DNAT --to-destination 192.0.2.1",
+    "DSCP": "-j DSCP --set-dscp 1",
+    "ECN": "-p tcp -j ECN --ecn-tcp-remove",
+    "HMARK": "-j HMARK --hmark-tuple src --hmark-mod 2 --hmark-rnd 1",
+    "IDLETIMER": "-j IDLETIMER --timeout 10 --label x",
+    "LOG": "-j LOG",
+    "MARK": "-j MARK --set-mark 1",
+    "MASQUERADE": "-j MASQUERADE",
+    "NETMAP": "-j NETMAP --to 192.0.2.0/24",
+    "NFLOG": "-j NFLOG",
+    "NFQUEUE": "-j NFQUEUE --queue-num 1",
+    "NOTRACK": "-j NOTRACK",
+    "REDIRECT": "-p tcp -j REDIRECT",
+    "REJECT": "-j REJECT",
+    "SNAT": "-p tcp -j SNAT --to-source 192.0.2.1",
+    "SYNPROXY": "-p tcp -j SYNPROXY",
+    "TCPMSS clamp": "-p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu",
+    "TCPMSS set": "-p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1400",
+    "TCPOPTSTRIP": "-p tcp -j TCPOPTSTRIP --strip-options sack",
+    "TEE": "-j TEE --gateway 192.0.2.1",
+    "TOS": "-j TOS --set-tos 0x10",
+    "TPROXY": "-p tcp -j TPROXY --on-port 1",
+    "TRACE": "-j TRACE",
+    "TTL": "-j TTL --ttl-set 64",
+}
+# Where one backend loads what the other refuses: (backend, target) -> the placements
+# concerned ("" for all).  iptables-nft turns TRACE into `meta nftrace set 1`, which any
+# chain accepts; nf_tables checks a target's own hook test (TCPMSS's) only in built-in
+# chains, and only the kernel's list of hooks through user chains.
+BACKEND_DIFFERENCES = {("nft", "TRACE"): "", ("nft", "TCPMSS clamp"): "via a user chain"}
+
+
+def placements(rule: str):
+    """The rule in every built-in chain of every table, directly and through a user chain."""
+    from iptlint.syntax.ast import BUILTIN_CHAINS
+
+    for table, hooks in BUILTIN_CHAINS.items():
+        for hook in hooks:
+            yield f"{table} {hook}", dump(f":{hook} ACCEPT [0:0]", f"-A {hook} {rule}", table=table)
+            yield (
+                f"{table} {hook} via a user chain",
+                dump(f":{hook} ACCEPT [0:0]", ":U - [0:0]", f"-A {hook} -j U", f"-A U {rule}", table=table),
+            )
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("backend", ["legacy", "nft"])
+def test_s204_agrees_with_the_kernel_on_every_hook(backend, netns):
+    from conftest import report_summary
+
+    from iptlint.syntax.ast import Family
+
+    disagreements, unavailable, compared = [], [], 0
+    for name, rule in TARGET_RULES.items():
+        differs = BACKEND_DIFFERENCES.get((backend, name))
+        outcomes = []
+        for where, text in placements(rule):
+            if differs is not None and differs in where:
+                continue
+            result = lint(text, "test.rules", Settings(select=("S1", "S204")))
+            assert not [f for f in result.findings if f.code.startswith("S1")], (name, where, result.findings)
+            predicted = not any(f.code == "S204" for f in result.findings)
+            outcomes.append((where, predicted, netns.restore(text, backend, Family.IPV4)))
+        if outcomes and not any(verdict.ok for _, _, verdict in outcomes):
+            unavailable.append(name)  # refused everywhere: a kernel module or SELinux missing here
+            continue
+        compared += len(outcomes)
+        disagreements += [
+            f"{name} in {where}: iptlint {'accepts' if predicted else 'refuses'}, kernel {verdict.describe()}"
+            for where, predicted, verdict in outcomes
+            if predicted != verdict.ok
+        ]
+    report_summary(
+        f"S204 vs iptables-{backend}-restore: {compared} placements compared; unavailable here: {unavailable}"
+    )
+    assert not disagreements, "\n".join(disagreements)

@@ -8,13 +8,16 @@ directly or through other chains: `DNAT` in a chain that `POSTROUTING` jumps to 
 wrong as `DNAT` in `POSTROUTING` itself.  The related locations are the jumps that lead
 there.  Examples: `DNAT` and `REDIRECT` only in nat `PREROUTING`/`OUTPUT`, `SNAT` only in
 nat `POSTROUTING`/`INPUT`, `MASQUERADE` only in nat `POSTROUTING`, `REJECT` only in
-filter `INPUT`/`FORWARD`/`OUTPUT`.
+filter `INPUT`/`FORWARD`/`OUTPUT`, `TCPMSS --clamp-mss-to-pmtu` only from `FORWARD`,
+`OUTPUT` and `POSTROUTING`.
 
 ## Why it matters
 The kernel checks each target against the table and the hooks that reach it when the
 table is loaded, and refuses the whole table ("Invalid argument"): nothing of it is
 applied.  iptables-nft checks every rule; iptables-legacy skips rules behind an
-unconditional verdict, so a file may load on one backend and fail on the other.
+unconditional verdict, so a file may load on one backend and fail on the other.  (With
+iptables-nft, `TRACE` works anywhere and `TCPMSS --clamp-mss-to-pmtu` is checked only in
+built-in chains; iptables-legacy refuses both as reported.)
 
 ## Example
 ```
@@ -42,10 +45,11 @@ COMMIT
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from iptlint import extensions
 from iptlint.analysis import Analysis
-from iptlint.extensions.spec import Extension
+from iptlint.extensions.targets.tcpmss import CLAMP_HOOKS
 from iptlint.findings import Finding, Severity
 from iptlint.syntax.ast import BUILTIN_CHAINS, Rule, TargetKind
 
@@ -54,56 +58,74 @@ NAME = "target-in-wrong-hook"
 SEVERITY = Severity.ERROR
 DEFAULT = True
 
+# (target, option) -> the only hooks from which the target accepts that option.
+_OPTION_HOOKS = {("TCPMSS", "--clamp-mss-to-pmtu"): CLAMP_HOOKS}
+
+
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    """Where a rule's target may be used: `what` names it (with the option that narrows it)."""
+
+    what: str
+    tables: tuple[str, ...] | None
+    hooks: tuple[str, ...] | None
+
 
 def check(analysis: Analysis) -> Iterator[Finding]:
     for rule in analysis.ruleset.rules:
-        extension = _restricted_target(rule)
-        if extension is None:
+        limits = _limits(rule)
+        if limits is None:
             continue
-        if extension.tables is not None and rule.table not in extension.tables:
-            yield _wrong_table(analysis, rule, extension)
+        if limits.tables is not None and rule.table not in limits.tables:
+            yield _wrong_table(analysis, rule, limits)
             continue
-        wrong = _forbidden_hooks(analysis, rule, extension)
+        wrong = _forbidden_hooks(analysis, rule, limits)
         if wrong:
-            yield _wrong_hook(analysis, rule, extension, wrong)
+            yield _wrong_hook(analysis, rule, limits, wrong)
 
 
-def _restricted_target(rule: Rule) -> Extension | None:
-    """The target's extension when it limits where it may be used."""
+def _limits(rule: Rule) -> _Limits | None:
+    """Where the rule's target may be used, or None when anywhere (or unknown)."""
     target = rule.target
     if target is None or target.kind is not TargetKind.EXTENSION:
         return None
     extension = extensions.find("target", target.name)
-    if extension is None or (extension.tables is None and extension.hooks is None):
+    if extension is None:
         return None
-    return extension
+    limits = _Limits(extension.name, extension.tables, extension.hooks)
+    for (name, option), hooks in _OPTION_HOOKS.items():
+        if extension.name == name and target.get(option) is not None:
+            narrowed = hooks if limits.hooks is None else tuple(h for h in limits.hooks if h in hooks)
+            limits = _Limits(f"{name} {option}", limits.tables, narrowed)
+    if limits.tables is None and limits.hooks is None:
+        return None
+    return limits
 
 
-def _forbidden_hooks(analysis: Analysis, rule: Rule, extension: Extension) -> list[str]:
+def _forbidden_hooks(analysis: Analysis, rule: Rule, limits: _Limits) -> list[str]:
     """The built-in chains reaching the rule's chain that the target does not allow, in kernel order."""
-    if extension.hooks is None:
+    if limits.hooks is None:
         return []
     reaching = analysis.hooks_reaching.get((rule.table, rule.chain), frozenset())
-    return [hook for hook in BUILTIN_CHAINS.get(rule.table, ()) if hook in reaching and hook not in extension.hooks]
+    return [hook for hook in BUILTIN_CHAINS.get(rule.table, ()) if hook in reaching and hook not in limits.hooks]
 
 
-def _wrong_table(analysis: Analysis, rule: Rule, extension: Extension) -> Finding:
-    tables = "table " if len(extension.tables) == 1 else "tables "
+def _wrong_table(analysis: Analysis, rule: Rule, limits: _Limits) -> Finding:
+    tables = "table " if len(limits.tables) == 1 else "tables "
     message = (
-        f"{extension.name} is valid only in {tables}{_names(extension.tables)}, not in {rule.table}: "
-        "the kernel refuses it"
+        f"{limits.what} is valid only in {tables}{_names(limits.tables)}, not in {rule.table}: the kernel refuses it"
     )
     return analysis.at_rule(CODE, rule, message, node=rule.target, severity=SEVERITY)
 
 
-def _wrong_hook(analysis: Analysis, rule: Rule, extension: Extension, wrong: list[str]) -> Finding:
-    allowed = _names([hook for hook in extension.hooks if hook in BUILTIN_CHAINS.get(rule.table, ())])
+def _wrong_hook(analysis: Analysis, rule: Rule, limits: _Limits, wrong: list[str]) -> Finding:
+    allowed = [hook for hook in limits.hooks if hook in BUILTIN_CHAINS.get(rule.table, ())]
     if rule.chain in wrong:
         where = f"in {rule.chain}"
     else:
         where = f"in chain {rule.chain}, which {_names(wrong)} {'reach' if len(wrong) > 1 else 'reaches'}"
-    only = f"only from {allowed}" if allowed else "from no built-in chain of this table"
-    message = f"{extension.name} {where}: the kernel allows it {only} in table {rule.table}"
+    only = f"only from {_names(allowed)}" if allowed else "from no built-in chain of this table"
+    message = f"{limits.what} {where}: the kernel allows it {only} in table {rule.table}"
     path = analysis.hook_path(rule.table, wrong[0], rule.chain)
     related = tuple(analysis.related_rule(step, f"{step.chain} jumps to {step.jump} here") for step in path)
     return analysis.at_rule(CODE, rule, message, node=rule.target, related=related, severity=SEVERITY)
