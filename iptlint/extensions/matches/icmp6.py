@@ -6,8 +6,8 @@
 `--icmpv6-type` (required, may be negated) is a name (or an unambiguous prefix of one,
 any case), a number, or `TYPE/CODE` and `TYPE/CODE:CODE`.  Loaded implicitly by
 `-p ipv6-icmp`; `-m icmpv6` and `-m ipv6-icmp` name it too.  The kernel refuses it
-without that protocol.  The names are those of
-iptables 1.8.9: the mld-listener-* names came in 1.8.10, so write 130, 131 and 132.
+without that protocol.  The names are those of iptables 1.8.9: the mld-listener-* names
+came in 1.8.10, so write 130, 131 and 132.
 """
 
 from iptlint.extensions.matches.icmp import IcmpType, parse_icmp_type
