@@ -124,6 +124,7 @@ def table_name(text: str, family) -> str:
 
 
 def interval(text: str, family) -> int:
+    """`--hashlimit-rate-interval`: seconds, at least 1."""
     return v.to_int(text, 1, 0x7FFFFFFF, "rate interval")
 
 

@@ -97,6 +97,7 @@ def parse_icmp_type(text: str, table=ICMP_TYPES, what: str = "ICMP") -> IcmpType
 
 
 def icmp_type(text: str, family) -> IcmpType:
+    """`--icmp-type` of iptables (IPv4 names)."""
     return parse_icmp_type(text)
 
 

@@ -31,6 +31,7 @@ class SetMatch:
 
 
 def match_set(texts: tuple[str, str], family) -> SetMatch:
+    """The two words of `--match-set`: a set name of at most 31 characters, then src/dst flags."""
     name, dirs = texts
     if not name:
         raise ValueError("empty set name")

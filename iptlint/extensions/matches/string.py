@@ -19,6 +19,7 @@ _HEX = frozenset(b"0123456789abcdefABCDEF")
 
 
 def pattern(text: str, family) -> bytes:
+    """`--string`: the bytes as written, 1-128 of them (the kernel refuses an empty pattern)."""
     data = text.encode("utf-8", "surrogateescape")
     if not data:
         raise ValueError("the pattern is empty")

@@ -82,6 +82,7 @@ def _test(reader: _Reader) -> tuple[U32Test, str | None]:
 
 
 def u32_tests(text: str, family) -> tuple[U32Test, ...]:
+    """`--u32`: up to 10 tests joined by `&&`, read as u32_parse in libxt_u32.c reads them."""
     reader = _Reader(text)
     tests = []
     while True:
