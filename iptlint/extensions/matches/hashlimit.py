@@ -124,8 +124,11 @@ def table_name(text: str, family) -> str:
 
 
 def interval(text: str, family) -> int:
-    """`--hashlimit-rate-interval`: seconds, at least 1."""
-    return v.to_int(text, 1, 0x7FFFFFFF, "rate interval")
+    """`--hashlimit-rate-interval`: seconds, at least 1 (read with atoi, as parse_interval does)."""
+    number = leading_number(text)
+    if not 1 <= number <= 0x7FFFFFFF:
+        raise ValueError(f"rate interval {text!r} is not a number of seconds from 1 to {0x7FFFFFFF}")
+    return number
 
 
 def _check(options, family, protocol):
