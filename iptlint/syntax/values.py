@@ -276,6 +276,11 @@ PROTOCOLS = {
     "icmpv6": 58, "ipv6-icmp": 58, "icmp6": 58, "ipv6-nonxt": 59, "ipv6-opts": 60, "ospf": 89,
     "ospfigp": 89, "ipip": 94, "pim": 103, "vrrp": 112, "l2tp": 115, "sctp": 132, "mh": 135,
     "ipv6-mh": 135, "udplite": 136, "dccp": 33, "mpls-in-ip": 137, "hopopt": 0, "carp": 112,
+    # more of /etc/protocols (netbase), which iptables reads through getprotobyname
+    "ggp": 3, "st": 5, "pup": 12, "hmp": 20, "xns-idp": 22, "rdp": 27, "iso-tp4": 29, "xtp": 36, "ddp": 37,
+    "idpr-cmtp": 38, "idrp": 45, "skip": 57, "rspf": 73, "vmtp": 81, "eigrp": 88, "ax.25": 93, "etherip": 97,
+    "encap": 98, "ipcomp": 108, "isis": 124, "fc": 133, "mobility-header": 135, "manet": 138, "hip": 139,
+    "shim6": 140, "wesp": 141, "rohc": 142, "ethernet": 143,
 }  # fmt: skip
 
 PROTOCOL_NAMES = {
