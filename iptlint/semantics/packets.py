@@ -387,7 +387,16 @@ def _next_nice_name(data: bytes) -> bytes | None:
 
 
 def _nice_name_index(names: IntervalSet) -> int:
-    """A member of `names` that reads as a name (`eth0` rather than `\\x01`) when there is one."""
+    """A member of `names` that reads as a name (`eth2` rather than `eth0\\x01`) when there is one."""
+    for lo, _ in names.intervals:  # first a stem and a digit: eth+ minus eth0 and eth1 gives eth2
+        data = _bytes_at(lo)
+        nice_length = next((i for i, byte in enumerate(data) if byte not in _NICE_BYTES), len(data))
+        stem = data[:nice_length].rstrip(b"0123456789")
+        if stem and len(stem) < NAME_MAX_BYTES:
+            for digit in b"0123456789":
+                index = _index_of_bytes(stem + bytes([digit]))
+                if index in names:
+                    return index
     for lo, hi in names.intervals:
         nice = _next_nice_name(_bytes_at(lo))
         if nice is not None and _index_of_bytes(nice) <= hi:
