@@ -135,6 +135,8 @@ def _check(options, family, protocol):
     limit = options.get("--hashlimit-upto") or options.get("--hashlimit-above")
     if limit is None:
         return ["give --hashlimit-upto or --hashlimit-above"]
+    if "--hashlimit-rate-interval" in options and "--hashlimit-rate-match" not in options:
+        return ["--hashlimit-rate-interval needs --hashlimit-rate-match (the kernel refuses it alone)"]
     given_burst = options.get("--hashlimit-burst")
     if isinstance(limit.value, ByteRate):
         needed = cost_bytes(byte_cost(limit.value.bytes_per_second))
@@ -146,6 +148,7 @@ def _check(options, family, protocol):
 
 
 _UINT32 = v.uint(0, UINT32_MAX)
+_POSITIVE = v.uint(1, UINT32_MAX)  # the kernel refuses a zero garbage-collection interval or expiry
 
 EXTENSION = Extension(
     name="hashlimit",
@@ -161,8 +164,8 @@ EXTENSION = Extension(
         opt("--hashlimit-name", table_name, required=True),
         opt("--hashlimit-htable-size", _UINT32),
         opt("--hashlimit-htable-max", _UINT32),
-        opt("--hashlimit-htable-gcinterval", _UINT32),
-        opt("--hashlimit-htable-expire", _UINT32),
+        opt("--hashlimit-htable-gcinterval", _POSITIVE),
+        opt("--hashlimit-htable-expire", _POSITIVE),
         opt("--hashlimit-rate-match"),
         opt("--hashlimit-rate-interval", interval),
     ),
