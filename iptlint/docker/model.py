@@ -178,11 +178,11 @@ def _bridge(name: str, filter_table: Table | None, nat: Table | None) -> Bridge:
     for rule in _rules(nat, "POSTROUTING"):
         out, negated = _interface(rule, "-o")
         source, source_negated = _network(rule, "-s")
-        if out == name and negated and source is not None and not source_negated:
-            if _target(rule) in ("MASQUERADE", "SNAT"):
-                masquerade = True
-                if source not in subnets:
-                    subnets.append(source)
+        is_masquerade = _target(rule) in ("MASQUERADE", "SNAT")
+        if out == name and negated and source is not None and not source_negated and is_masquerade:
+            masquerade = True
+            if source not in subnets:
+                subnets.append(source)
     for chain in ("DOCKER-ISOLATION-STAGE-1", "DOCKER-INTERNAL"):
         for rule in _rules(filter_table, chain):
             if _target(rule) != "DROP":
