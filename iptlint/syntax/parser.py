@@ -480,6 +480,7 @@ class _Parser:
         try:
             builder.build(plan)
             builder.check_interfaces(chain)
+            builder.check_match_hooks(table, chain)
         except _LineError as error:
             self.report(error.code, error.message, number, error.column, error.end_column)
             return None
@@ -810,6 +811,24 @@ class _RuleBuilder:
         return self.parser.interner.node(key, lambda: Option(spec.name, value, negated, texts, first, width))
 
     # -- finishing --------------------------------------------------------------------
+
+    def check_match_hooks(self, table: str, chain: str) -> None:
+        """A match used in a built-in chain whose hook the kernel refuses for it (`-m owner` in INPUT).
+
+        User chains take the hooks that reach them, which only the analysis knows.
+        """
+        if chain not in BUILTIN_CHAINS.get(table, ()):
+            return
+        for loaded in self.matches:
+            hooks = loaded.extension.hooks if loaded.extension is not None else None
+            if hooks is not None and chain not in hooks:
+                index = max(loaded.token, 0)
+                raise self.error(
+                    "S125",
+                    f"-m {loaded.name} cannot be used in {chain}: the kernel allows it only in {', '.join(hooks)}",
+                    index,
+                    index + 1 if loaded.token >= 0 else None,
+                )
 
     def check_interfaces(self, chain: str) -> None:
         """No -o in INPUT/PREROUTING, no -i in OUTPUT/POSTROUTING (iptables checks the chain's name)."""
