@@ -133,9 +133,10 @@ def test_nflog():
 
 
 def test_nfqueue():
-    assert target_options("-j NFQUEUE --queue-balance 4: --queue-cpu-fanout")["--queue-balance"] == v.Range(4, 65534)
+    assert target_options("-j NFQUEUE --queue-balance 4: --queue-cpu-fanout")["--queue-balance"] == v.Range(4, 65535)
     assert errors(dump("-j NFQUEUE --queue-cpu-fanout")) == ["S117"]
     assert errors(dump("-j NFQUEUE --queue-balance 4:4")) == ["S108"]
+    assert errors(dump("-j NFQUEUE --queue-balance :")) == ["S108"]
 
 
 def test_dnat():

@@ -2,23 +2,24 @@
 
     -A FORWARD -j NFQUEUE --queue-balance 0:3 --queue-bypass
 
-`--queue-num` 0-65535 (default 0) or `--queue-balance FIRST:LAST` (FIRST < LAST, at most
-65534; `:4` and `4:` take the bounds), `--queue-bypass` (accept when no program listens),
-`--queue-cpu-fanout` (needs `--queue-balance`).  Terminal: the verdict comes from the
-program (or ACCEPT with `--queue-bypass` when none listens); no later rule of the chain
-sees the packet.  Valid in every table and chain.
+`--queue-num` 0-65535 (default 0) or `--queue-balance FIRST:LAST` (FIRST < LAST; `:4`
+and `4:` take the bounds 0 and 65535), `--queue-bypass` (accept when no program
+listens), `--queue-cpu-fanout` (needs `--queue-balance`).  The kernel counts the queues
+in 16 bits: `0:65535` (and so `:`) is 65536 queues, which it refuses.  Terminal: the
+verdict comes from the program (or ACCEPT with `--queue-bypass` when none listens); no
+later rule of the chain sees the packet.  Valid in every table and chain.
 """
 
-# Sources: iptables 1.8.11 extensions/libxt_NFQUEUE.c (NFQUEUE_opts: queue-balance has
-# .max = UINT16_MAX - 1, NFQUEUE_parse_v3); 1.8.9 ignored that maximum, but LAST = 65535
-# makes queues_total overflow to 0, which the kernel refuses (net/netfilter/xt_NFQUEUE.c,
-# nfqueue_tg_check), so iptlint follows 1.8.11.  No .table, no .hooks.
+# Sources: iptables 1.8.9 extensions/libxt_NFQUEUE.c (NFQUEUE_opts, NFQUEUE_parse_v3:
+# queues_total = LAST - FIRST + 1 in a __u16; 1.8.9's XTTYPE_UINT16RC ignores the .max of
+# 65534 that 1.8.11 enforces); kernel net/netfilter/xt_NFQUEUE.c (nfqueue_tg_check refuses
+# queues_total 0; no .table, no .hooks), checked by loading in a namespace.
 
 from iptlint.extensions.spec import Extension, opt
 from iptlint.extensions.targets import _checks
 from iptlint.syntax import values as v
 
-BALANCE_MAX = 0xFFFF - 1
+QUEUE_MAX = 0xFFFF
 
 
 def queue_balance(text: str, family) -> v.Range:
@@ -28,10 +29,12 @@ def queue_balance(text: str, family) -> v.Range:
         raise ValueError(f"bad range {text!r}: give FIRST:LAST")
     if len(parts) > 2:
         raise ValueError(f"too many components in {text!r}: give FIRST:LAST")
-    first = v.to_int(parts[0], 0, BALANCE_MAX, "queue") if parts[0] else 0
-    last = v.to_int(parts[1], 0, BALANCE_MAX, "queue") if parts[1] else BALANCE_MAX
+    first = v.to_int(parts[0], 0, QUEUE_MAX, "queue") if parts[0] else 0
+    last = v.to_int(parts[1], 0, QUEUE_MAX, "queue") if parts[1] else QUEUE_MAX
     if first >= last:
         raise ValueError(f"{first} should be less than {last}")
+    if last - first + 1 > QUEUE_MAX:
+        raise ValueError(f"{text!r} is 65536 queues, which the kernel's 16-bit count cannot hold: it refuses the rule")
     return v.Range(first, last)
 
 
