@@ -398,6 +398,7 @@ def test_algebra_laws(a, b, trial_packets):
     assert (a & ~a).is_empty() and (a | ~a).is_any()
     for result in (both, difference, a | b, ~a):
         assert_well_formed(result)
+        assert result.describe()  # never fails, whatever the shape
     for packet in [*trial_packets, *(s for s in (a.sample(), b.sample(), difference.sample()) if s)]:
         assert (packet in (a - b)) == (packet in a and packet not in b)
         assert (packet in (a & b)) == (packet in a and packet in b)
@@ -415,6 +416,35 @@ def test_cube_subtraction_gives_disjoint_pieces(a, b):
             rebuilt = PacketSet(V4, (*pieces, *([] if (both := mine.intersect(theirs)).is_empty() else [both])))
             assert_well_formed(rebuilt)
             assert rebuilt.equivalent(PacketSet(V4, (mine,)))
+
+
+V6_BASE = int(ipaddress.IPv6Address("fd00::"))
+v6_address = st.one_of(st.integers(V6_BASE - 2, V6_BASE + 20), st.integers(0, 2**128 - 1))
+
+
+@SETTINGS
+@given(
+    st.lists(st.tuples(st.sampled_from(["src", "dst"]), v6_address, st.integers(0, 128), st.booleans()), max_size=4),
+    st.lists(st.tuples(v6_address, v6_address), min_size=1, max_size=6),
+)
+def test_ipv6_networks_are_exact(networks, trial_pairs):
+    """Alternately add and remove IPv6 networks; compare with ipaddress at random points."""
+    packets_ = PacketSet.none(V6)
+    steps = []
+    for field, host, length, adding in networks:
+        network = ipaddress.IPv6Network((host, length), strict=False)
+        piece = from_network(network, V6, field)
+        packets_ = packets_ | piece if adding else packets_ - piece
+        steps.append((field, network, adding))
+    assert_well_formed(packets_)
+    for src, dst_ in trial_pairs:
+        packet = {"src": ipaddress.IPv6Address(src), "dst": ipaddress.IPv6Address(dst_)}
+        expected = False
+        for field, network, adding in steps:
+            if packet[field] in network:
+                expected = adding
+        assert packets_.contains(packet) == expected
+        assert (~packets_).contains(packet) != expected
 
 
 def test_families_stay_apart():
