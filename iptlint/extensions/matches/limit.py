@@ -4,7 +4,9 @@
 
 The rate is `N[/second|/minute|/hour|/day]` (any prefix of the unit: `5/s`, `3/min`);
 the default burst is 5, at most 10000.  A rate faster than 10000/second cannot be
-represented and is rejected.  The match cannot be negated.
+represented and is rejected.  The match cannot be negated.  The legacy kernel also
+refuses `--limit-burst 0` and slow rates with big bursts (its 32-bit credit arithmetic
+overflows); iptables-nft translates the match to nftables and loads both, as iptlint does.
 """
 
 from __future__ import annotations
