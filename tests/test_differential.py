@@ -58,8 +58,6 @@ TYPED_MODULES_THRESHOLD = 0.995
 ENVIRONMENT_CATEGORIES = frozenset({"runtime-state", "hostname", "kernel-module"})
 WORKERS = 2
 
-pytestmark = [pytest.mark.kernel, pytest.mark.slow]
-
 
 # ---------------------------------------------------------------------------------------
 # What is compared: items
@@ -392,6 +390,8 @@ def summarize(label: str, outcomes: list[Outcome]) -> str:
 # ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.kernel
+@pytest.mark.slow
 def test_corpus_agrees_with_iptables(corpus_outcomes, known):
     report_summary(summarize("corpus (real dumps)", corpus_outcomes))
     old = stale(corpus_outcomes, known, "corpus")
@@ -401,6 +401,8 @@ def test_corpus_agrees_with_iptables(corpus_outcomes, known):
     assert not missing, "disagreements not in known-differences.yaml:\n" + "\n".join(missing)
 
 
+@pytest.mark.kernel
+@pytest.mark.slow
 def test_extension_cases_agree_with_iptables(extension_outcomes, known):
     typed = [o for o in extension_outcomes if o.item.typed]
     comparable = [o for o in typed if not known.environment(o.item.name, o.backend)]
@@ -594,6 +596,7 @@ _MUTATION_FILTERS = load_mutation_filters() if KNOWN_DIFFERENCES.is_file() else 
 _mutation_counts: Counter = Counter()
 
 
+@pytest.mark.kernel
 @settings(
     max_examples=200,
     deadline=None,
@@ -632,3 +635,37 @@ def test_zz_report_mutation_counts():
             f"differential: mutations (nft --test) agree {percent(_mutation_counts['agree'], _mutation_counts['run'])}"
             + (f"; filtered as known: {filtered}" if filtered else "")
         )
+
+
+# ---------------------------------------------------------------------------------------
+# The harness itself
+# ---------------------------------------------------------------------------------------
+
+
+def test_missing_tools_skip_outside_ci_and_fail_in_ci(monkeypatch):
+    monkeypatch.setattr(kernel, "missing_tools", lambda: "needs iptables-nft-restore")
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="needs iptables-nft-restore"):
+        requires_root_tools()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        requires_root_tools()
+
+
+@pytest.mark.kernel
+def test_netns_fixture_gives_an_empty_namespace_and_deletes_it(netns):
+    listed = kernel.subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert netns.name in listed
+    assert netns.restore("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n", "nft", Family.IPV4).ok
+    done = netns.run(["iptables-nft-save"])
+    assert b"-A " not in done.stdout
+
+
+@pytest.mark.kernel
+def test_namespace_is_deleted_even_after_an_error():
+    requires_root_tools()
+    with pytest.raises(RuntimeError), kernel.Namespace() as namespace:
+        name = namespace.name
+        raise RuntimeError("boom")
+    listed = kernel.subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert name not in listed.split()
