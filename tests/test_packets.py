@@ -360,7 +360,7 @@ def assert_well_formed(packets_: PacketSet) -> None:
 
 
 @SETTINGS
-@given(expressions, st.lists(packets, min_size=1, max_size=12))
+@given(expressions, st.lists(packets, min_size=1, max_size=6))
 def test_membership_is_exact(expression, trial_packets):
     packet_set, predicate = expression
     assert_well_formed(packet_set)
@@ -445,6 +445,25 @@ def test_ipv6_networks_are_exact(networks, trial_pairs):
                 expected = adding
         assert packets_.contains(packet) == expected
         assert (~packets_).contains(packet) != expected
+
+
+def assert_within(bounds: Bounds, real: PacketSet) -> None:
+    assert bounds.over.covers(real) and real.covers(bounds.under)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sets, sets, sets, sets)
+def test_bounds_stay_sound(real, other, extra, missing):
+    """Whatever the real set between the bounds, each operation's result lies between its bounds."""
+    fuzzy = Bounds(real | extra, real - missing)
+    exact = Bounds.exactly(other)
+    assert_within(fuzzy, real)
+    assert_within(fuzzy & exact, real & other)
+    assert_within(fuzzy | exact, real | other)
+    assert_within(fuzzy - exact, real - other)
+    assert_within(exact - fuzzy, other - real)
+    assert_within(~fuzzy, ~real)
+    assert (exact & exact).exact and (~exact).exact
 
 
 def test_families_stay_apart():

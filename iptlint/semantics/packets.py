@@ -6,6 +6,21 @@ fields, each to a set of values (a field it does not mention is unconstrained); 
 family.  Intersection, union, subtraction and complement are exact, so "rule B
 covers rule A" is `B.covers(A)` and "what still reaches rule C" is a subtraction.
 
+Fields (`FIELDS`; a `sample()` gives each as the type shown):
+
+    in_iface, out_iface   interface name, str; "" is no interface
+    src, dst              address, ipaddress.IPv4Address / IPv6Address
+    proto                 IPv4 protocol / IPv6 upper-layer header, 0-255
+    sport, dport          port, 0-65535 (meaningful for TCP, UDP, SCTP, DCCP, UDP-Lite)
+    icmp_type, icmp_code  ICMP or ICMPv6 type and code, 0-255
+    tcp_flags             the flag byte: FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE CWR
+    ct_state              conntrack state name (INVALID NEW ESTABLISHED RELATED UNTRACKED)
+    ct_snat, ct_dnat      bool: the connection is source / destination NATed
+    ct_orig_dst, ct_orig_dport   the connection's original destination (before DNAT)
+    dst_local, src_local  bool: the address is the host's own (addrtype LOCAL)
+    fragment              bool: a non-first fragment (what `-f` matches)
+    mark, ct_mark         packet mark / connection mark, 32 bits
+
 Every field's values are integers, constrained by one of two set types:
 
 - `IntervalSet`: sorted, disjoint, non-adjacent inclusive intervals.  Used for
@@ -1041,17 +1056,32 @@ class Bounds:
     def exact(self) -> bool:
         return self.over is self.under or self.under.covers(self.over)
 
+    def _same_bounds(self) -> bool:
+        return self.over is self.under
+
     def intersect(self, other: Bounds) -> Bounds:
+        if self._same_bounds() and other._same_bounds():  # exact: compute once
+            return Bounds.exactly(self.over & other.over)
         return Bounds(self.over & other.over, self.under & other.under)
 
     def union(self, other: Bounds) -> Bounds:
+        if self._same_bounds() and other._same_bounds():
+            return Bounds.exactly(self.over | other.over)
         return Bounds(self.over | other.over, self.under | other.under)
 
+    def subtract(self, other: Bounds) -> Bounds:
+        if self._same_bounds() and other._same_bounds():
+            return Bounds.exactly(self.over - other.over)
+        return Bounds(self.over - other.under, self.under - other.over)
+
     def complement(self) -> Bounds:
+        if self._same_bounds():
+            return Bounds.exactly(~self.over)
         return Bounds(~self.under, ~self.over)
 
     __and__ = intersect
     __or__ = union
+    __sub__ = subtract
 
     def __invert__(self) -> Bounds:
         return self.complement()
