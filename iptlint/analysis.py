@@ -122,6 +122,11 @@ class Analysis:
         shared: dict[tuple[str, ...], frozenset[str]] = {}  # one frozenset per distinct set of hooks
         return {key: shared.setdefault(hooks, frozenset(hooks)) for key, hooks in found.items()}
 
+    def hooks_outside(self, rule: Rule, allowed: tuple[str, ...]) -> list[str]:
+        """The built-in chains that reach the rule's chain but are not in `allowed`, in kernel order."""
+        reaching = self.hooks_reaching.get((rule.table, rule.chain), frozenset())
+        return [hook for hook in BUILTIN_CHAINS.get(rule.table, ()) if hook in reaching and hook not in allowed]
+
     def _reachable_from(self, table: str, start: str) -> set[str]:
         seen = {start}
         queue = deque([start])
@@ -193,6 +198,45 @@ class Analysis:
                 for position, rule in enumerate(chain.rules, 1):
                     index[id(rule)] = position
         return index
+
+    # -- Docker and policies -----------------------------------------------------------
+
+    @functools.cached_property
+    def docker(self):
+        """Docker's part of the dump (`iptlint.docker.model.DockerModel`), or None.
+
+        Option `docker`: "auto" (detect, the default), "off" (no Docker findings) or a
+        generation id forced on the dump (`v18-27`, `v28`...).
+        """
+        from iptlint.docker.model import read
+
+        setting = self.options.get("docker") or "auto"
+        if setting == "off":
+            return None
+        return read(self.ruleset, None if setting == "auto" else setting)
+
+    @functools.cached_property
+    def policies(self) -> tuple:
+        """The policies in force: Docker's built-in ones (unless docker=off) and the user's."""
+        from iptlint.policy.load import builtin_paths, builtin_policy
+
+        chosen = []
+        if self.docker is not None:
+            chosen += [builtin_policy(i) for i in builtin_paths() if i.startswith("docker-") and i != "docker-common"]
+        chosen += list(self.options.get("policies", ()))
+        return tuple(chosen)
+
+    @functools.cached_property
+    def policy_findings(self) -> tuple[Finding, ...]:
+        """Every unmet expectation of every policy in force, each with its own code."""
+        from iptlint.policy.evaluate import Context, evaluate
+
+        return tuple(evaluate(list(self.policies), Context(self.ruleset, self.docker)))
+
+    def findings_of_policies(self, code: str) -> Iterator[Finding]:
+        for finding in self.policy_findings:
+            if finding.code == code:
+                yield finding
 
     # -- making findings --------------------------------------------------------------------
 

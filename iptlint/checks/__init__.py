@@ -29,6 +29,7 @@ _MODULES: dict[str, str] = {
     "S205": "duplicate_rule",
     "S206": "missing_policy",
     "S207": "unreachable_rule",
+    "S208": "match_in_wrong_hook",
 }
 
 

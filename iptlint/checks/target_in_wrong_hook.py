@@ -106,8 +106,7 @@ def _forbidden_hooks(analysis: Analysis, rule: Rule, limits: _Limits) -> list[st
     """The built-in chains reaching the rule's chain that the target does not allow, in kernel order."""
     if limits.hooks is None:
         return []
-    reaching = analysis.hooks_reaching.get((rule.table, rule.chain), frozenset())
-    return [hook for hook in BUILTIN_CHAINS.get(rule.table, ()) if hook in reaching and hook not in limits.hooks]
+    return analysis.hooks_outside(rule, limits.hooks)
 
 
 def _wrong_table(analysis: Analysis, rule: Rule, limits: _Limits) -> Finding:

@@ -1,0 +1,156 @@
+"""A match used in a table, or reached from a built-in chain, where the kernel refuses it.
+
+## What it does
+Reports a match (`-m owner`, `-m mac`, `-m socket`, `-m rpfilter`...) that is not allowed
+in the rule's table, or in a built-in chain (hook) from which the rule's chain is
+reached, directly or through user chains; the related locations are the jumps that
+lead there.  Examples: `owner` only from `OUTPUT`/`POSTROUTING` (only local packets
+have an owner), `mac` only from `PREROUTING`/`INPUT`/`FORWARD` (outgoing packets have no
+source MAC yet), `rpfilter` only in raw and mangle `PREROUTING`, `addrtype
+--limit-iface-in`, `devgroup --src-group` and `policy --dir in` only for packets with
+an input device, not from `OUTPUT`/`POSTROUTING`.  The same check for targets is S204.
+
+## Why it matters
+The kernel checks each match against the table and the hooks that reach it when the
+table is loaded and refuses the whole table ("Invalid argument"): nothing of it is
+applied.  A rule meant to restrict traffic by user, MAC address or socket never exists.
+
+## Example
+```
+*filter
+:INPUT DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:SERVICES - [0:0]
+-A INPUT -j SERVICES
+-A SERVICES -p tcp -m tcp --dport 8080 -m owner --uid-owner 1000 -j ACCEPT
+COMMIT
+```
+
+## Use instead
+```
+*filter
+:INPUT DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:SERVICES - [0:0]
+-A OUTPUT -j SERVICES
+-A SERVICES -p tcp -m tcp --sport 8080 -m owner --uid-owner 1000 -j ACCEPT
+COMMIT
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from iptlint import extensions
+from iptlint.analysis import Analysis
+from iptlint.findings import Finding, Severity
+from iptlint.syntax.ast import BUILTIN_CHAINS, Match, Rule
+
+CODE = "S208"
+NAME = "match-in-wrong-hook"
+SEVERITY = Severity.ERROR
+DEFAULT = True
+
+_IN = ("PREROUTING", "INPUT", "FORWARD")  # packets that have an input device
+_OUT = ("FORWARD", "OUTPUT", "POSTROUTING")  # packets that have an output device
+
+
+def _given(option: str):
+    return lambda match: match.get(option) is not None
+
+
+def _value(option: str, value: str):
+    return lambda match: match.get(option) is not None and match.get(option).value == value
+
+
+def _physdev_out_unbridged(match: Match) -> bool:
+    """`--physdev-out`/`--physdev-is-out` without `--physdev-is-bridged`: not for local packets."""
+    bridged = match.get("--physdev-is-bridged")
+    outgoing = match.get("--physdev-out") is not None or match.get("--physdev-is-out") is not None
+    return outgoing and (bridged is None or bridged.negated)
+
+
+# Restrictions that a match's own check applies to some options (x_tables checkentry):
+# match -> (when, how to name it, the only hooks allowed).  iptables-legacy applies them
+# through user chains, nf_tables only in built-in chains.
+_OPTION_HOOKS = {
+    "addrtype": (
+        (_given("--limit-iface-in"), "--limit-iface-in", _IN),
+        (_given("--limit-iface-out"), "--limit-iface-out", _OUT),
+    ),
+    "devgroup": (
+        (_given("--src-group"), "--src-group", _IN),
+        (_given("--dst-group"), "--dst-group", _OUT),
+    ),
+    "policy": (
+        (_value("--dir", "in"), "--dir in", _IN),
+        (_value("--dir", "out"), "--dir out", _OUT),
+    ),
+    "physdev": ((_physdev_out_unbridged, "--physdev-out", ("PREROUTING", "INPUT", "FORWARD", "POSTROUTING")),),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    """Where a match may be used: `what` names it (with the option that narrows it)."""
+
+    what: str
+    tables: tuple[str, ...] | None
+    hooks: tuple[str, ...] | None
+
+
+def check(analysis: Analysis) -> Iterator[Finding]:
+    for rule in analysis.ruleset.rules:
+        for match in rule.matches:
+            limits = _limits(match)
+            if limits is None:
+                continue
+            if limits.tables is not None and rule.table not in limits.tables:
+                yield _wrong_table(analysis, rule, match, limits)
+                continue
+            wrong = [] if limits.hooks is None else analysis.hooks_outside(rule, limits.hooks)
+            if wrong:
+                yield _wrong_hook(analysis, rule, match, limits, wrong)
+
+
+def _limits(match: Match) -> _Limits | None:
+    """Where the match may be used, or None when anywhere (or unknown)."""
+    extension = extensions.find("match", match.name)
+    if extension is None:
+        return None
+    limits = _Limits(f"-m {match.name}", extension.tables, extension.hooks)
+    for applies, label, hooks in _OPTION_HOOKS.get(match.name, ()):
+        if applies(match):
+            narrowed = hooks if limits.hooks is None else tuple(h for h in limits.hooks if h in hooks)
+            limits = _Limits(f"-m {match.name} {label}", limits.tables, narrowed)
+    if limits.tables is None and limits.hooks is None:
+        return None
+    return limits
+
+
+def _wrong_table(analysis: Analysis, rule: Rule, match: Match, limits: _Limits) -> Finding:
+    tables = "table " if len(limits.tables) == 1 else "tables "
+    message = (
+        f"{limits.what} is valid only in {tables}{_names(limits.tables)}, not in {rule.table}: the kernel refuses it"
+    )
+    return analysis.at_rule(CODE, rule, message, node=match, severity=SEVERITY)
+
+
+def _wrong_hook(analysis: Analysis, rule: Rule, match: Match, limits: _Limits, wrong: list[str]) -> Finding:
+    allowed = [hook for hook in limits.hooks if hook in BUILTIN_CHAINS.get(rule.table, ())]
+    if rule.chain in wrong:
+        where = f"in {rule.chain}"
+    else:
+        where = f"in chain {rule.chain}, which {_names(wrong)} {'reach' if len(wrong) > 1 else 'reaches'}"
+    only = f"only from {_names(allowed)}" if allowed else "from no built-in chain of this table"
+    message = f"{limits.what} {where}: the kernel allows it {only} in table {rule.table}"
+    path = analysis.hook_path(rule.table, wrong[0], rule.chain)
+    related = tuple(analysis.related_rule(step, f"{step.chain} jumps to {step.jump} here") for step in path)
+    return analysis.at_rule(CODE, rule, message, node=match, related=related, severity=SEVERITY)
+
+
+def _names(names) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
