@@ -52,18 +52,46 @@ def hmark_tuple(text: str, family) -> tuple[str, ...]:
     return tuple(items)
 
 
-def prefix_length(text: str, family: Family) -> int:
-    """XTTYPE_PLENMASK: a prefix length for the family, or a contiguous dotted/IPv6 mask."""
+def _inet_aton(text: str) -> int | None:
+    """An IPv4 address as getaddrinfo(AI_NUMERICHOST) reads it: 1-4 C numbers, the last fills the rest."""
+    parts = text.split(".")
+    if not 1 <= len(parts) <= 4:
+        return None
+    try:
+        numbers = [v.to_int(part, 0, 0xFFFFFFFF) for part in parts]
+    except ValueError:
+        return None
+    *leading, last = numbers
+    if any(number > 0xFF for number in leading) or last >= 1 << (8 * (5 - len(parts))):
+        return None
+    value = 0
+    for number in leading:
+        value = value << 8 | number
+    return value << (8 * (5 - len(parts))) | last
+
+
+def prefix_length(text: str, family: Family) -> int | ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """XTTYPE_PLENMASK: a prefix length, or a mask as an address (returned as such when
+    it has holes, which iptables accepts)."""
     bits = 32 if family is Family.IPV4 else 128
     try:
         return v.to_int(text, 0, bits, "prefix length")
     except ValueError:
         pass
-    try:
-        network = ipaddress.ip_network(f"{'0.0.0.0' if bits == 32 else '::'}/{text}")
-    except ValueError:
-        raise ValueError(f"{text!r} is neither a prefix length 0-{bits} nor a network mask") from None
-    return network.prefixlen
+    if family is Family.IPV4:
+        number = _inet_aton(text)
+        mask = ipaddress.IPv4Address(number) if number is not None else None
+    else:
+        try:
+            mask = ipaddress.IPv6Address(text) if "%" not in text else None
+        except ValueError:
+            mask = None
+    if mask is None:
+        raise ValueError(f"{text!r} is neither a prefix length 0-{bits} nor a network mask")
+    inverted = ~int(mask) & ((1 << bits) - 1)
+    if inverted & (inverted + 1):
+        return mask
+    return bits - inverted.bit_length()
 
 
 def _tuple_flags(options) -> set[str]:

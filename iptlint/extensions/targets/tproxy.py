@@ -3,8 +3,8 @@ transparent proxies (libxt_TPROXY).
 
     -A PREROUTING -p tcp -m tcp --dport 80 -j TPROXY --on-port 3129 --tproxy-mark 0x1/0x1
 
-`--on-port PORT` (required; a number or a service name; iptables keeps the low 16
-bits of a larger number), `--on-ip ADDR` (the local
+`--on-port PORT` (required; a decimal number or a service name; the kernel gets the
+low 16 bits of a larger number), `--on-ip ADDR` (the local
 address to redirect to; default: the address the packet came in on), `--tproxy-mark
 VALUE[/MASK]` (mark the packet, for the policy route that delivers it locally).  The
 kernel refuses the rule without `-p tcp` or `-p udp`.  Terminal: the packet is accepted
@@ -24,13 +24,17 @@ from iptlint.syntax import values as v
 
 
 def on_port(text: str, family) -> int:
-    """XTTYPE_PORT: a service name, or a number that getaddrinfo cuts to 16 bits (70000 is 4464)."""
+    """XTTYPE_PORT, resolved by getaddrinfo: a service name, or decimal digits whose value
+    glibc keeps as a C int (negative: refused) and the kernel gets cut to 16 bits (70000
+    is 4464)."""
     if text in v.SERVICES:
         return v.SERVICES[text]
-    try:
-        return v.to_int(text, 0, 0xFFFFFFFF, "port") & 0xFFFF
-    except ValueError:
-        raise ValueError(f"port {text!r} does not resolve to anything") from None
+    if not text.isdigit() or not text.isascii():
+        raise ValueError(f"port {text!r} does not resolve to anything")
+    number = int(text) & 0xFFFFFFFF
+    if number >= 1 << 31:
+        raise ValueError(f"port {text!r} does not resolve to anything")
+    return number & 0xFFFF
 
 
 EXTENSION = Extension(
