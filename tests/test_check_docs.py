@@ -122,6 +122,13 @@ def test_no_structural_error_on_docker_layouts(path):
     assert not errors, [(f.code, f.span.line, f.message) for f in errors]
 
 
+@pytest.mark.parametrize("path", sorted(MOBY.glob("*.rules")), ids=lambda path: path.name)
+def test_docker_dumps_raise_no_structural_finding_at_all(path):
+    """Docker's own dumps, every generation: not even a warning (S206, off by default, included)."""
+    result = lint(path.read_bytes(), str(path), Settings(select=("S2",)))
+    assert not result.findings, [(f.code, f.span.line, f.message) for f in result.findings]
+
+
 STRUCTURAL = sorted(code for code in checks.modules() if code.startswith("S2"))
 
 
