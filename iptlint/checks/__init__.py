@@ -22,6 +22,11 @@ from types import ModuleType
 
 # code -> module name in this package.  Keep sorted by code.
 _MODULES: dict[str, str] = {
+    "D001": "docker_user_missing",
+    "D002": "docker_user_not_first",
+    "D005": "isolation_missing",
+    "D007": "forward_policy_accept",
+    "D008": "half_configured_port",
     "S201": "undefined_chain",
     "S202": "unused_chain",
     "S203": "jump_cycle",
