@@ -3,11 +3,11 @@ transparent proxies (libxt_TPROXY).
 
     -A PREROUTING -p tcp -m tcp --dport 80 -j TPROXY --on-port 3129 --tproxy-mark 0x1/0x1
 
-`--on-port PORT` (required; a decimal number or a service name; the kernel gets the
-low 16 bits of a larger number), `--on-ip ADDR` (the local
-address to redirect to; default: the address the packet came in on), `--tproxy-mark
-VALUE[/MASK]` (mark the packet, for the policy route that delivers it locally).  The
-kernel refuses the rule without `-p tcp` or `-p udp`.  Terminal: the packet is accepted
+`--on-port PORT` (required; a decimal number or a service name; the kernel gets the low
+16 bits of a larger number), `--on-ip ADDR` (the local address to redirect to; default:
+the address the packet came in on), `--tproxy-mark VALUE[/MASK]` (mark the packet, for
+the policy route that delivers it locally).  The kernel refuses the rule without
+`-p tcp` or `-p udp`.  Terminal: the packet is accepted
 when a socket takes it and dropped otherwise (nft's tproxy statement is not terminal, the
 xtables target is).  Valid only in the mangle table, from PREROUTING.
 """
