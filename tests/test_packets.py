@@ -53,8 +53,15 @@ SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[Heal
 # IntervalSet and PatternSet against Python sets
 # ---------------------------------------------------------------------------------------
 
-SMALL = 40
-small_intervals = st.lists(st.tuples(st.integers(0, SMALL), st.integers(0, SMALL)), max_size=5)
+SMALL = 120
+short_interval = st.integers(0, SMALL).flatmap(
+    lambda lo: st.tuples(st.just(lo), st.integers(lo - 1, min(lo + 6, SMALL)))
+)
+# Beyond 8 intervals, union and subtract splice into the larger set: another path, so some sets are many points.
+small_intervals = st.one_of(
+    st.lists(st.one_of(short_interval, st.tuples(st.integers(0, SMALL), st.integers(0, SMALL))), max_size=6),
+    st.sets(st.integers(0, SMALL), min_size=10, max_size=50).map(lambda points: [(n, n) for n in points]),
+)
 
 
 def members(intervals: IntervalSet) -> set[int]:

@@ -72,6 +72,13 @@ from iptlint.syntax.values import PROTOCOL_NAMES, Address, AddressRange, Interfa
 
 Interval = tuple[int, int]
 _first = itemgetter(0)
+_last = itemgetter(1)
+_SPLICE_LIMIT = 8  # up to this many intervals, union and subtract splice into the larger set
+
+
+def _meeting(intervals: tuple[Interval, ...], lo: int, hi: int) -> tuple[int, int]:
+    """The slice of sorted disjoint `intervals` that meets [lo, hi]."""
+    return bisect.bisect_left(intervals, lo, key=_last), bisect.bisect_right(intervals, hi, key=_first)
 
 
 def _normalized(pairs: Iterable[Interval]) -> tuple[Interval, ...]:
@@ -123,60 +130,78 @@ class IntervalSet:
     def size(self) -> int:
         return sum(hi - lo + 1 for lo, hi in self.intervals)
 
+    # Each operation walks the smaller set and finds its place in the larger one by
+    # bisection: a set of thousands of intervals (the destinations of a kube-proxy
+    # chain) minus one address costs a bisection and a tuple splice, not a scan.
+
     def union(self, other: IntervalSet) -> IntervalSet:
         if not other.intervals:
             return self
         if not self.intervals:
             return other
-        return IntervalSet(_normalized(self.intervals + other.intervals))
+        small, big = sorted((self.intervals, other.intervals), key=len)
+        if len(small) > _SPLICE_LIMIT:
+            return IntervalSet(_normalized(big + small))
+        result = big
+        for lo, hi in small:
+            start = bisect.bisect_left(result, lo - 1, key=_last)  # the first one touching from the left
+            stop = bisect.bisect_right(result, hi + 1, key=_first)  # past the last one touching from the right
+            if start < stop:
+                lo, hi = min(lo, result[start][0]), max(hi, result[stop - 1][1])
+            result = (*result[:start], (lo, hi), *result[stop:])
+        return IntervalSet(result)
 
     def intersect(self, other: IntervalSet) -> IntervalSet:
         mine, theirs = self.intervals, other.intervals
         if len(mine) == 1 and len(theirs) == 1:
             lo, hi = max(mine[0][0], theirs[0][0]), min(mine[0][1], theirs[0][1])
             return IntervalSet(((lo, hi),)) if lo <= hi else _NO_INTEGERS
+        small, big = sorted((mine, theirs), key=len)
         out: list[Interval] = []
-        i = j = 0
-        while i < len(mine) and j < len(theirs):
-            lo, hi = max(mine[i][0], theirs[j][0]), min(mine[i][1], theirs[j][1])
-            if lo <= hi:
-                out.append((lo, hi))
-            if mine[i][1] < theirs[j][1]:
-                i += 1
-            else:
-                j += 1
+        for lo, hi in small:
+            start, stop = _meeting(big, lo, hi)
+            if start == stop:
+                continue
+            if stop - start == 1:
+                out.append((max(lo, big[start][0]), min(hi, big[start][1])))
+                continue
+            out.append((max(lo, big[start][0]), big[start][1]))
+            out.extend(big[start + 1 : stop - 1])
+            out.append((big[stop - 1][0], min(hi, big[stop - 1][1])))
         return IntervalSet(tuple(out))
 
     def overlaps(self, other: IntervalSet) -> bool:
-        mine, theirs = self.intervals, other.intervals
-        i = j = 0
-        while i < len(mine) and j < len(theirs):
-            if max(mine[i][0], theirs[j][0]) <= min(mine[i][1], theirs[j][1]):
+        small, big = sorted((self.intervals, other.intervals), key=len)
+        for lo, hi in small:
+            start = bisect.bisect_left(big, lo, key=_last)
+            if start < len(big) and big[start][0] <= hi:
                 return True
-            if mine[i][1] < theirs[j][1]:
-                i += 1
-            else:
-                j += 1
         return False
 
     def subtract(self, other: IntervalSet) -> IntervalSet:
-        theirs = other.intervals
-        if not theirs or not self.intervals:
+        mine, holes = self.intervals, other.intervals
+        if not holes or not mine:
             return self
+        if len(holes) <= _SPLICE_LIMIT < len(mine):  # a few holes in many intervals: splice each out
+            result = mine
+            for lo, hi in holes:
+                start, stop = _meeting(result, lo, hi)
+                if start == stop:
+                    continue
+                left = ((result[start][0], lo - 1),) if result[start][0] < lo else ()
+                right = ((hi + 1, result[stop - 1][1]),) if result[stop - 1][1] > hi else ()
+                result = (*result[:start], *left, *right, *result[stop:])
+            return IntervalSet(result)
         out: list[Interval] = []
-        j = 0
-        for lo, hi in self.intervals:
-            while j < len(theirs) and theirs[j][1] < lo:
-                j += 1
-            start = lo
-            k = j
-            while k < len(theirs) and theirs[k][0] <= hi and start <= hi:
-                if theirs[k][0] > start:
-                    out.append((start, theirs[k][0] - 1))
-                start = max(start, theirs[k][1] + 1)
-                k += 1
-            if start <= hi:
-                out.append((start, hi))
+        for lo, hi in mine:  # the gaps between the holes that meet each interval
+            start, stop = _meeting(holes, lo, hi)
+            position = lo
+            for hole_lo, hole_hi in holes[start:stop]:
+                if hole_lo > position:
+                    out.append((position, hole_lo - 1))
+                position = hole_hi + 1
+            if position <= hi:
+                out.append((position, hi))
         return IntervalSet(tuple(out))
 
     def complement(self, lo: int, hi: int) -> IntervalSet:
