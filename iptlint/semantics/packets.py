@@ -50,8 +50,10 @@ an under-approximation, which is also how the chain walk models unknown matches.
 `PacketSet.copy_field` (conntrack's copy of the destination) loses the equality
 between the two fields unless the copied constraint is a single value.
 
-Constructors build one field each (`from_ports(...)` says nothing about `-p tcp`):
-their complement within the field's domain is then the negated match.
+Constructors model one option each, on its own fields (`from_ports(...)` says nothing
+about `-p tcp`), so the complement is the negated option.  One kernel rule to add
+when modelling: a TCP/UDP/ICMP/... header match never matches a non-first fragment,
+negated or not, so `! --dport 80` is `~from_ports(...) & from_flag("fragment", False)`.
 """
 
 from __future__ import annotations
