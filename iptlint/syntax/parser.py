@@ -66,6 +66,8 @@ _BASIC = Extension(
         OptionSpec("-c", None, ("--set-counters",), 2),
         OptionSpec("-4", None, ("--ipv4",), 0),
         OptionSpec("-6", None, ("--ipv6",), 0),
+        OptionSpec("-v", None, ("--verbose",), 0, False, True),  # options of the command, not the rule
+        OptionSpec("-M", None, ("--modprobe",), 1),
         OptionSpec("-m", None, ("--match",), 1),
         OptionSpec("-j", None, ("--jump",), 1),
         OptionSpec("-g", None, ("--goto",), 1),
@@ -329,7 +331,7 @@ class _Parser:
             )
         counters = None
         if len(words) > 2:
-            counters = _counters(words[2].rstrip("]") + "]")
+            counters = _chain_counters(words[2])
         if builtin:
             if policy not in ("ACCEPT", "DROP", "-"):  # '-' keeps the current policy
                 column = text.index(policy, 1 + len(name)) + 1
@@ -378,17 +380,24 @@ class _Parser:
                 "this is an iptables command, not iptables-save output: run it and lint `iptables-save`",
             )
         table = self.need_table()
+        text = _without_end_of_options(text)
         split = split_words(text)
         if split is None:
             lark_parser().parse(text, start="command")  # raises with the exact position
             raise _LineError("S102", "cannot read this line")
         words, classes, offsets = split
         plan, words, offsets = plan_for(text, words, classes, offsets)
+        if plan.counters is not None and offsets[2 * plan.counters] != 0:
+            start = offsets[2 * plan.counters]
+            raise _LineError(
+                "S113", "counters must start the line: iptables-restore reads them only in column 1",
+                start + 1, offsets[2 * plan.counters + 1] + 1,
+            )  # fmt: skip
         if not table.known:
             return
         w = plan.action_words
         col = offsets[2 * w[0]] + 1 if w else 1
-        chain_name = words[w[1]] if len(w) > 1 else ""
+        chain_name = unquote(words[w[1]]) if len(w) > 1 else ""  # iptables unquotes every word
         chain_col = offsets[2 * w[1]] + 1 if len(w) > 1 else col
         action = plan.action
         if action in ("append", "insert", "delete", "replace"):
@@ -441,7 +450,7 @@ class _Parser:
             )
         if action == "new_chain":
             self.check_chain_name(chain_name, chain_col)
-            if chain_name in table.chains:
+            if chain_name in table.chains or chain_name in BUILTIN_CHAINS[table.name]:
                 raise _LineError("S124", f"chain '{chain_name}' already exists", chain_col, chain_col + len(chain_name))
             table.chains[chain_name] = _ChainState(chain_name, None, number, None, False)
         elif action == "delete_chain":
@@ -459,7 +468,7 @@ class _Parser:
                 self.chain_for(table, chain_name, number, chain_col, create=False)
         elif action == "policy":
             chain = self.chain_for(table, chain_name, number, chain_col)
-            policy = words[w[2]]
+            policy = unquote(words[w[2]])
             if not chain.builtin:
                 raise _LineError("S123", f"user chain '{chain_name}' cannot have a policy", offsets[2 * w[2]] + 1)
             if policy not in ("ACCEPT", "DROP"):
@@ -467,7 +476,11 @@ class _Parser:
             chain.policy = policy
         elif action == "rename_chain":
             chain = self.chain_for(table, chain_name, number, chain_col, create=False)
-            new = words[w[2]]
+            if chain.builtin:
+                raise _LineError(
+                    "S124", f"cannot rename built-in chain '{chain_name}'", chain_col, chain_col + len(chain_name)
+                )
+            new = unquote(words[w[2]])
             self.check_chain_name(new, offsets[2 * w[2]] + 1)
             del table.chains[chain_name]
             chain.name = new
@@ -512,6 +525,31 @@ _TERMINAL_WORDS = {
     "DELETE_CHAIN": "-X", "FLUSH": "-F", "ZERO": "-Z", "POLICY": "-P", "RENAME_CHAIN": "-E",
     "RULE_COUNTERS": "[packets:bytes]", "CHAIN_COUNTERS": "[packets:bytes]", "LEGACY_NOT": "'!'",
 }  # fmt: skip
+
+
+def _chain_counters(text: str) -> Counters | None:
+    """The counters of a chain line, read as leniently as iptables-restore (sscanf "[%llu:%llu").
+
+    Without `--counters` iptables-restore ignores whatever follows the policy, so junk is no error.
+    """
+    found = _CHAIN_COUNTERS.match(text)
+    return Counters(int(found[1]), int(found[2])) if found else None
+
+
+_CHAIN_COUNTERS = re.compile(r"\[(\d+):(\d+)")
+
+
+def _without_end_of_options(text: str) -> str:
+    """`... -j RETURN --`: getopt reads a final `--` as the end of the options and drops it.
+
+    After an option word the `--` may be that option's value, so it is kept there.
+    """
+    stripped = text.rstrip(" \t")
+    if not stripped.endswith("--") or stripped[-3:-2] not in (" ", "\t"):
+        return text
+    before = stripped[:-2].rstrip(" \t")
+    previous = before.split()[-1] if before.split() else ""
+    return text if previous.startswith("-") else before
 
 
 def _counters(text: str, column: int = 1) -> Counters:
@@ -707,7 +745,7 @@ class _RuleBuilder:
         if name in ("-m", "-j", "-g"):
             self.module(name, texts[0], first, width, index)
             return
-        if name in self.seen_basic:
+        if name in self.seen_basic and not spec.multi:
             raise self.error("S107", f"multiple {name} options are not allowed", first, first + width - 1)
         self.seen_basic.add(name)
         if name == "-c":
@@ -715,6 +753,8 @@ class _RuleBuilder:
                 self.counters = Counters(v.to_int(texts[0], what="packets"), v.to_int(texts[1], 0, 2**64 - 1, "bytes"))
             except ValueError as error:
                 raise self.error("S113", str(error), first, first + width - 1) from None
+            return
+        if name in ("-v", "-M"):
             return
         if name in ("-4", "-6"):
             wanted = Family.IPV4 if name == "-4" else Family.IPV6
@@ -732,6 +772,8 @@ class _RuleBuilder:
     def module(self, kind: str, name: str, first: int, width: int, index: int) -> None:
         if kind == "-m":
             name = _MATCH_ALIASES.get(name, name)
+            if not name:
+                raise self.error("S108", "-m needs the name of a match", index, index + 1)
             extension = extensions.find("match", name)
             if extension is None:
                 self.report_unknown("match", name, index)
