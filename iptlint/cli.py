@@ -16,6 +16,7 @@ from pathlib import Path
 from iptlint import __version__
 from iptlint.config import Config, ConfigError, config_for, load_config
 from iptlint.findings import Finding, Severity
+from iptlint.policy.load import PolicyError, load_policy
 from iptlint.syntax.ast import Family
 
 DUMP_PATTERNS = ("*.rules", "*.v4", "*.v6", "rules.v4", "rules.v6", "*.iptables", "*.save")
@@ -105,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_parse(args)
         parser.print_help()
         return EXIT_ERROR
-    except (UsageError, ConfigError) as error:
+    except (UsageError, ConfigError, PolicyError) as error:
         print(f"iptlint: {error}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:
@@ -147,6 +148,13 @@ def discover(paths: Sequence[str], stdin_name: str | None) -> tuple[list[_Source
     return sources, problems
 
 
+def _check_docker_setting(value: str | None) -> None:
+    from iptlint.docker.model import GENERATIONS
+
+    if value is not None and value not in ("auto", "off", *GENERATIONS):
+        raise UsageError(f"--docker {value!r}: use auto, off or one of {', '.join(GENERATIONS)}")
+
+
 def _family(text: str | None) -> Family | None:
     return None if text in (None, "auto") else Family(text)
 
@@ -160,16 +168,22 @@ def run_check(args: argparse.Namespace) -> int:
     fixed_config = None
     if args.config:
         fixed_config = load_config(Path(args.config))
+    _check_docker_setting(args.docker)
+    cli_policies = tuple(load_policy(Path(p)) for p in args.policy)
     findings: list[Finding] = []
     fail_on_config: str | None = None
     for source in sources:
         config = Config() if args.no_config else fixed_config or config_for(source.path or Path.cwd())
         fail_on_config = fail_on_config or config.fail_on
+        docker = args.docker or config.docker or "auto"
+        _check_docker_setting(docker)
+        policies = tuple(load_policy(p) for p in config.policies) + cli_policies
         settings = Settings(
             select=args.select if args.select is not None else config.select,
             extend_select=tuple(config.extend_select) + tuple(args.extend_select),
             ignore=tuple(config.ignore) + tuple(args.ignore) + (config.ignores_for(source.path) if source.path else ()),
             family=_family(args.family or config.family),
+            check_options={"docker": docker, "policies": policies},
         )
         try:
             data = sys.stdin.buffer.read() if source.path is None else source.path.read_bytes()

@@ -73,9 +73,13 @@ def lint(data: bytes | str, path: str = "-", settings: Settings | None = None) -
     findings = list(result.findings)
     if not any(f.code in ("S101", "S122") for f in result.findings):
         analysis = Analysis(ruleset, settings.check_options)
-        for code, module in checks.modules().items():
+        registered = checks.modules()
+        for code, module in registered.items():
             if settings.enabled(code, getattr(module, "DEFAULT", True)):
                 findings.extend(module.check(analysis))
+        # Codes of the user's own policies (P001...) have no check module: report them as written.
+        if analysis.options.get("policies"):
+            findings.extend(f for f in analysis.policy_findings if f.code not in registered)
     defaults = {info.code: info.default for info in all_rules()}
     findings = [f for f in findings if settings.enabled(f.code, defaults.get(f.code, True))]
     findings = _apply_suppressions(ruleset, findings, settings, defaults)
