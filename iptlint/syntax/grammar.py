@@ -128,6 +128,12 @@ def plan_for(text: str, words: list[str], classes: list[str], offsets: list[int]
     return plan, [str(t) for t in tokens], lark_offsets
 
 
+def cached_plan(words: list[str], classes: list[str]) -> Plan | None:
+    """The plan every line of this shape gets without lark, or None (not seen yet, or uncacheable)."""
+    found = _plans.get(shape_of(words, classes))
+    return found if isinstance(found, Plan) else None
+
+
 def _plan_from_tree(tree: Tree, tokens: list[Token]) -> Plan:
     index = {id(token): i for i, token in enumerate(tokens)}
     counters = None
@@ -152,10 +158,79 @@ def _plan_from_tree(tree: Tree, tokens: list[Token]) -> Plan:
     return Plan(counters, action, action_words, tuple(arguments))
 
 
+# ---------------------------------------------------------------------------------------
+# The fast path for rule lines (used by parser._Program)
+#
+# Most lines of a big dump are "simple": words separated by single spaces, no tab, and
+# double quotes only around whole words without backslashes.  For those, `str.split`
+# gives the same words as `split_words`, at C speed.  `rule_key` masks the words that
+# are values (they never change how a line parses) and keeps everything else: option
+# words, `!`, and the values that do change the parse (after -m, -p, and after -j/-g
+# unless the name holds a '-', which no verdict or target extension does).  Lines with
+# the same key have the same plan and the same modules, so the parser can replay the
+# work it did for the first of them (see parser._Program).
+# ---------------------------------------------------------------------------------------
+
+_RULE_KEY = re.compile(
+    r"^\[[0-9]+:[0-9]+\](?= )"  # the counters of iptables-save -c
+    r"|(?<= )(?<! -m )(?<! -p )(?<! -j )(?<! -g )(?:\"[^\"]*\"|[^-!\[ \"][^ ]*)"  # a value
+    r"|(?<= -[jg] )(?=[^ ]*-)[^-!\[ \"][^ ]*"  # a jump to a user chain
+)
+
+
+def fast_words(text: str) -> list[str] | None:
+    """The words of a simple line (see above), or None when `split_words` is needed."""
+    if "\t" in text:
+        return None
+    if '"' not in text:
+        words = text.split(" ")
+    else:
+        parts = text.split('"')
+        if len(parts) % 2 == 0 or "\\" in text:
+            return None
+        words = parts[0].split(" ")
+        if words.pop() != "":
+            return None  # a quote inside a word
+        last = len(parts) - 1
+        for i in range(1, last, 2):
+            words.append(f'"{parts[i]}"')
+            rest = parts[i + 1].split(" ")
+            if rest[0] != "":
+                return None  # a quote inside a word
+            if i + 1 < last:
+                if len(rest) < 2 or rest.pop() != "":
+                    return None
+                words.extend(rest[1:])
+            elif len(rest) > 1:
+                words.extend(rest[1:])
+    if "" in words:
+        return None  # two blanks in a row, or a blank at an end
+    return words
+
+
+def rule_key(text: str) -> str:
+    """The key of a simple line: its text with the value words blanked."""
+    return _RULE_KEY.sub("", text)
+
+
+def word_offsets(words: list[str]) -> tuple[int, ...]:
+    """Flattened (start, end) offsets of words separated by single spaces."""
+    offsets = []
+    start = 0
+    for word in words:
+        end = start + len(word)
+        offsets.append(start)
+        offsets.append(end)
+        start = end + 1
+    return tuple(offsets)
+
+
 def unquote(word: str) -> str:
     """The argument iptables-restore makes of a word: quotes removed, `\\x` inside quotes is `x`."""
     if '"' not in word:
         return word
+    if word[0] == '"' and word.count('"') == 2 and word[-1] == '"' and "\\" not in word:
+        return word[1:-1]  # the common case, `"a comment"`
     out = []
     quoted = escaped = False
     for char in word:

@@ -33,8 +33,8 @@ from iptlint.syntax.ast import (
     TargetKind,
 )
 from iptlint.syntax.diagnostics import DIAGNOSTICS
+from iptlint.syntax.grammar import cached_plan, fast_words, plan_for, rule_key, split_words, unquote, word_offsets
 from iptlint.syntax.grammar import parser as lark_parser
-from iptlint.syntax.grammar import plan_for, split_words, unquote
 
 MAX_CHAIN_NAME = 28  # XT_EXTENSION_MAXNAMELEN - 1
 
@@ -92,6 +92,7 @@ _MATCH_ALIASES = {"icmpv6": "icmp6", "ipv6-icmp": "icmp6"}
 _PROTOCOL_MATCH = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp6", 132: "sctp", 33: "dccp", 50: "esp", 51: "ah", 135: "mh"}
 
 _LOOKS_LIKE_V6 = re.compile(r"(?:^|\s)(?:-[sd]|--(?:source|destination|src|dst))\s+!?\s*[0-9a-fA-F]*:[0-9a-fA-F:]*[:/]")
+_SIMPLE_CHAIN_DECL = re.compile(r":([^ \t\n]+) ([^ \t\n]+) (\[[0-9]+:[0-9]+\])")
 _SHELL_COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:/\S*/)?(?:ip6?tables(?:-legacy|-nft)?)\s+-", re.M)
 
 
@@ -169,6 +170,8 @@ class _Parser:
         self.comments: list[Comment] = []
         self.table: _TableState | None = None
         self.interner = _Interner()
+        self.programs: dict[str, _Program | None] = {}  # by grammar.rule_key
+        self.offsets: dict[tuple[int, ...], tuple[int, ...]] = {}  # by word lengths, for _Program
 
     # -- reporting ----------------------------------------------------------------------
 
@@ -295,16 +298,30 @@ class _Parser:
             return
         chain_names = set(state.chains)
         chains = []
+        resolved: dict[int, Target] = {}
         for chain in state.chains.values():
-            rules = tuple(self.resolve_target(rule, chain_names) for rule in chain.rules)
+            rules = tuple(self.resolve_target(rule, chain_names, resolved) for rule in chain.rules)
             chains.append(Chain(chain.name, chain.policy, rules, chain.line, chain.counters, chain.builtin))
         self.tables.append(Table(state.name, tuple(chains), state.line, commit_line))
 
-    def resolve_target(self, rule: Rule, chains: set[str]) -> Rule:
+    def resolve_target(self, rule: Rule, chains: set[str], resolved: dict[int, Target]) -> Rule:
+        """A jump is to a CHAIN when the chain exists at COMMIT, else UNKNOWN."""
         target = rule.target
-        if target is None or target.kind is not TargetKind.UNKNOWN or target.name not in chains:
+        if target is None:
             return rule
-        return replace(rule, target=replace(target, kind=TargetKind.CHAIN))
+        kind = target.kind
+        if kind is TargetKind.UNKNOWN:
+            if target.name not in chains:
+                return rule
+        elif kind is not TargetKind.CHAIN or target.name in chains:
+            return rule
+        new = resolved.get(id(target))
+        if new is None:
+            other = TargetKind.CHAIN if kind is TargetKind.UNKNOWN else TargetKind.UNKNOWN
+            new = Target(target.name, other, target.options, target.goto, target.token, target.width)
+            resolved[id(target)] = new
+        r = rule
+        return Rule(r.table, r.chain, r.line, r.text, r.offsets, r.basics, r.matches, new, r.counters, r.command)
 
     def need_table(self) -> _TableState:
         if self.table is None:
@@ -315,8 +332,12 @@ class _Parser:
 
     def chain_decl(self, number: int, text: str) -> None:
         table = self.need_table()
-        tree = lark_parser().parse(text, start="chain_decl")
-        words = [str(t) for t in tree.children]
+        simple = _SIMPLE_CHAIN_DECL.fullmatch(text)  # what lark makes of `:NAME POLICY [0:0]`, 30x faster
+        if simple is not None:
+            words = list(simple.groups())
+        else:
+            tree = lark_parser().parse(text, start="chain_decl")
+            words = [str(t) for t in tree.children]
         name = words[0]
         policy = words[1] if len(words) > 1 else None
         if not table.known:
@@ -374,6 +395,12 @@ class _Parser:
     # -- commands -----------------------------------------------------------------------
 
     def command(self, number: int, text: str) -> None:
+        if FAST_PATH:
+            words = fast_words(text)
+            if words is not None:
+                program = self.programs.get(rule_key(text))
+                if program is not None and program.run(self, number, text, words):
+                    return
         if _SHELL_COMMAND.match(text):
             raise _LineError(
                 "S122",
@@ -490,6 +517,7 @@ class _Parser:
 
     def rule(self, table: str, chain: str, number: int, text: str, words, offsets, plan) -> Rule | None:
         builder = _RuleBuilder(self, table, number, words, offsets)
+        reported = len(self.findings)
         try:
             builder.build(plan)
             builder.check_interfaces(chain)
@@ -500,6 +528,10 @@ class _Parser:
         counters = builder.counters
         if plan.counters is not None:
             counters = _counters(words[plan.counters], offsets[2 * plan.counters] + 1)
+        if FAST_PATH and plan.action == "append":
+            key = rule_key(text)
+            if key not in self.programs:
+                self.programs[key] = _Program.compile(self, builder, plan, words, offsets, reported)
         return Rule(
             table=table,
             chain=chain,
@@ -600,6 +632,7 @@ class _RuleBuilder:
         self.target_goto = False
         self.protocol: int | None = None
         self.counters: Counters | None = None
+        self.trace: list[tuple] = []  # (argument, owner, spec) of each argument read, for _Program
 
     def column(self, index: int) -> int:
         return self.offsets[2 * index] + 1
@@ -643,6 +676,7 @@ class _RuleBuilder:
             else:
                 raise self.error("S115", "unexpected '!'", bang)
         owner, spec = self.lookup(spelling, argument.option)
+        self.trace.append((argument, owner, spec))
         nargs = spec.nargs
         if owner is None and spec.name == "-c" and len(values) == 1 and "," in words[values[0]]:
             nargs = 1  # `-c PACKETS,BYTES`, the one-word form of `-c PACKETS BYTES`
@@ -834,12 +868,12 @@ class _RuleBuilder:
     def value(self, spec: OptionSpec, texts, first: int, width: int):
         if spec.parse is None:
             return None
-        key = (spec.parse, texts, self.family)
+        key = (spec.parse, texts)  # the interner belongs to one parse, of one family
         cache = self.parser.interner.values
         found = cache.get(key, _MISSING)
         if found is _MISSING:
             try:
-                found = spec.parse(texts[0] if spec.nargs == 1 else texts, self.family)
+                found = _parse_value(spec, texts, self.family)
             except ValueError as error:
                 found = _Invalid(str(error))
             cache[key] = found
@@ -849,7 +883,7 @@ class _RuleBuilder:
         return found
 
     def option(self, spec: OptionSpec, value, negated, texts, first, width) -> Option:
-        key = ("o", spec.name, negated, texts, first, width, self.family)
+        key = ("o", spec.name, spec.parse, negated, texts, first, width)
         return self.parser.interner.node(key, lambda: Option(spec.name, value, negated, texts, first, width))
 
     # -- finishing --------------------------------------------------------------------
@@ -922,7 +956,9 @@ class _RuleBuilder:
         elif loaded.extension is not None:
             kind = TargetKind.EXTENSION
         else:
-            kind = TargetKind.UNKNOWN  # resolved to CHAIN at COMMIT when the chain exists
+            # CHAIN when the chain exists now; checked again at COMMIT (close_table)
+            table = self.parser.table
+            kind = TargetKind.CHAIN if table is not None and loaded.name in table.chains else TargetKind.UNKNOWN
         width = max(loaded.end, loaded.token + 1) - loaded.token + 1
         options = tuple(loaded.options)
         key = ("t", loaded.name, kind, options, self.target_goto, loaded.token, width)
@@ -932,6 +968,12 @@ class _RuleBuilder:
 
 
 _MISSING = object()
+
+
+def _parse_value(spec: OptionSpec, texts: tuple[str, ...], family: Family):
+    """The typed value of an option's words; raises ValueError."""
+    return spec.parse(texts[0] if spec.nargs == 1 else texts, family)
+
 
 # The chains whose packets have no output (or input) interface yet (or any more).
 _NO_INTERFACE = {"INPUT": "-o", "PREROUTING": "-o", "OUTPUT": "-i", "POSTROUTING": "-i"}
@@ -956,6 +998,251 @@ def _module(loaded: _Loaded) -> str:
 
 def _tool(family: Family) -> str:
     return "ip6tables (IPv6)" if family is Family.IPV6 else "iptables (IPv4)"
+
+
+# ---------------------------------------------------------------------------------------
+# The fast path: redo for each `-A` line what _RuleBuilder did for the first of its key
+# ---------------------------------------------------------------------------------------
+
+FAST_PATH = True  # False: every line goes through _RuleBuilder (benchmarks/run.py --verify compares both)
+
+
+class _Step:
+    """One option of a part of a `_Program`, with its nodes by value words."""
+
+    __slots__ = ("cache", "first", "negated", "single", "spec", "typed", "values", "width")
+
+    def __init__(self, spec: OptionSpec, values: tuple[int, ...], negated: bool, first: int, width: int, typed: bool):
+        self.spec, self.values, self.negated, self.first, self.width, self.typed = (
+            spec, values, negated, first, width, typed,
+        )  # fmt: skip
+        self.single = values[0] if len(values) == 1 else None
+        self.cache: dict = {}
+
+
+class _Slot:
+    """One part of a rule in a `_Program`: the basic options, one match, or the target."""
+
+    __slots__ = ("cache", "chain_name", "check", "extension", "goto", "implicit", "indices", "kind", "name",
+                 "name_at", "single", "steps", "token", "width")  # fmt: skip
+
+    def __init__(self, steps: list[_Step]) -> None:
+        self.steps = tuple(steps)
+        self.cache: dict = {}  # the finished part by the value words it depends on
+        self.name = ""
+        self.name_at: int | None = None  # a jump target read from this word on each line
+        self.chain_name = False  # a jump to a user chain: it must exist when the line is read
+        self.token = self.width = 0
+        self.implicit = self.goto = False
+        self.extension: Extension | None = None
+        self.check = None
+        self.kind: TargetKind | None = None
+        self.set_indices([i for step in steps for i in step.values])
+
+    def set_indices(self, indices: list[int]) -> None:
+        self.indices = tuple(indices)
+        self.single = indices[0] if len(indices) == 1 else None
+
+    def key(self, words: list[str]):
+        if self.single is not None:
+            return words[self.single]
+        if self.indices:
+            return tuple([words[i] for i in self.indices])
+        return None
+
+    def options(self, program: _Program, words: list[str]) -> tuple[Option, ...]:
+        """The option nodes, made as _RuleBuilder makes them; raises ValueError."""
+        result = []
+        for step in self.steps:
+            key = words[step.single] if step.single is not None else tuple([words[i] for i in step.values])
+            node = step.cache.get(key)
+            if node is None:
+                # As _RuleBuilder.value() and option(); a bad value raises ValueError and the
+                # line goes through the builder, which reports it.
+                texts = tuple([unquote(words[i]) for i in step.values])
+                spec = step.spec
+                value = _parse_value(spec, texts, program.family) if step.typed else None
+                node = step.cache[key] = Option(spec.name, value, step.negated, texts, step.first, step.width)
+            result.append(node)
+        return tuple(result)
+
+    def checked(self, program: _Program, options: tuple[Option, ...]) -> bool:
+        if self.check is None:
+            return True
+        return not self.check({o.name: o for o in options}, program.family, program.protocol)
+
+
+class _Program:
+    """What `_RuleBuilder` did for the first `-A` line of a key (`grammar.rule_key`), to redo for the others.
+
+    Lines with the same key differ only in value words that do not change how a line is
+    read, so they load the same modules, in the same order, with the same options.  What
+    depends on those values is redone on every line: the typed values (through the same
+    cache; a bad value falls back to the builder, which reports it), the extensions'
+    final checks, whether a jump target exists yet, the counters.  Each option and each
+    part of a rule (its basic options, each match, the target) is cached by its value
+    words, so a part already seen costs one dict lookup; this is most of the speed on
+    kube-proxy dumps.  Lines in built-in chains always go through the builder.
+
+    What keeps this exact: in `_RuleBuilder`, anything that depends on a value word other
+    than a -m or -p value, or a -j/-g name without '-', must come from a value parser
+    (ValueError), an extension's check, or `check_jump`.  A line the program cannot take
+    goes through the builder, which also reports its errors.
+    """
+
+    __slots__ = ("basics", "chain_at", "counters_at", "family", "length", "matches", "protocol", "reports", "target")
+
+    @classmethod
+    def compile(cls, parser: _Parser, builder: _RuleBuilder, plan, words, offsets, reported: int) -> _Program | None:
+        """The program of `builder`'s line, or None when lines of its key must go through the builder."""
+        text = parser.lines[builder.line - 1]
+        fast = fast_words(text)
+        if fast is None or fast != words or word_offsets(fast) != tuple(offsets):
+            return None
+        split = split_words(text)
+        if split is None or cached_plan(split[0], split[1]) is not plan or plan.action != "append":
+            return None
+        program = cls()
+        program.length = len(words)
+        program.chain_at = plan.action_words[1]
+        program.counters_at = plan.counters
+        program.protocol = builder.protocol
+        program.family = parser.family
+        # Reports made while the line was built (S110): they depend only on the key.
+        program.reports = []
+        starts = {offsets[2 * i] + 1: i for i in range(len(words))}
+        ends = {offsets[2 * i + 1] + 1: i for i in range(len(words))}
+        for finding in parser.findings[reported:]:
+            span = finding.span
+            if finding.code != "S110" or span.column not in starts or span.end_column not in ends:
+                return None
+            program.reports.append((finding.code, finding.message, starts[span.column], ends[span.end_column]))
+        # Which part each argument went to.
+        parts: dict[int, list[_Step]] = {}
+        basics: list[_Step] = []
+        target_word = None
+        for argument, owner, spec in builder.trace:
+            if argument.legacy_not:
+                return None
+            values = argument.values
+            first = argument.option if argument.not_ is None else argument.not_
+            width = (values[-1] if values else argument.option) - first + 1
+            negated = argument.not_ is not None
+            if owner is None:
+                if spec.name in ("-m", "-j", "-g", "-p") and words[argument.option] != spec.name:
+                    return None  # --match, --jump, --protocol...: the key blanked their value
+                if spec.name == "-c" or len(values) != spec.nargs:
+                    return None
+                if spec.name in ("-j", "-g"):
+                    target_word = values[0]
+                if spec.name in ("-m", "-j", "-g", "-4", "-6"):
+                    continue
+                part = basics
+            else:
+                part = parts.setdefault(id(owner), [])
+            typed = spec.parse is not None and (owner is None or owner.extension is not None)
+            part.append(_Step(spec, values, negated, first, width, typed))
+        program.basics = _Slot(basics) if basics else None
+        matches = []
+        for loaded in builder.matches:
+            slot = _Slot(parts.pop(id(loaded), []))
+            if len(slot.steps) != len(loaded.options):
+                return None
+            slot.name, slot.token, slot.implicit, slot.extension = (
+                loaded.name, loaded.token, loaded.implicit, loaded.extension,
+            )  # fmt: skip
+            slot.width = (loaded.end - loaded.token + 1) if loaded.token >= 0 else 0
+            slot.check = loaded.extension.check if loaded.extension is not None else None
+            matches.append(slot)
+        program.matches = tuple(matches)
+        program.target = None
+        loaded = builder.target
+        if loaded is not None:
+            slot = _Slot(parts.pop(id(loaded), []))
+            if len(slot.steps) != len(loaded.options) or target_word is None:
+                return None
+            slot.name, slot.token, slot.extension, slot.goto = (
+                loaded.name, loaded.token, loaded.extension, builder.target_goto,
+            )  # fmt: skip
+            slot.width = max(loaded.end, loaded.token + 1) - loaded.token + 1
+            slot.check = loaded.extension.check if loaded.extension is not None else None
+            if loaded.name in VERDICTS:
+                slot.kind = TargetKind.VERDICT
+            elif loaded.extension is not None:
+                slot.kind = TargetKind.EXTENSION
+            else:  # CHAIN or UNKNOWN, on each line
+                if unquote(words[target_word]) != loaded.name:
+                    return None
+                slot.chain_name = loaded.name not in IPTABLES_TARGETS
+                slot.name_at = target_word
+                slot.set_indices([target_word, *slot.indices])
+            program.target = slot
+        if parts:
+            return None
+        return program
+
+    def run(self, parser: _Parser, number: int, text: str, words: list[str]) -> bool:
+        """Add the rule of this line to its chain; False when the builder must read the line."""
+        table = parser.table
+        if table is None or not table.known or len(words) != self.length:
+            return False
+        chain_name = words[self.chain_at]
+        chain = table.chains.get(chain_name)
+        if chain is None or chain.builtin:
+            return False  # built-in chains have checks of their own (check_interfaces) and few rules
+        lengths = tuple(map(len, words))
+        offsets = parser.offsets.get(lengths)  # a few hundred shapes of offsets in 100,000 rules
+        if offsets is None:
+            offsets = parser.offsets[lengths] = word_offsets(words)
+        try:
+            counters = None
+            if self.counters_at is not None:
+                at = self.counters_at
+                counters = _counters(words[at], offsets[2 * at] + 1)
+            basics = ()
+            slot = self.basics
+            if slot is not None:
+                key = slot.key(words)
+                basics = slot.cache.get(key)
+                if basics is None:
+                    basics = slot.cache[key] = slot.options(self, words)
+            matches = []
+            for slot in self.matches:
+                key = slot.key(words)
+                match = slot.cache.get(key)
+                if match is None:
+                    options = slot.options(self, words)
+                    if not slot.checked(self, options):
+                        return False
+                    match = Match(slot.name, options, slot.token, slot.width, slot.implicit, slot.extension is not None)
+                    slot.cache[key] = match
+                matches.append(match)
+            target = None
+            slot = self.target
+            if slot is not None:
+                key = slot.key(words)
+                target = slot.cache.get(key)
+                kind = slot.kind
+                if slot.name_at is not None:
+                    name = words[slot.name_at]
+                    exists = name in table.chains
+                    if slot.chain_name and (not exists or name in BUILTIN_CHAINS[table.name]):
+                        return False  # check_jump reports it
+                    kind = TargetKind.CHAIN if exists else TargetKind.UNKNOWN
+                if target is None or target.kind is not kind:
+                    options = slot.options(self, words)
+                    if not slot.checked(self, options):
+                        return False
+                    name = slot.name if slot.name_at is None else unquote(words[slot.name_at])
+                    target = slot.cache[key] = Target(name, kind, options, slot.goto, slot.token, slot.width)
+        except (_LineError, ValueError):
+            return False
+        chain.rules.append(
+            Rule(table.name, chain_name, number, text, offsets, basics, tuple(matches), target, counters, "-A")
+        )
+        for code, message, first, last in self.reports:
+            parser.report(code, message, number, offsets[2 * first] + 1, offsets[2 * last + 1] + 1)
+        return True
 
 
 # ---------------------------------------------------------------------------------------

@@ -331,8 +331,29 @@ def _mask_to_prefix(mask: str, family: Family) -> int:
     return net.prefixlen
 
 
+# A dotted quad without leading zeros (and a prefix length), the common case, read
+# without ipaddress's string parser (about 4x faster; the result is the same object).
+_OCTET = r"(0|[1-9][0-9]{0,2})"
+_IPV4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}\Z")
+_IPV4_NET = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/([0-9]{{1,2}}))?\Z")
+
+
+def _ipv4_int(found: re.Match[str]) -> int | None:
+    a, b, c, d = int(found[1]), int(found[2]), int(found[3]), int(found[4])
+    if a > 255 or b > 255 or c > 255 or d > 255:
+        return None
+    return (a << 24) | (b << 16) | (c << 8) | d
+
+
 def address(text: str, family: Family) -> Address:
     """`10.0.0.0/8`, `10.1.2.3` (= /32), `10.0.0.0/255.0.0.0`, `fd00::/64`, a host name."""
+    if family is Family.IPV4:
+        found = _IPV4_NET.match(text)
+        if found is not None:
+            ip = _ipv4_int(found)
+            prefix = 32 if found[5] is None else int(found[5])
+            if ip is not None and prefix <= 32:
+                return Address(ipaddress.IPv4Network((ip, prefix), strict=False))
     if not text:
         raise ValueError("empty address")
     host, slash, mask = text.partition("/")
@@ -360,6 +381,12 @@ def address(text: str, family: Family) -> Address:
 
 
 def single_address(text: str, family: Family) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    if family is Family.IPV4:
+        found = _IPV4.match(text)
+        if found is not None:
+            ip = _ipv4_int(found)
+            if ip is not None:
+                return ipaddress.IPv4Address(ip)
     try:
         return ipaddress.IPv4Address(text) if family is Family.IPV4 else ipaddress.IPv6Address(text)
     except ValueError:
