@@ -1303,13 +1303,17 @@ def _constraint_text(field: str, constraint: Constraint, family: Family) -> str:
         hull_terms = _terms(spec, hull, family)
         if holes and hull_terms:
             candidates.append((1 + len(holes), f"{hull_terms[0]} except {','.join(holes)}"))
-    if not candidates:
+    if not candidates:  # too many terms either way: the side with fewer pieces, cut short
+        if _piece_count(complement) < _piece_count(constraint):
+            return "not " + _raw_text(spec, complement, family)
         return _raw_text(spec, constraint, family)
     return min(candidates, key=itemgetter(0))[1]  # the first of the shortest: the members on a tie
 
 
 def _terms(spec: FieldSpec, constraint: Constraint, family: Family) -> list[str] | None:
     """The set as a short list of readable terms, None when it would be too long."""
+    if _piece_count(constraint) > _MAX_TERMS:
+        return None
     if spec.kind == "bits":
         terms = [_pattern_text(spec, value, mask) for value, mask in constraint.patterns]  # type: ignore[union-attr]
     elif spec.kind == "address":
@@ -1405,11 +1409,21 @@ def _hull(spec: FieldSpec, constraint: Constraint, family: Family) -> IntervalSe
     return IntervalSet.span(start, start + _SUBTREE[len(prefix)] - 1)
 
 
+def _piece_count(constraint: Constraint) -> int:
+    return len(constraint.patterns) if isinstance(constraint, PatternSet) else len(constraint.intervals)
+
+
+_RAW_LIMIT = 10
+
+
 def _raw_text(spec: FieldSpec, constraint: Constraint, family: Family) -> str:
-    """The fallback: every interval or pattern, however many."""
+    """The fallback: the first intervals or patterns, and how many more there are."""
     if isinstance(constraint, PatternSet):
-        return ",".join(_pattern_text(spec, value, mask) for value, mask in constraint.patterns)
-    if spec.kind in ("address", "name"):
+        pieces = [_pattern_text(spec, value, mask) for value, mask in constraint.patterns[:_RAW_LIMIT]]
+    elif spec.kind in ("address", "name"):
         show = (lambda n: str(decode("src", n, family))) if spec.kind == "address" else (lambda n: name_at(n) or '""')
-        return ",".join(show(lo) if lo == hi else f"{show(lo)}-{show(hi)}" for lo, hi in constraint.intervals)
-    return ",".join(_number_text(spec, lo, hi) for lo, hi in constraint.intervals)
+        pieces = [show(lo) if lo == hi else f"{show(lo)}-{show(hi)}" for lo, hi in constraint.intervals[:_RAW_LIMIT]]
+    else:
+        pieces = [_number_text(spec, lo, hi) for lo, hi in constraint.intervals[:_RAW_LIMIT]]
+    more = _piece_count(constraint) - _RAW_LIMIT
+    return ",".join(pieces) + (f",... ({more} more)" if more > 0 else "")
