@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from iptlint import __version__
+from iptlint import __version__, baseline
 from iptlint.config import Config, ConfigError, config_for, load_config
 from iptlint.findings import Finding, Severity
 from iptlint.policy.load import PolicyError, load_policy
@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", metavar="FILE", help="use this configuration file")
     check.add_argument("--no-config", action="store_true", help="ignore configuration files")
     check.add_argument("--no-color", action="store_true", help="no ANSI colours")
+    check.add_argument("--baseline", metavar="FILE", help="ignore the findings recorded in FILE")
+    check.add_argument("--write-baseline", metavar="FILE", help="record every current finding in FILE and exit 0")
 
     rules = commands.add_parser("rules", help="list every code with its name, severity and default")
     rules.add_argument("--format", choices=("text", "json"), default="text")
@@ -106,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_parse(args)
         parser.print_help()
         return EXIT_ERROR
-    except (UsageError, ConfigError, PolicyError) as error:
+    except (UsageError, ConfigError, PolicyError, baseline.BaselineError) as error:
         print(f"iptlint: {error}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:
@@ -194,6 +196,12 @@ def run_check(args: argparse.Namespace) -> int:
     findings.sort(key=Finding.sort_key)
     for problem in problems:
         print(f"iptlint: {problem}", file=sys.stderr)
+    if args.write_baseline:
+        count = baseline.write(findings, Path(args.write_baseline))
+        print(f"iptlint: recorded {count} findings in {args.write_baseline}", file=sys.stderr)
+        return EXIT_ERROR if problems else EXIT_OK
+    if args.baseline:
+        findings = baseline.without_baseline(findings, baseline.load(Path(args.baseline)))
 
     context = ReportContext(
         rules={info.code: info for info in all_rules()},
