@@ -1,0 +1,905 @@
+"""One packet through the kernel's chains, in order: what `iptlint trace` shows.
+
+    trace = walk(ruleset, {"in_iface": "eth0", "src": "198.51.100.7", "dst": "203.0.113.10",
+                           "proto": 6, "dport": 80, "ct_state": "NEW"},
+                 local_addresses=("203.0.113.10",))
+    trace.verdict        # "ACCEPT" | "DROP" | "REJECT" | "UNKNOWN"
+    trace.decided_by     # the Rule that settled it (None: a policy, or nothing decided)
+    trace.matched        # every rule that matched, in order (their counters would grow)
+    trace.arrived_at     # "local" | "forwarded" | None (local output, or stopped before routing)
+
+A packet is a dict field -> value with the fields of `iptlint.semantics.packets.FIELDS`
+(`"dst": "203.0.113.10"`, `"proto": 6`, `"ct_state": "NEW"`...).  A field left out is
+unknown: a rule whose result depends on it is undetermined, and so is the trace.
+
+The path (netfilter's hooks, each table at its priority):
+
+- incoming (an `in_iface`): raw PREROUTING, mangle PREROUTING, nat PREROUTING; then
+  the routing decision: to a local address, mangle INPUT, filter INPUT, security INPUT,
+  nat INPUT; otherwise mangle FORWARD, filter FORWARD, security FORWARD, mangle
+  POSTROUTING, nat POSTROUTING.
+- local output (no `in_iface`): raw OUTPUT, mangle OUTPUT, nat OUTPUT, filter OUTPUT,
+  security OUTPUT, mangle POSTROUTING, nat POSTROUTING.  (A packet a host sends to
+  itself then comes back in on `lo`; trace that as a second, incoming packet.)
+
+The nat chains see only a connection's first packet (`ct_state` NEW).  Later packets
+(ESTABLISHED, RELATED) get the same translation without traversing them: the walk
+replays the chain as the first packet went through it (steps marked `counted=False`:
+no counter grows) and applies its rewrites.  INVALID and UNTRACKED packets are never
+translated.  DNAT happens in PREROUTING (or OUTPUT), so FORWARD and INPUT see the new
+destination; `ct_orig_dst`/`ct_orig_dport` keep the old one, `ct_dnat` is set.
+
+Chains: `-j CHAIN` calls, `-g CHAIN` goes (a RETURN or the end of the chain then
+goes back to the caller of the chain that did the goto), RETURN or the end of a
+built-in chain applies its policy; a missing built-in chain or one without a policy
+accepts.  Targets: ACCEPT, DROP, REJECT end the walk or the table; DNAT, REDIRECT,
+SNAT, MASQUERADE and NETMAP rewrite the packet and end the nat table; MARK and
+CONNMARK set `mark`/`ct_mark` and go on; `CT --notrack`/NOTRACK make the packet
+UNTRACKED; LOG, NFLOG and every other non-terminal target go on; a terminal target
+iptlint does not follow (NFQUEUE, TPROXY...), QUEUE and an unknown target end the walk
+with the verdict UNKNOWN.
+
+What the walk infers, and says so in `trace.notes`:
+
+- Whether an address is local: `local_addresses` when given (plus loopback);
+  otherwise what the dump implies: loopback, and each Docker bridge's gateway, the
+  first address of the subnet its `-s SUBNET ! -o BRIDGE -j MASQUERADE` (or SNAT)
+  rule names (Docker's default unless `--bip`/`--gateway` chose another); other
+  addresses of such a subnet are containers, not local.  Otherwise a `dst_local`
+  given with the packet is used as long as the destination is not rewritten, and
+  else it stays unknown.
+- The out interface of a forwarded packet: `out_iface` when given, else the Docker
+  bridge whose subnet holds the destination, else unknown.
+- Defaults: `ct_state` NEW, `mark` 0, `ct_mark` 0 for a NEW packet, `ct_snat` and
+  `ct_dnat` false, `fragment` false, TCP flags SYN for a NEW TCP packet and ACK
+  otherwise, `ct_orig_dst`/`ct_orig_dport` the destination as the packet arrives.
+- The packet travels in the connection's original direction.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from iptlint.extensions import find as find_extension
+from iptlint.semantics import packets as p
+from iptlint.semantics.models import ModelContext, match_bounds
+from iptlint.semantics.models.basics import option_bounds
+from iptlint.semantics.packets import Bounds, PacketSet
+from iptlint.syntax.ast import Family, Match, Option, Rule, Ruleset, TargetKind
+
+VERDICTS = ("ACCEPT", "DROP", "REJECT", "UNKNOWN")
+NAT_TARGETS = frozenset({"DNAT", "REDIRECT", "SNAT", "MASQUERADE", "NETMAP"})
+PORT_PROTOCOLS = frozenset({6, 17, 33, 132, 136})
+MAX_EVALUATIONS = 100_000
+MAX_DEPTH = 64
+
+Path = tuple[tuple[str, str], ...]  # (hook, table) in order
+
+PREROUTING: Path = (("PREROUTING", "raw"), ("PREROUTING", "mangle"), ("PREROUTING", "nat"))
+LOCAL_INPUT: Path = (("INPUT", "mangle"), ("INPUT", "filter"), ("INPUT", "security"), ("INPUT", "nat"))
+FORWARDING: Path = (
+    ("FORWARD", "mangle"),
+    ("FORWARD", "filter"),
+    ("FORWARD", "security"),
+    ("POSTROUTING", "mangle"),
+    ("POSTROUTING", "nat"),
+)
+LOCAL_OUTPUT: Path = (
+    ("OUTPUT", "raw"),
+    ("OUTPUT", "mangle"),
+    ("OUTPUT", "nat"),
+    ("OUTPUT", "filter"),
+    ("OUTPUT", "security"),
+    ("POSTROUTING", "mangle"),
+    ("POSTROUTING", "nat"),
+)
+
+
+# ---------------------------------------------------------------------------------------
+# The result
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing that happened: a rule evaluated, a policy applied, a chain left, a table skipped.
+
+    kind: "rule" (a rule was evaluated: `rule`, `matched`), "policy" (the built-in chain's
+    policy decided), "return" (the end of a user chain: back to the caller), "skip" (a
+    table the packet does not traverse, `action` says why), "route" (the routing decision).
+    matched: True / False / None (unknown: `unknown` names the part that could go either way).
+    counted: False for the replayed nat chain of an ESTABLISHED/RELATED packet.
+    depth: how many chains deep (0: the built-in chain).
+    """
+
+    kind: str
+    hook: str
+    table: str
+    chain: str
+    action: str
+    rule: Rule | None = None
+    matched: bool | None = None
+    unknown: str | None = None
+    counted: bool = True
+    depth: int = 0
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """A field the packet changed: `dst` 203.0.113.10 -> 172.17.0.2 by a DNAT rule."""
+
+    hook: str
+    table: str
+    chain: str
+    rule: Rule | None
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class Trace:
+    path: str  # the dump's file name, for file:line
+    family: Family
+    origin: str  # "incoming" | "output"
+    packet: tuple[tuple[str, Any], ...]  # as it entered, defaults filled in
+    final: tuple[tuple[str, Any], ...]  # as it left (or stopped)
+    steps: tuple[Step, ...]
+    rewrites: tuple[Rewrite, ...]
+    verdict: str
+    reason: str  # one sentence: why this verdict
+    decided_by: Rule | None
+    decision: Step | None  # the step that gave the verdict (a rule's or a policy's)
+    arrived_at: str | None  # "local" | "forwarded" | None
+    notes: tuple[str, ...] = ()  # what was inferred, and from where
+
+    @property
+    def matched(self) -> tuple[Rule, ...]:
+        """Every rule that matched, in order (the rules whose counters the packet increments)."""
+        return tuple(s.rule for s in self.steps if s.kind == "rule" and s.matched and s.counted and s.rule)
+
+    @property
+    def undetermined(self) -> Step | None:
+        """The step whose match could not be decided, when that is what stopped the walk."""
+        return next((s for s in self.steps if s.kind == "rule" and s.matched is None), None)
+
+    @property
+    def input_packet(self) -> dict[str, Any]:
+        return dict(self.packet)
+
+    @property
+    def final_packet(self) -> dict[str, Any]:
+        return dict(self.final)
+
+    def location(self, rule: Rule) -> str:
+        """`file:line` of a rule."""
+        return f"{self.path}:{rule.line}"
+
+
+# ---------------------------------------------------------------------------------------
+# Packets: validation and defaults
+# ---------------------------------------------------------------------------------------
+
+
+def normalized(packet: Mapping[str, Any], family: Family) -> dict[str, Any]:
+    """The packet with readable, checked values (str addresses, int numbers); ValueError if bad."""
+    out: dict[str, Any] = {}
+    for name, value in packet.items():
+        if value is None:
+            continue
+        spec = p.SPECS.get(name)
+        if spec is None:
+            raise ValueError(f"unknown packet field {name!r}; fields are {', '.join(p.FIELD_NAMES)}")
+        number = p.encode(name, value, family)
+        if not p.domain(name, family).contains(number):
+            raise ValueError(f"{name} {value!r} is out of range")
+        decoded = p.decode(name, number, family)
+        out[name] = str(decoded) if spec.kind == "address" else decoded
+    return out
+
+
+def with_defaults(packet: dict[str, Any], origin: str) -> dict[str, Any]:
+    """Fill in what a fresh packet has unless told otherwise (see the module docstring)."""
+    filled = dict(packet)
+    filled.setdefault("ct_state", "NEW")
+    new = filled["ct_state"] == "NEW"
+    filled.setdefault("mark", 0)
+    if new:
+        filled.setdefault("ct_mark", 0)
+    filled.setdefault("ct_snat", False)
+    filled.setdefault("ct_dnat", False)
+    filled.setdefault("fragment", False)
+    if filled.get("proto") == 6:
+        filled.setdefault("tcp_flags", p.TCP_FLAG_BITS["SYN"] if new else p.TCP_FLAG_BITS["ACK"])
+    if "dst" in filled:
+        filled.setdefault("ct_orig_dst", filled["dst"])
+    if "dport" in filled:
+        filled.setdefault("ct_orig_dport", filled["dport"])
+    if origin == "output":
+        filled["in_iface"] = ""
+        filled.setdefault("src_local", True)
+    return filled
+
+
+# ---------------------------------------------------------------------------------------
+# What the dump tells about the host: Docker bridges, local addresses
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """A Docker bridge: its name and subnet, found in the rule at `line`."""
+
+    name: str
+    subnet: ipaddress.IPv4Network | ipaddress.IPv6Network
+    line: int
+
+    @property
+    def gateway(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        return self.subnet.network_address + 1
+
+
+def docker_bridges(ruleset: Ruleset) -> tuple[Bridge, ...]:
+    """Bridges named by nat POSTROUTING `-s SUBNET ! -o BRIDGE -j MASQUERADE` (or SNAT) rules."""
+    chain = ruleset.chain("nat", "POSTROUTING")
+    found = []
+    for rule in chain.rules if chain else ():
+        source, out = rule.source, rule.out_interface
+        if rule.target is None or rule.target.name not in ("MASQUERADE", "SNAT"):
+            continue
+        if source is None or source.negated or source.value.network is None:
+            continue
+        if out is None or not out.negated or out.value.wildcard:
+            continue
+        if source.value.network.num_addresses < 4:
+            continue
+        found.append(Bridge(out.value.name, source.value.network, rule.line))
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class Host:
+    """What the walk knows of the machine: its addresses, its Docker bridges."""
+
+    family: Family
+    local_addresses: frozenset[str]
+    bridges: tuple[Bridge, ...]
+
+    def bridge_of(self, address: str | None) -> Bridge | None:
+        if address is None:
+            return None
+        ip = ipaddress.ip_address(address)
+        return next((b for b in self.bridges if ip in b.subnet), None)
+
+    def is_local(self, address: str | None) -> tuple[bool | None, str]:
+        """Whether `address` is the host's, and how the walk knows."""
+        if address is None:
+            return None, "the destination is unknown"
+        ip = ipaddress.ip_address(address)
+        if ip.is_loopback:
+            return True, f"{ip} is a loopback address"
+        if str(ip) in self.local_addresses:
+            return True, f"{ip} is local (--local-address)"
+        bridge = self.bridge_of(address)
+        if bridge is not None:
+            where = f"Docker bridge {bridge.name} ({bridge.subnet}, line {bridge.line})"
+            if ip == bridge.gateway:
+                return True, f"{ip} is local: the gateway of {where}"
+            return False, f"{ip} is not local: a container on {where}"
+        if self.local_addresses:
+            return False, f"{ip} is not local: not one of the --local-address addresses"
+        return None, f"iptlint cannot tell whether {ip} is local: pass --local-address"
+
+
+# ---------------------------------------------------------------------------------------
+# Matching one packet
+# ---------------------------------------------------------------------------------------
+
+
+def packet_point(packet: Mapping[str, Any], family: Family) -> PacketSet:
+    """The packets that agree with `packet` on every field it gives (the rest free)."""
+    point = PacketSet.any(family)
+    for name, value in packet.items():
+        point &= p.from_values(name, [value], family)
+    return point
+
+
+def decide(bounds: Bounds, point: PacketSet) -> bool | None:
+    """True if every packet of `point` is surely matched, False if none can be, None otherwise."""
+    if bounds.under.covers(point):
+        return True
+    if not bounds.over.overlaps(point):
+        return False
+    return None
+
+
+def option_text(option: Option) -> str:
+    words = [option.name, *option.raw]
+    return ("! " if option.negated else "") + " ".join(words)
+
+
+def match_text(match: Match) -> str:
+    options = " ".join(option_text(option) for option in match.options)
+    return f"-m {match.name} {options}".strip()
+
+
+def rule_parts(rule: Rule, ctx: ModelContext) -> tuple[tuple[str, Bounds], ...]:
+    """The rule's conditions in the kernel's order: its own options, then each match."""
+    parts = [(option_text(option), option_bounds(option, ctx)) for option in rule.basics]
+    parts += [(match_text(match), match_bounds(match, ctx)) for match in rule.matches]
+    return tuple(parts)
+
+
+def evaluate_rule(parts: tuple[tuple[str, Bounds], ...], point: PacketSet) -> tuple[bool | None, str | None]:
+    """Whether the rule matches, and which condition is unknown when that is undecided.
+
+    A condition that surely fails decides, whatever the others: the kernel ANDs them.
+    """
+    unknown = None
+    for text, bounds in parts:
+        result = decide(bounds, point)
+        if result is False:
+            return False, None
+        if result is None and unknown is None:
+            unknown = text
+    return (None, unknown) if unknown is not None else (True, None)
+
+
+# ---------------------------------------------------------------------------------------
+# Target effects
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A rewrite to a value iptlint cannot know (MASQUERADE's source): the field becomes unknown."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def masked_update(old: int | None, value: int, mask: int) -> int | None:
+    """The kernel's mark update: new = (old & ~mask) ^ value; unknown stays unknown unless mask is full."""
+    if old is None:
+        return value if mask == 0xFFFFFFFF else None
+    return ((old & ~mask) ^ value) & 0xFFFFFFFF
+
+
+def mark_effect(option: Option) -> tuple[int, int]:
+    """(value, mask) of a MARK/CONNMARK set action, as the MARK table computes it."""
+    from iptlint.extensions.targets.mark import effect
+
+    masked = effect(option)
+    return masked.value, masked.mask
+
+
+def connmark_update(options: Mapping[str, Option], packet: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields CONNMARK changes: ct_mark (set, save) or mark (restore)."""
+    if packet.get("ct_state") in ("INVALID", "UNTRACKED"):
+        return {}  # no connection to mark
+    both = options.get("--mask")
+    ctmask = options["--ctmask"].value if "--ctmask" in options else (both.value if both else 0xFFFFFFFF)
+    nfmask = options["--nfmask"].value if "--nfmask" in options else (both.value if both else 0xFFFFFFFF)
+    mark, ct_mark = packet.get("mark"), packet.get("ct_mark")
+    if "--save-mark" in options:
+        if mark is None or ct_mark is None:
+            return {"ct_mark": None}
+        return {"ct_mark": ((ct_mark & ~ctmask) ^ (mark & nfmask)) & 0xFFFFFFFF}
+    if "--restore-mark" in options:
+        if mark is None or ct_mark is None:
+            return {"mark": None}
+        return {"mark": ((mark & ~nfmask) ^ (ct_mark & ctmask)) & 0xFFFFFFFF}
+    for name in ("--set-xmark", "--set-mark", "--and-mark", "--or-mark", "--xor-mark"):
+        if name in options:
+            value, mask = mark_effect(options[name])
+            return {"ct_mark": masked_update(ct_mark, value, mask)}
+    return {}
+
+
+def mapped_port(ports: Any, old: int | None) -> int | None:
+    """The port a NAT range gives: its first port, or the shifted one for `LO-HI/BASE`."""
+    if ports.base is not None and old is not None:
+        return ports.lo + (old - ports.base)
+    return ports.lo
+
+
+def nat_update(rule: Rule, hook: str, packet: Mapping[str, Any], host: Host) -> tuple[dict[str, Any], list[str]]:
+    """The fields a NAT target rewrites, and notes on the choices made."""
+    target = rule.target
+    assert target is not None
+    name = target.name
+    has_ports = packet.get("proto") in PORT_PROTOCOLS
+    notes: list[str] = []
+    update: dict[str, Any] = {}
+    if name in ("DNAT", "SNAT"):
+        address_field, port_field = ("dst", "dport") if name == "DNAT" else ("src", "sport")
+        option = target.get("--to-destination" if name == "DNAT" else "--to-source")
+        nat_range = option.value if option is not None else None
+        if nat_range is not None and nat_range.addresses is not None:
+            update[address_field] = str(nat_range.addresses.lo)
+            if nat_range.addresses.lo != nat_range.addresses.hi:
+                notes.append(f"{name} picks one address of {nat_range.addresses}; iptlint shows the first")
+        if nat_range is not None and nat_range.ports is not None and has_ports:
+            update[port_field] = mapped_port(nat_range.ports, packet.get(port_field))
+            if nat_range.ports.lo != nat_range.ports.hi and nat_range.ports.base is None:
+                notes.append(f"{name} picks one port of {nat_range.ports}; iptlint shows the first")
+        update["ct_dnat" if name == "DNAT" else "ct_snat"] = True
+    elif name == "REDIRECT":
+        update.update(redirect_destination(hook, packet, host, notes))
+        ports = target.get("--to-ports")
+        if ports is not None and has_ports:
+            update["dport"] = ports.value.lo
+        update["ct_dnat"] = True
+    elif name == "MASQUERADE":
+        out = packet.get("out_iface") or "the out interface"
+        update["src"] = Unknown(f"the address of {out}")
+        ports = target.get("--to-ports")
+        if ports is not None and has_ports:
+            update["sport"] = ports.value.lo
+        update["ct_snat"] = True
+    elif name == "NETMAP":
+        update.update(netmap_update(rule, hook, packet))
+    return update, notes
+
+
+def redirect_destination(hook: str, packet: Mapping[str, Any], host: Host, notes: list[str]) -> dict[str, Any]:
+    """REDIRECT sends to the host: 127.0.0.1 (::1) from OUTPUT, the in interface's address otherwise."""
+    if hook == "OUTPUT":
+        return {"dst": "127.0.0.1" if host.family is Family.IPV4 else "::1", "dst_local": True}
+    if host.local_addresses:
+        first = sorted(host.local_addresses)[0]
+        notes.append(f"REDIRECT uses the address of {packet.get('in_iface')}; iptlint assumes {first}")
+        return {"dst": first, "dst_local": True}
+    notes.append(f"REDIRECT uses the address of {packet.get('in_iface')}; iptlint keeps the destination")
+    return {"dst_local": True}
+
+
+def netmap_update(rule: Rule, hook: str, packet: Mapping[str, Any]) -> dict[str, Any]:
+    """NETMAP: keep the host bits, take the network bits of `--to` (dst before routing, src after)."""
+    option = rule.target.get("--to") if rule.target else None
+    field_name = "dst" if hook in ("PREROUTING", "OUTPUT") else "src"
+    if option is None or option.value.network is None or packet.get(field_name) is None:
+        return {field_name: None}
+    network = option.value.network
+    old = int(ipaddress.ip_address(packet[field_name]))
+    mask = int(network.netmask)
+    new = (old & ~mask & ((1 << network.max_prefixlen) - 1)) | (int(network.network_address) & mask)
+    update: dict[str, Any] = {field_name: str(ipaddress.ip_address(new))}
+    if field_name == "dst":
+        update["ct_dnat"] = True
+    else:
+        update["ct_snat"] = True
+    return update
+
+
+# ---------------------------------------------------------------------------------------
+# Walking a table's chains
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableOutcome:
+    """What one table did at one hook: ACCEPT (go on), DROP, REJECT or UNKNOWN (stop)."""
+
+    verdict: str
+    packet: dict[str, Any]
+    steps: tuple[Step, ...]
+    rewrites: tuple[Rewrite, ...]
+    decision: Step | None
+    reason: str
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class _Frame:
+    chain: str
+    index: int
+
+
+@dataclass
+class _Walker:
+    """Walks one packet; holds the caches and the host facts.  Its results are frozen."""
+
+    ruleset: Ruleset
+    host: Host
+    parts_cache: dict[int, tuple[tuple[str, Bounds], ...]] = field(default_factory=dict)
+    evaluations: int = 0
+
+    def parts(self, rule: Rule) -> tuple[tuple[str, Bounds], ...]:
+        key = id(rule)
+        found = self.parts_cache.get(key)
+        if found is None:
+            ctx = ModelContext(self.ruleset.family, rule.table, rule.chain)
+            found = self.parts_cache[key] = rule_parts(rule, ctx)
+        return found
+
+    def run_table(self, hook: str, table: str, packet: dict[str, Any], counted: bool = True) -> TableOutcome:
+        """Traverse `table`'s built-in chain `hook` and what it jumps to."""
+        builtin = self.ruleset.chain(table, hook)
+        assert builtin is not None
+        packet = dict(packet)
+        steps: list[Step] = []
+        rewrites: list[Rewrite] = []
+        notes: list[str] = []
+        stack: list[_Frame] = []
+        frame = _Frame(hook, 0)
+
+        def step(kind: str, action: str, **more: Any) -> Step:
+            made = Step(kind, hook, table, frame.chain, action, counted=counted, depth=len(stack), **more)
+            steps.append(made)
+            return made
+
+        def outcome(verdict: str, decision: Step | None, reason: str) -> TableOutcome:
+            return TableOutcome(verdict, packet, tuple(steps), tuple(rewrites), decision, reason, tuple(notes))
+
+        def policy() -> TableOutcome:
+            verdict = builtin.policy or "ACCEPT"
+            made = Step("policy", hook, table, hook, f"policy {verdict}", counted=counted)
+            steps.append(made)
+            return outcome(verdict, made, f"the policy of {table} {hook} is {verdict}")
+
+        while True:
+            chain = self.ruleset.chain(table, frame.chain)
+            rules = chain.rules if chain is not None else ()
+            if frame.index >= len(rules):
+                if not stack:
+                    return policy()
+                caller = stack.pop()
+                step("return", f"end of {frame.chain}, back to {caller.chain}")
+                frame = caller
+                continue
+            rule = rules[frame.index]
+            frame.index += 1
+            self.evaluations += 1
+            if self.evaluations > MAX_EVALUATIONS:
+                made = step("rule", "stop: too many rules evaluated (a loop?)", rule=rule, matched=True)
+                return outcome("UNKNOWN", made, "the walk evaluated too many rules")
+            matched, unknown = evaluate_rule(self.parts(rule), packet_point(packet, self.ruleset.family))
+            if matched is None:
+                made = step("rule", "undetermined", rule=rule, matched=None, unknown=unknown)
+                return outcome("UNKNOWN", made, f"whether `{unknown}` matches depends on what iptlint cannot know")
+            if not matched:
+                step("rule", "no match", rule=rule, matched=False)
+                continue
+            target = rule.target
+            if target is None:
+                step("rule", "matched, no target: go on", rule=rule, matched=True)
+                continue
+            if target.kind is TargetKind.CHAIN:
+                if len(stack) >= MAX_DEPTH:
+                    made = step("rule", f"stop: more than {MAX_DEPTH} chains deep", rule=rule, matched=True)
+                    return outcome("UNKNOWN", made, "the chains nest too deep (a loop?)")
+                verb = "goto" if target.goto else "jump"
+                step("rule", f"{verb} {target.name}", rule=rule, matched=True)
+                if not target.goto:
+                    stack.append(frame)
+                frame = _Frame(target.name, 0)
+                continue
+            name = target.name
+            if name in ("ACCEPT", "DROP"):
+                made = step("rule", name, rule=rule, matched=True)
+                return outcome(name, made, f"{name} by the rule at line {rule.line}")
+            if name == "RETURN":
+                if not stack:
+                    step("rule", f"RETURN from {hook}: its policy", rule=rule, matched=True)
+                    return policy()
+                caller = stack.pop()
+                step("rule", f"RETURN to {caller.chain}", rule=rule, matched=True)
+                frame = caller
+                continue
+            if name == "REJECT":
+                made = step("rule", "REJECT", rule=rule, matched=True)
+                return outcome("REJECT", made, f"REJECT by the rule at line {rule.line}")
+            if name in NAT_TARGETS and table == "nat":
+                update, more_notes = nat_update(rule, hook, packet, self.host)
+                notes.extend(more_notes)
+                rewrites.extend(self.apply(packet, update, hook, table, frame.chain, rule))
+                made = step("rule", f"{name} {target_summary(rule)}".strip(), rule=rule, matched=True)
+                return outcome("ACCEPT", made, f"{name} at line {rule.line}")
+            if name == "MARK":
+                update = mark_update(rule, packet)
+                rewrites.extend(self.apply(packet, update, hook, table, frame.chain, rule))
+                step("rule", f"MARK {target_summary(rule)}: go on", rule=rule, matched=True)
+                continue
+            if name == "CONNMARK":
+                options = {option.name: option for option in target.options}
+                rewrites.extend(self.apply(packet, connmark_update(options, packet), hook, table, frame.chain, rule))
+                step("rule", f"CONNMARK {target_summary(rule)}: go on", rule=rule, matched=True)
+                continue
+            if (name == "CT" and target.get("--notrack") is not None) or name == "NOTRACK":
+                rewrites.extend(self.apply(packet, {"ct_state": "UNTRACKED"}, hook, table, frame.chain, rule))
+                step("rule", f"{name}: no connection tracking, go on", rule=rule, matched=True)
+                continue
+            extension = find_extension("target", name) if target.kind is TargetKind.EXTENSION else None
+            if extension is None or extension.terminal or name == "QUEUE":
+                made = step("rule", f"{name}: iptlint does not follow this target", rule=rule, matched=True)
+                what = "an unknown target" if extension is None and name != "QUEUE" else "a terminal target"
+                return outcome("UNKNOWN", made, f"{name} at line {rule.line} is {what}")
+            step("rule", f"{name}: go on", rule=rule, matched=True)
+
+    def apply(
+        self, packet: dict[str, Any], update: Mapping[str, Any], hook: str, table: str, chain: str, rule: Rule | None
+    ) -> list[Rewrite]:
+        """Change `packet` in place; the rewrites of the fields that changed."""
+        changes = []
+        for name, after in update.items():
+            before = packet.get(name)
+            if after is None or isinstance(after, Unknown):
+                packet.pop(name, None)
+            else:
+                packet[name] = after
+            if before != after:
+                changes.append(Rewrite(hook, table, chain, rule, name, before, after))
+        return changes
+
+
+def target_summary(rule: Rule) -> str:
+    target = rule.target
+    if target is None:
+        return ""
+    return " ".join(option_text(option) for option in target.options)
+
+
+def mark_update(rule: Rule, packet: Mapping[str, Any]) -> dict[str, Any]:
+    from iptlint.extensions.targets.mark import ACTIONS
+
+    assert rule.target is not None
+    for name in ACTIONS:
+        option = rule.target.get(name)
+        if option is not None:
+            value, mask = mark_effect(option)
+            return {"mark": masked_update(packet.get("mark"), value, mask)}
+    return {}
+
+
+# ---------------------------------------------------------------------------------------
+# The whole path
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Journey:
+    """The trace being built (internal; `walk` returns it frozen as a `Trace`)."""
+
+    packet: dict[str, Any]
+    steps: list[Step] = field(default_factory=list)
+    rewrites: list[Rewrite] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    accepted_by: Step | None = None  # the filter table's accepting step, else the last one
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+
+def walk(
+    ruleset: Ruleset,
+    packet: Mapping[str, Any],
+    *,
+    local_addresses: Iterable[str] = (),
+) -> Trace:
+    """Follow `packet` through `ruleset` in the kernel's order; see the module docstring.
+
+    Raises ValueError for a packet field that does not exist or a value out of range.
+    """
+    family = ruleset.family
+    given = normalized(packet, family)
+    locals_ = frozenset(str(ipaddress.ip_address(a)) for a in local_addresses)
+    for address in locals_:
+        if ipaddress.ip_address(address).version != (4 if family is Family.IPV4 else 6):
+            raise ValueError(f"local address {address} is not an {family} address")
+    host = Host(family, locals_, docker_bridges(ruleset))
+    origin = "incoming" if given.get("in_iface") else "output"
+    start = with_defaults(given, origin)
+    walker = _Walker(ruleset, host)
+    journey = _Journey(dict(start))
+    if host.bridges and not locals_:
+        names = ", ".join(f"{b.name} {b.subnet}" for b in host.bridges)
+        journey.note(f"Docker bridges from nat POSTROUTING: {names}")
+    given_out = given.get("out_iface")
+
+    if origin == "incoming":
+        journey.packet["out_iface"] = ""
+        settle_local(journey, host, given, "dst", "dst_local")
+        settle_local(journey, host, given, "src", "src_local")
+        stopped = run_path(walker, journey, PREROUTING)
+        if stopped is not None:
+            return finish(ruleset, start, journey, stopped, None)
+        local = journey.packet.get("dst_local")
+        route = route_step(journey, local, given_out, host)
+        journey.steps.append(route)
+        if local is None:
+            return finish(ruleset, start, journey, ("UNKNOWN", route, route.action), None)
+        arrived = "local" if local else "forwarded"
+        stopped = run_path(walker, journey, LOCAL_INPUT if local else FORWARDING)
+        return finish(ruleset, start, journey, stopped, arrived)
+
+    settle_local(journey, host, given, "dst", "dst_local")
+    choose_out_interface(journey, given_out, host, output=True)
+    stopped = run_path(walker, journey, LOCAL_OUTPUT, given_out=given_out)
+    return finish(ruleset, start, journey, stopped, None)
+
+
+def settle_local(journey: _Journey, host: Host, given: Mapping[str, Any], address: str, flag: str) -> None:
+    """Set `dst_local`/`src_local` from the address, unless the caller gave it and nothing is known."""
+    known, how = host.is_local(journey.packet.get(address))
+    if known is None and flag in given:
+        journey.packet[flag] = given[flag]
+        return
+    if known is None:
+        journey.packet.pop(flag, None)
+        if journey.packet.get(address) is not None and flag == "dst_local":
+            journey.note(how)
+        return
+    journey.packet[flag] = known
+    if flag == "dst_local":
+        journey.note(how)
+
+
+def choose_out_interface(journey: _Journey, given_out: str | None, host: Host, output: bool = False) -> None:
+    """`out_iface` of a forwarded or sent packet: as given, else the Docker bridge of the destination."""
+    if given_out is not None:
+        journey.packet["out_iface"] = given_out
+        return
+    bridge = host.bridge_of(journey.packet.get("dst"))
+    if bridge is not None:
+        journey.packet["out_iface"] = bridge.name
+        journey.note(f"out interface {bridge.name}: the Docker bridge of {bridge.subnet} (line {bridge.line})")
+        return
+    if output and journey.packet.get("dst_local"):
+        journey.packet["out_iface"] = "lo"
+        journey.note("out interface lo: the destination is local")
+        return
+    journey.packet.pop("out_iface", None)
+
+
+def route_step(journey: _Journey, local: bool | None, given_out: str | None, host: Host) -> Step:
+    """The routing decision after PREROUTING: local delivery or forwarding, and the out interface."""
+    dst = journey.packet.get("dst", "the destination")
+    if local is None:
+        _, how = host.is_local(journey.packet.get("dst"))
+        return Step("route", "ROUTING", "", "", f"routing: unknown whether {dst} is local ({how})")
+    if local:
+        journey.packet["out_iface"] = ""
+        return Step("route", "ROUTING", "", "", f"routing: {dst} is local: INPUT")
+    choose_out_interface(journey, given_out, host)
+    out = journey.packet.get("out_iface")
+    where = f"out {out}" if out else "out interface unknown (pass --out)"
+    return Step("route", "ROUTING", "", "", f"routing: {dst} is not local: FORWARD, {where}")
+
+
+Stop = tuple[str, Step | None, str]  # verdict, deciding step, reason
+
+
+def run_path(walker: _Walker, journey: _Journey, path: Path, given_out: str | None = None) -> Stop | None:
+    """Run each (hook, table) of `path`; the stop (DROP, REJECT, UNKNOWN) or None when all accepted."""
+    for hook, table in path:
+        if walker.ruleset.chain(table, hook) is None:
+            continue
+        if table == "nat":
+            outcome = run_nat(walker, journey, hook)
+        else:
+            outcome = walker.run_table(hook, table, journey.packet)
+            journey.steps.extend(outcome.steps)
+            journey.rewrites.extend(outcome.rewrites)
+            for text in outcome.notes:
+                journey.note(text)
+            journey.packet = outcome.packet
+        if outcome.verdict != "ACCEPT":
+            return outcome.verdict, outcome.decision, outcome.reason
+        remember_acceptance(journey, table, outcome.decision)
+        if hook == "OUTPUT" and table == "nat" and any(r.field == "dst" for r in outcome.rewrites):
+            journey.note("nat OUTPUT changed the destination: the packet is routed again")
+            choose_out_interface(journey, given_out, walker.host, output=True)
+    return None
+
+
+def remember_acceptance(journey: _Journey, table: str, decision: Step | None) -> None:
+    """The filter table's ACCEPT decides; without one, the last rule that accepted."""
+    if decision is None:
+        return
+    current = journey.accepted_by
+    if current is not None and current.table == "filter" and table != "filter":
+        return
+    if table == "filter" or decision.kind == "rule":
+        journey.accepted_by = decision
+
+
+def run_nat(walker: _Walker, journey: _Journey, hook: str) -> TableOutcome:
+    """The nat table: traversed by a NEW packet; replayed for ESTABLISHED/RELATED; skipped otherwise."""
+    state = journey.packet.get("ct_state")
+    if state == "NEW":
+        outcome = walker.run_table(hook, "nat", journey.packet)
+        after_nat(walker, journey, hook, outcome)
+        return outcome
+    if state in ("INVALID", "UNTRACKED") or state is None:
+        why = f"{state} packets are never translated" if state else "the conntrack state is unknown"
+        skip = Step("skip", hook, "nat", hook, f"nat {hook} not traversed: {why}")
+        journey.steps.append(skip)
+        return TableOutcome("ACCEPT", journey.packet, (skip,), (), None, "")
+    first = dict(journey.packet, ct_state="NEW", ct_snat=False, ct_dnat=False)
+    if first.get("proto") == 6:
+        first["tcp_flags"] = p.TCP_FLAG_BITS["SYN"]
+    intro = Step(
+        "skip",
+        hook,
+        "nat",
+        hook,
+        f"nat {hook} not traversed by {state} packets: the connection keeps the translation "
+        "its first packet got (replayed below, no counter grows)",
+        counted=False,
+    )
+    replay = walker.run_table(hook, "nat", first, counted=False)
+    journey.steps.append(intro)
+    journey.steps.extend(replay.steps)
+    for text in replay.notes:
+        journey.note(text)
+    if replay.verdict == "UNKNOWN":
+        return replay
+    translated = dict(journey.packet)
+    rewrites: list[Rewrite] = []
+    for rewrite in replay.rewrites:
+        update = {rewrite.field: rewrite.after}
+        rewrites += walker.apply(translated, update, hook, "nat", rewrite.chain, rewrite.rule)
+    journey.rewrites.extend(rewrites)
+    journey.packet = translated
+    refresh_after_dnat(walker, journey, hook, rewrites)
+    return TableOutcome("ACCEPT", translated, (), tuple(rewrites), None, "")
+
+
+def after_nat(walker: _Walker, journey: _Journey, hook: str, outcome: TableOutcome) -> None:
+    journey.steps.extend(outcome.steps)
+    journey.rewrites.extend(outcome.rewrites)
+    for text in outcome.notes:
+        journey.note(text)
+    journey.packet = outcome.packet
+    refresh_after_dnat(walker, journey, hook, list(outcome.rewrites))
+
+
+def refresh_after_dnat(walker: _Walker, journey: _Journey, hook: str, rewrites: list[Rewrite]) -> None:
+    """A new destination is local or not anew (REDIRECT already said it is)."""
+    if not any(r.field == "dst" for r in rewrites) or any(r.field == "dst_local" for r in rewrites):
+        return
+    known, how = walker.host.is_local(journey.packet.get("dst"))
+    if known is None:
+        journey.packet.pop("dst_local", None)
+    else:
+        journey.packet["dst_local"] = known
+    journey.note(how)
+
+
+def finish(
+    ruleset: Ruleset, start: Mapping[str, Any], journey: _Journey, stopped: Stop | None, arrived: str | None
+) -> Trace:
+    if stopped is None:
+        decision = journey.accepted_by
+        verdict = "ACCEPT"
+        if decision is None:
+            reason = "every table let the packet through by policy"
+        elif decision.kind == "policy":
+            reason = f"the policy of {decision.table} {decision.chain} is ACCEPT"
+        else:
+            reason = f"ACCEPT by the rule at line {decision.rule.line}" if decision.rule else "ACCEPT"
+    else:
+        verdict, decision, reason = stopped
+    rule = decision.rule if decision is not None and decision.kind == "rule" else None
+    return Trace(
+        path=ruleset.path,
+        family=ruleset.family,
+        origin="incoming" if start.get("in_iface") else "output",
+        packet=tuple(start.items()),
+        final=tuple(journey.packet.items()),
+        steps=tuple(journey.steps),
+        rewrites=tuple(journey.rewrites),
+        verdict=verdict,
+        reason=reason,
+        decided_by=rule,
+        decision=decision,
+        arrived_at=arrived,
+        notes=tuple(journey.notes),
+    )
