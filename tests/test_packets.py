@@ -373,6 +373,8 @@ def test_membership_is_exact(expression, trial_packets):
     assert_well_formed(packet_set)
     for packet in trial_packets:
         assert packet_set.contains(packet) == predicate(packet), packet
+    for packet in trial_packets[:2]:
+        assert packet_set.overlaps(PacketSet.point(V4, packet)) == predicate(packet)
     sample = packet_set.sample()
     if sample is None:
         assert packet_set.is_empty()

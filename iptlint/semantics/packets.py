@@ -908,6 +908,16 @@ class PacketSet:
         return cls(family) if cube.is_empty() else cls(family, (cube,))
 
     @classmethod
+    def point(cls, family: Family, packet: Mapping[str, Any]) -> PacketSet:
+        """One packet (field -> value, as `sample` gives); fields it lacks are left free."""
+        items = {}
+        for field, value in packet.items():
+            number = encode(field, value, family)
+            spec = SPECS[field]
+            items[field] = PatternSet.point(number, spec.size) if spec.kind == "bits" else IntervalSet.point(number)
+        return cls.of(family, items)
+
+    @classmethod
     def from_cubes(cls, family: Family, cubes: Iterable[Cube]) -> PacketSet:
         """The union of any cubes, overlapping or not."""
         disjoint: list[Cube] = []
