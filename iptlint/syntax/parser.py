@@ -584,6 +584,12 @@ def _without_end_of_options(text: str) -> str:
     return text if previous.startswith("-") else before
 
 
+def _argument_words(argument) -> tuple[int, ...]:
+    """The word indices of an argument, in order: its `!`, its option, its values."""
+    head = (argument.option,) if argument.not_ is None else (argument.not_, argument.option)
+    return (*head, *argument.values)
+
+
 def _counters(text: str, column: int = 1) -> Counters:
     inner = text[1:-1] if text.startswith("[") and text.endswith("]") else None
     if inner is not None:
@@ -647,17 +653,36 @@ class _RuleBuilder:
 
     def build(self, plan) -> None:
         arguments = list(plan.arguments)
-        for i, argument in enumerate(arguments):
+        i = 0
+        while i < len(arguments):
             following = arguments[i + 1] if i + 1 < len(arguments) else None
-            if self.argument(argument, following):
-                arguments[i + 1] = replace(following, not_=None)
+            taken = self.argument(arguments[i], following)
+            if taken:
+                rest = _argument_words(following)[taken:]
+                if rest:
+                    arguments[i + 1] = self.regroup(following, rest)
+                else:
+                    del arguments[i + 1]
+            i += 1
         self.final_checks()
 
-    def argument(self, argument, following=None) -> bool:
-        """Read one option; True when it took the `!` of the following option as its value.
+    def regroup(self, argument, words: tuple[int, ...]):
+        """What is left of an argument whose first words an earlier option took as values."""
+        text = self.words
+        if text[words[0]] == "!" and len(words) > 1:
+            not_, option, values = words[0], words[1], words[2:]
+        elif text[words[0]].startswith("-") and len(text[words[0]]) > 1:
+            not_, option, values = None, words[0], words[1:]
+        else:
+            raise self.error("S115", f"unexpected {unquote(text[words[0]])!r}", words[0])
+        legacy = tuple(i for i in argument.legacy_not if i in values)
+        return replace(argument, not_=not_, option=option, values=values, legacy_not=legacy)
+
+    def argument(self, argument, following=None) -> int:
+        """Read one option; the number of words it took from the following argument.
 
         getopt gives an option that needs a value the next word whatever it is, so in
-        `-i ! -o eth1` the interface is `!` and -o is not negated.
+        `-i ! -o eth1` the interface is `!` and -o is not negated, and in `-i -A` it is `-A`.
         """
         words = self.words
         spelling = words[argument.option]
@@ -685,9 +710,11 @@ class _RuleBuilder:
             raise self.error(
                 "S115", f"unexpected {unquote(words[extra])!r}: {spec.name} takes {_count(spec.nargs)}", extra
             )
-        stolen = False
-        if nargs == len(values) + 1 and following is not None and following.not_ is not None:
-            values, stolen = (*values, following.not_), True
+        stolen = 0
+        if nargs > len(values) and following is not None:
+            spare = _argument_words(following)
+            stolen = min(nargs - len(values), len(spare))
+            values = (*values, *spare[:stolen])
         if nargs > len(values):
             raise self.error("S114", f"option {spelling} requires {_count(spec.nargs)}", argument.option)
         texts = tuple(unquote(words[i]) for i in values)
