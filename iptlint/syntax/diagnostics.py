@@ -90,7 +90,7 @@ DIAGNOSTICS: dict[str, Diagnostic] = {
            "*filter\n:INPUT ACCEPT [0:0]\n[0:0] -A INPUT -j ACCEPT\nCOMMIT\n"),
         _d("S114", "missing-argument", _E, "An option or command lacks its value.",
            "iptables rejects the rule (`option requires an argument`).",
-           "*filter\n-A INPUT -p tcp -m tcp --dport -j ACCEPT\nCOMMIT\n", _OK),
+           "*filter\n-A INPUT -p tcp -j ACCEPT -m tcp --dport\nCOMMIT\n", _OK),
         _d("S115", "unexpected-argument", _E, "A word that belongs to no option.",
            "iptables rejects the rule (`Bad argument`); usually a value with a space that needs quotes, or "
            "a line broken by a paste.",
