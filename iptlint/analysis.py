@@ -38,11 +38,17 @@ class JumpCycle:
     table: str
     rules: tuple[Rule, ...]
     reached: bool
+    knot: frozenset[str] = frozenset()  # every chain that loops with these (a strongly connected set)
 
     @property
     def chains(self) -> tuple[str, ...]:
         """The chains of the loop in jump order, the first repeated at the end: A, B, A."""
         return (*(rule.chain for rule in self.rules), self.rules[0].chain)
+
+    @property
+    def others(self) -> tuple[str, ...]:
+        """Chains of the knot that this loop does not pass through (other loops share them)."""
+        return tuple(sorted(self.knot.difference(self.chains)))
 
 
 class Analysis:
@@ -160,7 +166,10 @@ class Analysis:
 
     @functools.cached_property
     def jump_cycles(self) -> tuple[JumpCycle, ...]:
-        """One loop per strongly connected set of chains (or chain jumping to itself), in file order."""
+        """One loop per strongly connected set of chains (or chain jumping to itself), in file order.
+
+        The loop starts at the knot's first declared chain and is the shortest way back to it.
+        """
         cycles = []
         for table in self.ruleset.tables:
             declared = {chain.name: position for position, chain in enumerate(table.chains)}
@@ -169,8 +178,8 @@ class Analysis:
                 rules = self._loop_through(table.name, start, component)
                 if rules:
                     reached = any(self.hooks_reaching.get((table.name, name)) for name in component)
-                    cycles.append(JumpCycle(table.name, rules, reached))
-        return tuple(cycles)
+                    cycles.append(JumpCycle(table.name, rules, reached, frozenset(component)))
+        return tuple(sorted(cycles, key=lambda cycle: cycle.rules[-1].line))
 
     def _loop_through(self, table: str, start: str, component: set[str]) -> tuple[Rule, ...]:
         """The shortest loop of jumps from `start` back to itself inside `component`."""

@@ -153,7 +153,7 @@ def test_s203_one_finding_per_cycle_on_the_closing_jump():
     )
     (finding,) = findings(text, "S203")
     assert (finding.span.line, finding.span.column, finding.severity) == (9, 6, Severity.ERROR)
-    assert "A -> B -> C -> A" in finding.message
+    assert "A -> B -> C -> A" in finding.message and "(and through" not in finding.message
     assert [related.span.line for related in finding.related] == [7, 8]
 
 
@@ -513,3 +513,19 @@ def test_s208_options_that_narrow_the_hooks(chain, match, flagged):
 def test_s208_match_in_a_table_it_does_not_allow():
     text = dump(":PREROUTING ACCEPT [0:0]", ":U - [0:0]", "-A PREROUTING -j U", "-A U -m rpfilter -j DROP", table="nat")
     assert positions(text, "S208") == [("S208", 5, 6)]
+
+
+def test_s203_a_knot_of_loops_is_one_finding_naming_every_chain():
+    text = dump(
+        ":INPUT ACCEPT [0:0]",
+        ":A - [0:0]",
+        ":B - [0:0]",
+        ":C - [0:0]",
+        "-A INPUT -j A",
+        "-A A -p tcp -j B",
+        "-A A -p udp -j C",
+        "-A B -j A",
+        "-A C -j A",
+    )
+    (finding,) = findings(text, "S203")
+    assert "A -> B -> A (and through C)" in finding.message

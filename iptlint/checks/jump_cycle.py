@@ -57,6 +57,8 @@ def check(analysis: Analysis) -> Iterator[Finding]:
 
 def _finding(analysis: Analysis, cycle: JumpCycle) -> Finding:
     path = " -> ".join(cycle.chains)
+    if cycle.others:
+        path += f" (and through {', '.join(cycle.others)})"
     closing = cycle.rules[-1]
     related = tuple(analysis.related_rule(rule, f"{rule.chain} jumps to {rule.jump} here") for rule in cycle.rules[:-1])
     if cycle.reached:
