@@ -539,8 +539,15 @@ def _corrupt_number(draw, words: list[str]) -> list[str]:
     return [*words[:i], word, *words[i + 1 :]]
 
 
+def _replace_with_another(draw, words: list[str]) -> list[str]:
+    i = draw(st.integers(0, len(words) - 1))
+    j = draw(st.integers(0, len(words) - 1))
+    return [*words[:i], words[j], *words[i + 1 :]]
+
+
 MUTATIONS = {
     "delete": _delete,
+    "replace": _replace_with_another,
     "duplicate": _duplicate,
     "swap": _swap,
     "insert-not": _insert_not,

@@ -65,7 +65,10 @@ CASES = [
     ("S113 -c not numeric", "*filter\n-A INPUT -c x 1 -j ACCEPT\nCOMMIT\n", ("S113", 2, 10)),
     ("S114 no value", "*filter\n-A INPUT -p tcp -m tcp --dport\nCOMMIT\n", ("S114", 2, 24)),
     ("S114 -j alone", "*filter\n-A INPUT -j\nCOMMIT\n", ("S114", 2, 10)),
-    ("S114 -c one number", "*filter\n-A INPUT -c 2 -j ACCEPT\nCOMMIT\n", ("S114", 2, 10)),
+    ("S114 -c one number", "*filter\n-A INPUT -c 2\nCOMMIT\n", ("S114", 2, 10)),
+    # getopt gives an option that needs a value the next word, whatever it is: here `-j`.
+    ("S113 -c takes -j", "*filter\n-A INPUT -c 2 -j ACCEPT\nCOMMIT\n", ("S113", 2, 10)),
+    ("S108 --dport takes -j", "*filter\n-A INPUT -p tcp --dport -j ACCEPT\nCOMMIT\n", ("S108", 2, 17)),
     ("S115 stray word", "*filter\n-A INPUT -m comment --comment allow ssh -j ACCEPT\nCOMMIT\n", ("S115", 2, 37)),
     ("S115 single quotes", "*filter\n-A INPUT -m comment --comment 'it is' -j ACCEPT\nCOMMIT\n", ("S115", 2, 35)),
     ("S116 ! -j", "*filter\n-A INPUT ! -j ACCEPT\nCOMMIT\n", ("S116", 2, 10)),
@@ -265,6 +268,44 @@ def test_bang_after_an_option_that_needs_a_value_is_its_value():
     (rule,) = parse("*filter\n-A FORWARD -i ! -o eth0 -j ACCEPT\nCOMMIT\n").ruleset.rules
     assert rule.in_interface.raw == ("!",)
     assert not rule.out_interface.negated
+
+
+def test_an_option_takes_the_next_word_whatever_it_is():
+    (rule,) = parse("*filter\n-A FORWARD -i -A -j ACCEPT\nCOMMIT\n").ruleset.rules
+    assert rule.in_interface.raw == ("-A",)
+    assert first_error("*filter\n-A FORWARD -i -A x -j ACCEPT\nCOMMIT\n") == ("S115", 2, 18)
+
+
+def test_a_final_double_dash_ends_the_options():
+    assert errors("*filter\n-A INPUT -j RETURN --\nCOMMIT\n") == []
+    assert first_error("*filter\n-A INPUT -- -j ACCEPT\nCOMMIT\n") == ("S102", 2, 10)
+
+
+def test_quoted_chain_name_is_unquoted():
+    assert errors('*filter\n-A "INPUT" -j ACCEPT\nCOMMIT\n') == []
+
+
+def test_counters_must_start_the_line():
+    assert first_error("*filter\n [1:2] -A INPUT\nCOMMIT\n") == ("S113", 2, 2)
+    assert errors("*filter\n[1:2]-A INPUT\nCOMMIT\n") == []
+
+
+def test_builtin_chains_cannot_be_created_or_renamed():
+    assert first_error("*filter\n-N INPUT\nCOMMIT\n") == ("S124", 2, 4)
+    assert first_error("*filter\n-E INPUT X\nCOMMIT\n") == ("S124", 2, 4)
+
+
+def test_match_in_a_builtin_chain_it_cannot_hook():
+    assert first_error("*filter\n-A INPUT -m owner --uid-owner 0 -j ACCEPT\nCOMMIT\n") == ("S125", 2, 10)
+    assert errors("*filter\n-A OUTPUT -m owner --uid-owner 0 -j ACCEPT\nCOMMIT\n") == []
+
+
+def test_command_options_are_accepted():
+    assert errors("*filter\n-A INPUT -v -v --modprobe /bin/true -j ACCEPT\nCOMMIT\n") == []
+
+
+def test_table_and_chain_lines_ignore_trailing_words():
+    assert errors("*filter extra\n:INPUT ACCEPT [a:b]\n:X - junk words\nCOMMIT\n") == []
 
 
 def test_bang_before_nothing():
