@@ -31,6 +31,7 @@ examples:
   iptlint rules                            # every code, its severity and default
   iptlint rule S207                        # what a code means, with examples
   iptlint parse rules.v4 --format json     # the typed AST, for other tools
+  iptlint trace rules.v4 --in eth0 --dst 203.0.113.10 --dport 80 --local-address 203.0.113.10
 """
 
 
@@ -91,7 +92,29 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("path", metavar="FILE", help="a dump, or '-' for standard input")
     parse.add_argument("--format", choices=("json",), default="json")
     parse.add_argument("--family", choices=("auto", "ipv4", "ipv6"))
+
+    trace = commands.add_parser("trace", help="follow one packet through the chains, rule by rule")
+    trace.add_argument("path", metavar="FILE", help="a dump, or '-' for standard input")
+    for word, dest, meaning in TRACE_WORDS:
+        trace.add_argument(f"--{word}", dest=dest, metavar=word.upper().replace("-", "_"), help=meaning)
+    trace.add_argument("--local-address", action="append", default=[], metavar="A", help="an address of the host")
+    trace.add_argument("--format", choices=("text", "json"), default="text")
+    trace.add_argument("--family", choices=("auto", "ipv4", "ipv6"))
     return parser
+
+
+TRACE_WORDS = (  # option, packet word, help
+    ("in", "in", "incoming interface (none: the host sends the packet)"),
+    ("out", "out", "outgoing interface of a forwarded packet (default: inferred)"),
+    ("src", "src", "source address"),
+    ("dst", "dst", "destination address"),
+    ("proto", "proto", "protocol, a name or number (default with ports: tcp)"),
+    ("sport", "sport", "source port"),
+    ("dport", "dport", "destination port"),
+    ("state", "state", "conntrack state: NEW (default), ESTABLISHED, RELATED, INVALID, UNTRACKED"),
+    ("mark", "mark", "packet mark (default 0)"),
+    ("dst-local", "dst_local", "yes/no: whether the destination is local, when no address says"),
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_rule(args)
         if args.command == "parse":
             return run_parse(args)
+        if args.command == "trace":
+            return run_trace(args)
         parser.print_help()
         return EXIT_ERROR
     except (UsageError, ConfigError, PolicyError, baseline.BaselineError) as error:
@@ -293,3 +318,29 @@ def run_parse(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return EXIT_FINDINGS if errors else EXIT_OK
+
+
+def run_trace(args: argparse.Namespace) -> int:
+    from iptlint.report.trace import render_json, render_text
+    from iptlint.semantics.walk import packet_from_words, walk
+    from iptlint.syntax.parser import parse_bytes
+
+    if args.path == "-":
+        data, name = sys.stdin.buffer.read(), "-"
+    else:
+        try:
+            data, name = Path(args.path).read_bytes(), args.path
+        except OSError as error:
+            raise UsageError(f"{args.path}: cannot read: {error.strerror}") from None
+    result = parse_bytes(data, name, _family(args.family))
+    errors = [f for f in result.findings if f.severity is Severity.ERROR]
+    if errors:
+        print(f"iptlint: {name}: {len(errors)} errors in the dump; tracing the rules that parsed", file=sys.stderr)
+    words = {word: getattr(args, dest) for _, dest, _ in TRACE_WORDS for word in (dest,)}
+    try:
+        packet = packet_from_words(words, result.ruleset.family)
+        trace = walk(result.ruleset, packet, local_addresses=args.local_address)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    sys.stdout.write(render_json(trace) if args.format == "json" else render_text(trace))
+    return EXIT_OK

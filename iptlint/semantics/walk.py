@@ -549,9 +549,9 @@ class _Walker:
             if frame.index >= len(rules):
                 if not stack:
                     return policy()
-                caller = stack.pop()
+                caller = stack[-1]
                 step("return", f"end of {frame.chain}, back to {caller.chain}")
-                frame = caller
+                frame = stack.pop()
                 continue
             rule = rules[frame.index]
             frame.index += 1
@@ -588,9 +588,8 @@ class _Walker:
                 if not stack:
                     step("rule", f"RETURN from {hook}: its policy", rule=rule, matched=True)
                     return policy()
-                caller = stack.pop()
-                step("rule", f"RETURN to {caller.chain}", rule=rule, matched=True)
-                frame = caller
+                step("rule", f"RETURN to {stack[-1].chain}", rule=rule, matched=True)
+                frame = stack.pop()
                 continue
             if name == "REJECT":
                 made = step("rule", "REJECT", rule=rule, matched=True)
@@ -903,3 +902,63 @@ def finish(
         arrived_at=arrived,
         notes=tuple(journey.notes),
     )
+
+
+# ---------------------------------------------------------------------------------------
+# A packet from the words a person types
+# ---------------------------------------------------------------------------------------
+
+WORD_FIELDS = {
+    "in": "in_iface",
+    "out": "out_iface",
+    "src": "src",
+    "dst": "dst",
+    "proto": "proto",
+    "sport": "sport",
+    "dport": "dport",
+    "state": "ct_state",
+    "mark": "mark",
+    "dst_local": "dst_local",
+}
+YES, NO = ("yes", "true", "1"), ("no", "false", "0")
+
+
+def packet_from_words(words: Mapping[str, str | None], family: Family) -> dict[str, Any]:
+    """`{"in": "eth0", "proto": "tcp", "dport": "http", "state": "new"}` as a packet; ValueError if bad.
+
+    Keys: in, out, src, dst, proto (a name or number), sport, dport (numbers or service
+    names), state (NEW, ESTABLISHED, RELATED, INVALID, UNTRACKED), mark (decimal or 0x
+    hex), dst_local (yes/no).  A port without a protocol means TCP.
+    """
+    from iptlint.syntax import values as v
+
+    packet: dict[str, Any] = {}
+    for key, text in words.items():
+        if text is None:
+            continue
+        if key not in WORD_FIELDS:
+            raise ValueError(f"unknown packet word {key!r}; words are {', '.join(WORD_FIELDS)}")
+        name = WORD_FIELDS[key]
+        if key in ("in", "out"):
+            packet[name] = v.interface(text, family).name
+            if packet[name].endswith("+"):
+                raise ValueError(f"--{key} {text}: a packet has one interface, not a pattern")
+        elif key in ("src", "dst"):
+            packet[name] = str(v.single_address(text, family))
+        elif key == "proto":
+            packet[name] = v.protocol(text, family).number
+        elif key in ("sport", "dport"):
+            packet[name] = v.port(text, family)
+        elif key == "state":
+            if text.upper() not in p.CT_STATE_NAMES:
+                raise ValueError(f"state {text!r} is not one of {', '.join(p.CT_STATE_NAMES)}")
+            packet[name] = text.upper()
+        elif key == "mark":
+            packet[name] = v.to_int(text, 0, 0xFFFFFFFF, "mark")
+        elif key == "dst_local":
+            if text.lower() not in YES + NO:
+                raise ValueError(f"dst-local {text!r} is neither yes nor no")
+            packet[name] = text.lower() in YES
+    if ("sport" in packet or "dport" in packet) and "proto" not in packet:
+        packet["proto"] = 6
+    return packet
