@@ -248,4 +248,6 @@ def unquote(word: str) -> str:
             quoted = True
         else:
             out.append(char)
+    if quoted:  # a quote left open runs to the end of the line, and takes its newline too
+        out.append("\n")
     return "".join(out)
