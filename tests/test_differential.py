@@ -562,9 +562,11 @@ def mutated_dumps(draw):
     assume(sources)
     name, family, text = sources[draw(st.integers(0, len(sources) - 1))]
     lines = text.split("\n")
+    # Rule lines mostly, but table, chain and COMMIT lines too.
     rule_lines = [i for i, line in enumerate(lines) if line.startswith("-")]
+    other_lines = [i for i, line in enumerate(lines) if line[:1] in ("*", ":", "C")]
     assume(rule_lines)
-    number = draw(st.sampled_from(rule_lines))
+    number = draw(st.sampled_from(rule_lines if draw(st.integers(0, 4)) or not other_lines else other_lines))
     words = lines[number].split(" ")
     mutation = draw(st.sampled_from(sorted(MUTATIONS)))
     changed = MUTATIONS[mutation](draw, words)
