@@ -165,6 +165,49 @@ class Analysis:
         return tuple(reversed(path))
 
     @functools.cached_property
+    def jump_depths(self) -> dict[tuple[str, str], tuple[int, Rule | None]]:
+        """(table, chain) -> (the most jumps on a path from a built-in chain to it, the last jump of that path).
+
+        Built-in chains have depth 0 and no jump.  Chains no built-in chain reaches, and
+        chains in or below a loop (S203), have no entry: their depth has no bound.
+        """
+        found: dict[tuple[str, str], tuple[int, Rule | None]] = {}
+        for table in self.ruleset.tables:
+            for name, depth_and_jump in self._longest_paths(table).items():
+                found[(table.name, name)] = depth_and_jump
+        return found
+
+    def _longest_paths(self, table: Table) -> dict[str, tuple[int, Rule | None]]:
+        """Longest jump paths from the built-in chains, in topological order (Kahn)."""
+        starts = [chain.name for chain in table.chains if chain.builtin]
+        reached = set().union(*(self._reachable_from(table.name, start) for start in starts)) if starts else set()
+        waiting = dict.fromkeys(reached, 0)  # jumps from reached chains not yet counted
+        for name in reached:
+            for callee, _rule in self.callees(table.name, name):
+                waiting[callee] += 1
+        best: dict[str, tuple[int, Rule | None]] = {name: (0, None) for name in starts}
+        ready = deque(name for name in starts if waiting[name] == 0)
+        while ready:
+            current = ready.popleft()
+            depth = best[current][0]
+            for callee, rule in self.callees(table.name, current):
+                if callee not in best or best[callee][0] < depth + 1:
+                    best[callee] = (depth + 1, rule)
+                waiting[callee] -= 1
+                if waiting[callee] == 0:
+                    ready.append(callee)
+        return {name: value for name, value in best.items() if waiting.get(name, 0) == 0}
+
+    def deepest_path(self, table: str, chain: str) -> tuple[Rule, ...]:
+        """The jumps of the longest path from a built-in chain to `chain` (see `jump_depths`)."""
+        path = []
+        step = self.jump_depths.get((table, chain), (0, None))[1]
+        while step is not None:
+            path.append(step)
+            step = self.jump_depths[(table, step.chain)][1]
+        return tuple(reversed(path))
+
+    @functools.cached_property
     def jump_cycles(self) -> tuple[JumpCycle, ...]:
         """One loop per strongly connected set of chains (or chain jumping to itself), in file order.
 

@@ -529,3 +529,49 @@ def test_s203_a_knot_of_loops_is_one_finding_naming_every_chain():
     )
     (finding,) = findings(text, "S203")
     assert "A -> B -> A (and through C)" in finding.message
+
+
+# -- S209 too-many-nested-chains -----------------------------------------------------------
+
+
+def nested(depth: int, jump: str = "-j", *extra: str) -> str:
+    """INPUT -> C1 -> ... -> C{depth}: `depth` user chains nested below INPUT."""
+    lines = [":INPUT ACCEPT [0:0]", *(f":C{i} - [0:0]" for i in range(1, depth + 1)), f"-A INPUT {jump} C1"]
+    lines += [f"-A C{i} {jump} C{i + 1}" for i in range(1, depth)]
+    return dump(*lines, f"-A C{depth} -j ACCEPT", *extra)
+
+
+def test_s209_the_jump_to_the_sixteenth_level():
+    text = nested(17)
+    (finding,) = findings(text, "S209")
+    assert (finding.span.line, finding.severity) == (35, Severity.ERROR)
+    assert [r.span.line for r in finding.related] == list(range(20, 35))
+
+
+def test_s209_longest_path_counts_and_loops_are_left_to_s203():
+    shortcut = nested(16, "-j", "-A INPUT -j C16")
+    assert positions(shortcut, "S209") == [("S209", 34, 8)]
+    assert positions(nested(15), "S209") == []
+    looped = nested(20, "-j", "-A C3 -j C1")
+    assert positions(looped, "S209") == []
+
+
+NESTINGS = {
+    "15 deep": nested(15),
+    "16 deep": nested(16),
+    "16 deep by gotos": nested(16, "-g"),
+    "16 deep and a shortcut": nested(16, "-j", "-A INPUT -j C16"),
+}
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("backend", ["legacy", "nft"])
+@pytest.mark.parametrize("case", sorted(NESTINGS))
+def test_s209_errors_exactly_when_iptables_nft_refuses(case, backend, netns):
+    from iptlint.syntax.ast import Family
+
+    text = NESTINGS[case]
+    verdict = netns.restore(text, backend, Family.IPV4)
+    flagged = bool(findings(text, "S209"))
+    assert flagged is case.startswith("16")
+    assert verdict.ok is (backend == "legacy" or not flagged), verdict.describe()

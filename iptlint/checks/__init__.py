@@ -35,6 +35,7 @@ _MODULES: dict[str, str] = {
     "S206": "missing_policy",
     "S207": "unreachable_rule",
     "S208": "match_in_wrong_hook",
+    "S209": "too_many_nested_chains",
 }
 
 
