@@ -1,0 +1,627 @@
+"""Docker's iptables rules on a real dockerd, and what they really let through.
+
+Issue "Docker-aware policies ... proven on a real dockerd": every scenario below starts
+busybox containers on a real dockerd (tests/dockerlab.py), sometimes applies a common
+user mistake with `iptables`, and records the `iptables-save` / `ip6tables-save` dumps
+together with the reality of every published port, as seen by an outside client
+(`Scenario`).  The tests assert that reality (what the kernel did, not what we hoped),
+and the recordings are kept in tests/data/docker-real/<scenario>.json so that iptlint's
+Docker checks can be developed against real dumps without root.
+
+* With root and dockerd: the scenarios run once per module (one dockerd per daemon
+  configuration), the reality is asserted, the table is printed (`-s`, and in the
+  terminal summary), and the recordings are compared with the stored fixtures
+  (`DOCKERLAB_UPDATE=1` rewrites them).
+* Without: the live tests skip with the reason (fail under `CI=true`); the same
+  assertions still run on the stored fixtures.
+
+`scenarios()` runs them all and returns the list: the later comparison with iptlint's
+exposure findings builds on it (or on `dockerlab.load_recorded()` without root).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import dockerlab
+import pytest
+from conftest import in_ci, report_summary
+from dockerlab import (
+    HOST_ADDR_V4,
+    HOST_ADDR_V6,
+    UNPUBLISHED_PORT,
+    Container,
+    DockerHost,
+    LabError,
+    Probe,
+    Scenario,
+    rolled_back,
+)
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+# Subnets of the user-defined networks: fixed, so a scenario records the same dump alone or
+# after others (documentation prefixes, only ever inside the lab's namespaces).
+NET_A = "192.0.2.0/24"
+NET_B = "198.51.100.0/24"
+NET_A_WEB = "192.0.2.2"
+NET_A_PEER = "192.0.2.3"
+NET_B_WEB = "198.51.100.2"
+
+IPV6_DAEMON = ("--ipv6", "--fixed-cidr-v6=fd00:dead:beef::/64", "--ip6tables", "--experimental")
+NO_PROXY_DAEMON = ("--userland-proxy=false",)
+
+
+# ---------------------------------------------------------------------------------------
+# Recording one scenario
+
+
+def client_probe(host: DockerHost, address: str, port: int, note: str, proto: str = "tcp") -> Probe:
+    """The outside client (routing container subnets via the host) tries address:port."""
+    return Probe("client", address, port, proto, host.reachable_direct(address, port, proto), note)
+
+
+def container_probe(host: DockerHost, source: Container, target: Container, port: int, note: str) -> Probe:
+    """Container `source` tries `target`'s address (in the first network they share, else its first)."""
+    shared = [net for net in source.addresses if net in target.addresses]
+    address = target.addresses[shared[0]] if shared else target.address
+    return Probe(
+        f"container:{source.name}", address, port, "tcp", host.container_reaches(source.name, address, port), note
+    )
+
+
+ProbeMaker = Callable[[], Probe]
+
+
+def record(
+    host: DockerHost,
+    name: str,
+    description: str,
+    containers: list[Container],
+    *,
+    mistakes: tuple[tuple[str, ...], ...] = (),
+    probes: tuple[ProbeMaker, ...] = (),
+) -> Scenario:
+    """Apply the mistakes, take the dumps, probe every published port and the extra probes.
+
+    The mistakes are undone afterwards (snapshot/restore), then `remove_all` deletes
+    the containers and networks so the next scenario starts from the pristine rules.
+    """
+    try:
+        with rolled_back(host):
+            for argv in mistakes:
+                host.iptables(*argv[1:], family="ipv6" if argv[0] == "ip6tables" else "ipv4")
+            dumps = host.dumps()
+            ports = host.published_reality(containers)
+            found = [make() for make in probes]
+        return Scenario(
+            name=name,
+            description=description,
+            dumps=dumps,
+            ports=ports,
+            probes=found,
+            mistakes=[" ".join(argv) for argv in mistakes],
+            containers={container.name: container.address for container in containers},
+            environment=host.environment(),
+        )
+    finally:
+        host.remove_all()
+
+
+def web(host: DockerHost, publish: str = "8080:80", **kwargs) -> Container:
+    return host.run(publish=[publish], name=kwargs.pop("name", "web"), **kwargs)
+
+
+# ---------------------------------------------------------------------------------------
+# The scenarios on a default dockerd (proxy on, ip6tables off: Debian's 20.10 defaults)
+
+
+def default_bridge(host: DockerHost) -> Scenario:
+    container = web(host, "80:80")
+    return record(
+        host,
+        "default-bridge",
+        "The seed blog post's `docker run -p 80:80 nginx` (busybox httpd) on the default bridge.",
+        [container],
+        probes=(lambda: client_probe(host, container.address, UNPUBLISHED_PORT, "unpublished port, direct routing"),),
+    )
+
+
+def user_network(host: DockerHost) -> Scenario:
+    host.network_create("labnet", subnet=NET_A)
+    container = web(host, network="labnet", ip=NET_A_WEB)
+    peer = host.run(network="labnet", name="peer", ip=NET_A_PEER)
+    return record(
+        host,
+        "user-network",
+        "`-p 8080:80` on a user-defined bridge network; a second container on the same network (icc on).",
+        [container, peer],
+        probes=(lambda: container_probe(host, peer, container, 80, "same network, icc on"),),
+    )
+
+
+def loopback_binding(host: DockerHost) -> Scenario:
+    container = web(host, "127.0.0.1:8080:80")
+    return record(
+        host, "loopback-binding", "`-p 127.0.0.1:8080:80`: published on the host's loopback only.", [container]
+    )
+
+
+def udp_port(host: DockerHost) -> Scenario:
+    container = host.run(publish=["5353:5353/udp"], name="udp", udp_echo_port=5353)
+    return record(host, "udp", "`-p 5353:5353/udp` to a UDP echo server.", [container])
+
+
+def icc_disabled(host: DockerHost) -> Scenario:
+    host.network_create("noicc", subnet=NET_A, icc=False)
+    container = web(host, network="noicc", ip=NET_A_WEB)
+    peer = host.run(network="noicc", name="peer", ip=NET_A_PEER)
+    return record(
+        host,
+        "icc-disabled",
+        "A network with `com.docker.network.bridge.enable_icc=false`: published port plus a peer on the same bridge.",
+        [container, peer],
+        probes=(lambda: container_probe(host, peer, container, 80, "same network, icc off"),),
+    )
+
+
+def internal_network(host: DockerHost) -> Scenario:
+    host.network_create("internal", subnet=NET_A, internal=True)
+    container = web(host, network="internal", ip=NET_A_WEB)
+    return record(
+        host,
+        "internal-network",
+        "`-p 8080:80` for a container on an `--internal` network.",
+        [container],
+        probes=(
+            lambda: client_probe(host, HOST_ADDR_V4, 8080, "the requested host port (Docker reports no binding)"),
+            lambda: client_probe(host, container.address, 80, "container port, direct routing"),
+        ),
+    )
+
+
+def two_networks(host: DockerHost) -> Scenario:
+    containers = _two_networks(host)
+    return record(
+        host,
+        "two-networks",
+        "Two user networks, one published container in each: isolation between them.",
+        containers,
+        probes=_cross_network_probes(host, *containers),
+    )
+
+
+def _two_networks(host: DockerHost) -> list[Container]:
+    host.network_create("neta", subnet=NET_A)
+    host.network_create("netb", subnet=NET_B)
+    return [
+        web(host, "8080:80", network="neta", ip=NET_A_WEB, name="web-a"),
+        web(host, "8081:80", network="netb", ip=NET_B_WEB, name="web-b"),
+    ]
+
+
+def _cross_network_probes(host: DockerHost, a: Container, b: Container) -> tuple[ProbeMaker, ...]:
+    return (
+        lambda: container_probe(host, a, b, 80, "network A to network B"),
+        lambda: container_probe(host, b, a, 80, "network B to network A"),
+    )
+
+
+# -- the common mistakes, applied after the containers started --------------------------
+
+
+def docker_user_appended(host: DockerHost) -> Scenario:
+    container = web(host)
+    return record(
+        host,
+        "mistake-docker-user-append",
+        "`iptables -A DOCKER-USER ... --dport 8080 -j DROP`: appended after DOCKER-USER's RETURN.",
+        [container],
+        mistakes=(("iptables", "-A", "DOCKER-USER", "-i", "eth0", "-p", "tcp", "--dport", "8080", "-j", "DROP"),),
+    )
+
+
+def docker_user_host_port(host: DockerHost) -> Scenario:
+    container = web(host)
+    return record(
+        host,
+        "mistake-docker-user-host-port",
+        "`iptables -I DOCKER-USER ... --dport 8080 -j DROP`: matches the host port, but DNAT already made it 80.",
+        [container],
+        mistakes=(("iptables", "-I", "DOCKER-USER", "-i", "eth0", "-p", "tcp", "--dport", "8080", "-j", "DROP"),),
+    )
+
+
+def input_drop(host: DockerHost) -> Scenario:
+    container = web(host)
+    return record(
+        host,
+        "mistake-input-drop",
+        "`iptables -I INPUT -p tcp --dport 8080 -j DROP`: a host firewall rule for the published port.",
+        [container],
+        mistakes=(("iptables", "-I", "INPUT", "-i", "eth0", "-p", "tcp", "--dport", "8080", "-j", "DROP"),),
+    )
+
+
+def isolation_drop_deleted(host: DockerHost) -> Scenario:
+    a, b = _two_networks(host)
+    bridge_b = host.bridge_name("netb")
+    return record(
+        host,
+        "mistake-isolation-drop-deleted",
+        "Two networks; the user deletes network B's `DOCKER-ISOLATION-STAGE-2 -o <bridge B> -j DROP`.",
+        [a, b],
+        mistakes=(("iptables", "-D", "DOCKER-ISOLATION-STAGE-2", "-o", bridge_b, "-j", "DROP"),),
+        probes=_cross_network_probes(host, a, b),
+    )
+
+
+def isolation_jump_deleted(host: DockerHost) -> Scenario:
+    a, b = _two_networks(host)
+    return record(
+        host,
+        "mistake-isolation-jump-deleted",
+        "Two networks; the user deletes `-A FORWARD -j DOCKER-ISOLATION-STAGE-1`.",
+        [a, b],
+        mistakes=(("iptables", "-D", "FORWARD", "-j", "DOCKER-ISOLATION-STAGE-1"),),
+        probes=_cross_network_probes(host, a, b),
+    )
+
+
+def forward_accept(host: DockerHost) -> Scenario:
+    container = web(host)
+    return record(
+        host,
+        "mistake-forward-accept",
+        "`iptables -P FORWARD ACCEPT`, with a client that routes the container subnet via the host.",
+        [container],
+        mistakes=(("iptables", "-P", "FORWARD", "ACCEPT"),),
+        probes=(lambda: client_probe(host, container.address, UNPUBLISHED_PORT, "unpublished port, direct routing"),),
+    )
+
+
+def ctorigdstport_fix(host: DockerHost) -> Scenario:
+    container = web(host)
+    return record(
+        host,
+        "fix-docker-user-ctorigdstport",
+        "The documented fix: `iptables -I DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 8080 -j DROP`.",
+        [container],
+        mistakes=(
+            (
+                "iptables",
+                "-I",
+                "DOCKER-USER",
+                "-i",
+                "eth0",
+                "-p",
+                "tcp",
+                "-m",
+                "conntrack",
+                "--ctorigdstport",
+                "8080",
+                "-j",
+                "DROP",
+            ),
+        ),
+    )
+
+
+DEFAULT_DAEMON_SCENARIOS = (
+    default_bridge,
+    user_network,
+    loopback_binding,
+    udp_port,
+    icc_disabled,
+    internal_network,
+    two_networks,
+    docker_user_appended,
+    docker_user_host_port,
+    input_drop,
+    isolation_drop_deleted,
+    isolation_jump_deleted,
+    forward_accept,
+    ctorigdstport_fix,
+)
+
+
+# -- other daemon configurations -------------------------------------------------------
+
+
+def ipv6_ip6tables(host: DockerHost) -> Scenario:
+    container = web(host)
+    return record(
+        host,
+        "ipv6-ip6tables-v4-fix-only",
+        "dockerd --ipv6 --ip6tables: the `--ctorigdstport 8080` fix applied with iptables only.",
+        [container],
+        mistakes=(
+            (
+                "iptables",
+                "-I",
+                "DOCKER-USER",
+                "-i",
+                "eth0",
+                "-p",
+                "tcp",
+                "-m",
+                "conntrack",
+                "--ctorigdstport",
+                "8080",
+                "-j",
+                "DROP",
+            ),
+        ),
+    )
+
+
+def no_userland_proxy(host: DockerHost) -> Scenario:
+    container = web(host)
+    local = web(host, "127.0.0.1:8081:80", name="local")
+    return record(
+        host,
+        "no-userland-proxy",
+        "dockerd --userland-proxy=false (hairpin NAT): `-p 8080:80` and `-p 127.0.0.1:8081:80`.",
+        [container, local],
+        probes=(
+            lambda: client_probe(host, HOST_ADDR_V6, 8080, "the host's IPv6 address (Docker reports no IPv6 binding)"),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class DaemonGroup:
+    """Scenarios sharing one dockerd started with the same options."""
+
+    daemon_args: tuple[str, ...]
+    scenarios: tuple[Callable[[DockerHost], Scenario], ...]
+
+
+GROUPS = (
+    DaemonGroup((), DEFAULT_DAEMON_SCENARIOS),
+    DaemonGroup(IPV6_DAEMON, (ipv6_ip6tables,)),
+    DaemonGroup(NO_PROXY_DAEMON, (no_userland_proxy,)),
+)
+
+
+def scenarios() -> list[Scenario]:
+    """Run every scenario, one dockerd per daemon configuration; needs root (see dockerlab)."""
+    recorded = []
+    for group in GROUPS:
+        with DockerHost(group.daemon_args) as host:
+            recorded.extend(run_scenario(host) for run_scenario in group.scenarios)
+    return recorded
+
+
+SCENARIO_NAMES = (
+    "default-bridge",
+    "user-network",
+    "loopback-binding",
+    "udp",
+    "icc-disabled",
+    "internal-network",
+    "two-networks",
+    "mistake-docker-user-append",
+    "mistake-docker-user-host-port",
+    "mistake-input-drop",
+    "mistake-isolation-drop-deleted",
+    "mistake-isolation-jump-deleted",
+    "mistake-forward-accept",
+    "fix-docker-user-ctorigdstport",
+    "ipv6-ip6tables-v4-fix-only",
+    "no-userland-proxy",
+)
+
+
+# ---------------------------------------------------------------------------------------
+# Reality, as the kernel gave it (asserted on the live run and on the recordings)
+
+V4, V6 = "0.0.0.0", "::"
+
+
+def check_reality(scenario: Scenario) -> None:
+    """The facts each scenario demonstrates; see docs/docker-lab.md for the explanations."""
+    CHECKS[scenario.name](scenario)
+
+
+def _reachable(scenario: Scenario, host_addr: str, host_port: int, proto: str = "tcp") -> bool:
+    return scenario.port(host_addr, host_port, proto).reachable
+
+
+def _direct(scenario: Scenario, host_addr: str, host_port: int, proto: str = "tcp") -> bool | None:
+    return scenario.port(host_addr, host_port, proto).direct_reachable
+
+
+def _check_default_bridge(s: Scenario) -> None:
+    assert _reachable(s, V4, 80) and _reachable(s, V6, 80)
+    assert _direct(s, V4, 80), "before 28.0 a neighbour routing the subnet reaches the published container port"
+    assert not s.probe("client", UNPUBLISHED_PORT).reachable, "FORWARD policy DROP protects unpublished ports"
+
+
+def _check_user_network(s: Scenario) -> None:
+    assert _reachable(s, V4, 8080) and _direct(s, V4, 8080)
+    assert s.probe("container:peer", 80).reachable
+
+
+def _check_loopback(s: Scenario) -> None:
+    assert [port.host_addr for port in s.ports] == ["127.0.0.1"]
+    assert not _reachable(s, "127.0.0.1", 8080), "a 127.0.0.1 binding is not reachable at the host's address"
+    assert _direct(s, "127.0.0.1", 8080), "but the container port is, by direct routing (pre-28)"
+
+
+def _check_udp(s: Scenario) -> None:
+    assert _reachable(s, V4, 5353, "udp") and _reachable(s, V6, 5353, "udp")
+    assert _direct(s, V4, 5353, "udp")
+
+
+def _check_icc_disabled(s: Scenario) -> None:
+    assert _reachable(s, V4, 8080)
+    assert not s.probe("container:peer", 80).reachable, "icc=false drops traffic between containers of the bridge"
+
+
+def _check_internal(s: Scenario) -> None:
+    assert s.ports == [], "Docker publishes nothing for a container on an internal network"
+    assert "--dport 8080" not in s.dumps["ipv4"]
+    assert not s.probe("client", 8080).reachable and not s.probe("client", 80).reachable
+
+
+def _check_two_networks(s: Scenario) -> None:
+    assert _reachable(s, V4, 8080) and _reachable(s, V4, 8081)
+    assert not s.probe("container:web-a", 80).reachable and not s.probe("container:web-b", 80).reachable
+
+
+def _check_still_open(s: Scenario) -> None:
+    assert _reachable(s, V4, 8080), f"{s.mistakes} does not block the published port"
+    assert _reachable(s, V6, 8080)
+
+
+def _check_isolation_drop_deleted(s: Scenario) -> None:
+    assert _reachable(s, V4, 8080) and _reachable(s, V4, 8081)
+    # One deleted STAGE-2 DROP lets A's SYN into B, but B's answer still meets `-o <bridge A> -j DROP`.
+    assert not s.probe("container:web-a", 80).reachable and not s.probe("container:web-b", 80).reachable
+
+
+def _check_isolation_jump_deleted(s: Scenario) -> None:
+    assert s.probe("container:web-a", 80).reachable and s.probe("container:web-b", 80).reachable
+
+
+def _check_forward_accept(s: Scenario) -> None:
+    assert _reachable(s, V4, 8080)
+    assert s.probe("client", UNPUBLISHED_PORT).reachable, "FORWARD ACCEPT opens every container port to direct routing"
+
+
+def _check_ctorigdstport(s: Scenario) -> None:
+    assert not _reachable(s, V4, 8080), "--ctorigdstport matches the port before DNAT"
+    assert _direct(s, V4, 8080), "direct routing to the container port has no original port 8080"
+    assert _reachable(s, V6, 8080), "docker-proxy still answers on [::]:8080, which no iptables rule sees"
+
+
+def _check_ipv6_v4_fix_only(s: Scenario) -> None:
+    assert not _reachable(s, V4, 8080)
+    assert _reachable(s, V6, 8080), "an iptables-only DOCKER-USER rule leaves the IPv6 published port open"
+    assert ":" in s.port(V6, 8080).container_addr and _direct(s, V6, 8080)
+    assert ":DOCKER-USER" not in s.dumps["ipv6"], "20.10 creates DOCKER-USER in iptables only"
+
+
+def _check_no_proxy(s: Scenario) -> None:
+    assert [(port.host_addr, port.host_port) for port in s.ports] == [(V4, 8080), ("127.0.0.1", 8081)]
+    assert _reachable(s, V4, 8080) and not _reachable(s, "127.0.0.1", 8081)
+    assert not s.probe("client", 8080).reachable, "without docker-proxy nothing answers on the host's IPv6 address"
+
+
+CHECKS: dict[str, Callable[[Scenario], None]] = {
+    "default-bridge": _check_default_bridge,
+    "user-network": _check_user_network,
+    "loopback-binding": _check_loopback,
+    "udp": _check_udp,
+    "icc-disabled": _check_icc_disabled,
+    "internal-network": _check_internal,
+    "two-networks": _check_two_networks,
+    "mistake-docker-user-append": _check_still_open,
+    "mistake-docker-user-host-port": _check_still_open,
+    "mistake-input-drop": _check_still_open,
+    "mistake-isolation-drop-deleted": _check_isolation_drop_deleted,
+    "mistake-isolation-jump-deleted": _check_isolation_jump_deleted,
+    "mistake-forward-accept": _check_forward_accept,
+    "fix-docker-user-ctorigdstport": _check_ctorigdstport,
+    "ipv6-ip6tables-v4-fix-only": _check_ipv6_v4_fix_only,
+    "no-userland-proxy": _check_no_proxy,
+}
+
+
+# ---------------------------------------------------------------------------------------
+# The live run
+
+
+def requires_docker_lab() -> None:
+    """Skip when a real dockerd lab cannot run here; fail instead under CI=true."""
+    reason = dockerlab.missing_requirements()
+    if reason is None:
+        return
+    if in_ci():
+        pytest.fail(f"CI=true but the real-dockerd lab cannot run: {reason}", pytrace=False)
+    pytest.skip(f"real dockerd lab unavailable: {reason}")
+
+
+@pytest.fixture(scope="module")
+def live() -> dict[str, Scenario]:
+    """Every scenario, run once for the module on real dockerds."""
+    requires_docker_lab()
+    try:
+        recorded = scenarios()
+    except LabError as error:
+        if in_ci():
+            pytest.fail(f"CI=true but the real-dockerd lab failed: {error}", pytrace=False)
+        pytest.skip(f"real dockerd lab could not start: {error}")
+    table = dockerlab.format_table(recorded)
+    print("\n" + "\n".join(table))
+    report_summary("real dockerd: published ports and what the outside client reached")
+    for line in table:
+        report_summary("  " + line)
+    return {scenario.name: scenario for scenario in recorded}
+
+
+def test_every_scenario_ran(live):
+    assert sorted(live) == sorted(SCENARIO_NAMES)
+
+
+@pytest.mark.parametrize("name", SCENARIO_NAMES)
+def test_reality_live(live, name):
+    check_reality(live[name])
+
+
+def test_ip_forward_and_forward_policy_set_by_dockerd(live):
+    """dockerd turned ip_forward on itself, so it set the FORWARD policy to DROP (LAYOUTS §2)."""
+    assert ":FORWARD DROP" in live["default-bridge"].dumps["ipv4"]
+
+
+@pytest.mark.parametrize("name", SCENARIO_NAMES)
+def test_recording_matches_live_run(live, name):
+    """The stored fixture says what the live run says (DOCKERLAB_UPDATE=1 rewrites it)."""
+    scenario = live[name]
+    path = dockerlab.fixture_path(name)
+    if os.environ.get("DOCKERLAB_UPDATE") == "1" or not path.is_file():
+        dockerlab.save_fixture(scenario)
+        return
+    stored = dockerlab.load_fixture(name)
+    assert dockerlab.normalize_reality(scenario) == dockerlab.normalize_reality(stored)
+    if stored.environment.get("docker") != scenario.environment.get("docker"):
+        pytest.skip(
+            f"dumps recorded with docker {stored.environment.get('docker')}, not {scenario.environment.get('docker')}"
+        )
+    for family in ("ipv4", "ipv6"):
+        fresh = dockerlab.normalize_dump(scenario.dumps[family], scenario.containers)
+        kept = dockerlab.normalize_dump(stored.dumps[family], stored.containers)
+        assert fresh == kept, f"{name} {family} dump differs from the recording; DOCKERLAB_UPDATE=1 to re-record"
+
+
+# ---------------------------------------------------------------------------------------
+# The recordings (no root needed)
+
+
+@pytest.mark.parametrize("name", SCENARIO_NAMES)
+def test_reality_recorded(name):
+    path = dockerlab.fixture_path(name)
+    if not path.is_file():
+        pytest.skip(f"no recording at {path} yet (run the live tests as root)")
+    scenario = dockerlab.load_fixture(name)
+    assert scenario.dumps["ipv4"] and "*filter" in scenario.dumps["ipv4"]
+    check_reality(scenario)
+
+
+def test_published_ports_have_published_rules():
+    """Sanity of the recordings: every IPv4 published port has its DNAT rule in the dump."""
+    for scenario in dockerlab.load_recorded():
+        for port in scenario.ports:
+            if ":" in port.host_addr:
+                continue
+            dnat = f"--dport {port.host_port} -j DNAT --to-destination {port.container_addr}:{port.container_port}"
+            assert dnat in scenario.dumps["ipv4"], f"{scenario.name}: {dnat}"
+
+
+def test_recorder_table_lists_every_port():
+    stored = dockerlab.load_recorded()
+    lines = dockerlab.format_table(stored)
+    assert len(lines) == 1 + sum(len(s.ports) + len(s.probes) for s in stored)
