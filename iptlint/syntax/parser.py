@@ -725,10 +725,19 @@ class _RuleBuilder:
         width = last - first + 1
         if negated and not spec.invert:
             raise self.error("S116", f"{spelling} cannot be negated with '!'", first, argument.option)
-        if owner is None:
-            self.basic(spec, texts, negated, first, width, argument.option)
-        else:
-            self.module_option(owner, spec, texts, negated, first, width, argument.option)
+        try:
+            if owner is None:
+                self.basic(spec, texts, negated, first, width, argument.option)
+            else:
+                self.module_option(owner, spec, texts, negated, first, width, argument.option)
+        except _LineError as error:
+            if stolen and error.code == "S108":  # `--dport -j`: most likely the value is missing
+                raise self.error(
+                    "S114",
+                    f"option {spelling} requires {_count(nargs)}: it takes the next word, and {error.message}",
+                    argument.option,
+                ) from None
+            raise
         return stolen
 
     def lookup(self, spelling: str, index: int) -> tuple[_Loaded | None, OptionSpec]:
