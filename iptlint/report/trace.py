@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from iptlint.semantics.walk import Rewrite, Step, Trace
+from iptlint.semantics.walk import Rewrite, Step, Trace, Unknown
 from iptlint.syntax.values import PROTOCOL_NAMES
 
 STATUS = {True: "matched", False: "no match", None: "unknown"}
@@ -28,8 +28,12 @@ STATUS_WIDTH = max(len(word) for word in STATUS.values())
 # ---------------------------------------------------------------------------------------
 
 
-def describe_packet(packet: dict[str, Any]) -> str:
-    """`tcp 198.51.100.7:40000 -> 203.0.113.10:80, in eth0, state NEW`."""
+def describe_packet(packet: dict[str, Any], unknown: dict[str, str] | None = None) -> str:
+    """`tcp 198.51.100.7:40000 -> 203.0.113.10:80, in eth0, state NEW`.
+
+    `unknown` names what a field left out became (`src`: "the address of eth0").
+    """
+    packet = {**(unknown or {}), **packet}
     proto = packet.get("proto")
     words = [PROTOCOL_NAMES.get(proto, str(proto)) if proto is not None else "any protocol"]
     source = packet.get("src", "?")
@@ -128,7 +132,8 @@ def verdict_text(trace: Trace) -> list[str]:
     decision = trace.decision
     if trace.decided_by is not None and decision is not None:
         where = f"{trace.location(trace.decided_by)} ({decision.table} {decision.chain})"
-        head = f"Verdict: {trace.verdict}, by {where}"
+        verb = "stopped at" if trace.verdict == "UNKNOWN" else "by"
+        head = f"Verdict: {trace.verdict}, {verb} {where}"
     elif decision is not None and decision.kind == "policy":
         head = f"Verdict: {trace.verdict}, by the policy of {decision.table} {decision.chain}"
     else:
@@ -142,12 +147,14 @@ def verdict_text(trace: Trace) -> list[str]:
 
 
 def render_text(trace: Trace) -> str:
-    lines = [f"Packet: {describe_packet(trace.input_packet)}"]
+    origin = "" if trace.origin == "incoming" else ", sent by the host"
+    lines = [f"Packet: {describe_packet(trace.input_packet)}{origin}"]
     lines += steps_text(trace)
     lines += ["", *verdict_text(trace)]
     if trace.verdict == "ACCEPT":
         where = {"local": "delivered to a local process", "forwarded": "forwarded"}.get(trace.arrived_at or "", "sent")
-        lines.append(f"The packet is {where} as: {describe_packet(trace.final_packet)}")
+        became = {r.field: str(r.after) for r in trace.rewrites if isinstance(r.after, Unknown)}
+        lines.append(f"The packet is {where} as: {describe_packet(trace.final_packet, became)}")
     if trace.notes:
         lines += ["", "Notes:"] + [f"  - {note}" for note in trace.notes]
     return "\n".join(lines) + "\n"

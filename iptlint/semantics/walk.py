@@ -299,11 +299,17 @@ class Host:
 # ---------------------------------------------------------------------------------------
 
 
-def packet_point(packet: Mapping[str, Any], family: Family) -> PacketSet:
-    """The packets that agree with `packet` on every field it gives (the rest free)."""
+def packet_point(packet: Mapping[str, Any], family: Family, hints: Mapping[str, PacketSet] | None = None) -> PacketSet:
+    """The packets that agree with `packet` on every field it gives (the rest free).
+
+    `hints` narrow a field the packet leaves out (out_iface "not a Docker bridge").
+    """
     point = PacketSet.any(family)
     for name, value in packet.items():
         point &= p.from_values(name, [value], family)
+    for name, hint in (hints or {}).items():
+        if name not in packet:
+            point &= hint
     return point
 
 
@@ -346,6 +352,34 @@ def evaluate_rule(parts: tuple[tuple[str, Bounds], ...], point: PacketSet) -> tu
         if result is None and unknown is None:
             unknown = text
     return (None, unknown) if unknown is not None else (True, None)
+
+
+HOW_TO_TELL = {
+    "dst_local": "--local-address or --dst-local",
+    "src_local": "--local-address",
+    "out_iface": "--out",
+    "in_iface": "--in",
+    "src": "--src",
+    "dst": "--dst",
+    "proto": "--proto",
+    "sport": "--sport",
+    "dport": "--dport",
+    "mark": "--mark",
+}
+
+
+def constrained_fields(bounds: Bounds) -> set[str]:
+    return {name for packets in (bounds.over, bounds.under) for cube in packets.cubes for name in cube.fields()}
+
+
+def undetermined_reason(unknown: str | None, parts: tuple[tuple[str, Bounds], ...], packet: Mapping[str, Any]) -> str:
+    """Why a condition could go either way: a field the packet leaves out, or a match known only in part."""
+    bounds = next((b for text, b in parts if text == unknown), None)
+    missing = sorted(constrained_fields(bounds) - set(packet)) if bounds is not None else []
+    if missing:
+        hints = "; ".join(f"{name} ({HOW_TO_TELL[name]})" if name in HOW_TO_TELL else name for name in missing)
+        return f"`{unknown}` depends on what the packet leaves unknown: {hints}"
+    return f"`{unknown}` depends on facts the dump does not hold (iptlint knows this match only within bounds)"
 
 
 # ---------------------------------------------------------------------------------------
@@ -518,7 +552,14 @@ class _Walker:
             found = self.parts_cache[key] = rule_parts(rule, ctx)
         return found
 
-    def run_table(self, hook: str, table: str, packet: dict[str, Any], counted: bool = True) -> TableOutcome:
+    def run_table(
+        self,
+        hook: str,
+        table: str,
+        packet: dict[str, Any],
+        counted: bool = True,
+        hints: Mapping[str, PacketSet] | None = None,
+    ) -> TableOutcome:
         """Traverse `table`'s built-in chain `hook` and what it jumps to."""
         builtin = self.ruleset.chain(table, hook)
         assert builtin is not None
@@ -559,10 +600,11 @@ class _Walker:
             if self.evaluations > MAX_EVALUATIONS:
                 made = step("rule", "stop: too many rules evaluated (a loop?)", rule=rule, matched=True)
                 return outcome("UNKNOWN", made, "the walk evaluated too many rules")
-            matched, unknown = evaluate_rule(self.parts(rule), packet_point(packet, self.ruleset.family))
+            point = packet_point(packet, self.ruleset.family, hints)
+            matched, unknown = evaluate_rule(self.parts(rule), point)
             if matched is None:
                 made = step("rule", "undetermined", rule=rule, matched=None, unknown=unknown)
-                return outcome("UNKNOWN", made, f"whether `{unknown}` matches depends on what iptlint cannot know")
+                return outcome("UNKNOWN", made, undetermined_reason(unknown, self.parts(rule), packet))
             if not matched:
                 step("rule", "no match", rule=rule, matched=False)
                 continue
@@ -670,6 +712,7 @@ class _Journey:
     rewrites: list[Rewrite] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     accepted_by: Step | None = None  # the filter table's accepting step, else the last one
+    hints: dict[str, PacketSet] = field(default_factory=dict)  # what is known of fields left out
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -719,6 +762,7 @@ def walk(
         return finish(ruleset, start, journey, stopped, arrived)
 
     settle_local(journey, host, given, "dst", "dst_local")
+    choose_source(journey, host)
     choose_out_interface(journey, given_out, host, output=True)
     stopped = run_path(walker, journey, LOCAL_OUTPUT, given_out=given_out)
     return finish(ruleset, start, journey, stopped, None)
@@ -727,6 +771,8 @@ def walk(
 def settle_local(journey: _Journey, host: Host, given: Mapping[str, Any], address: str, flag: str) -> None:
     """Set `dst_local`/`src_local` from the address, unless the caller gave it and nothing is known."""
     known, how = host.is_local(journey.packet.get(address))
+    if known is None and flag == "src_local" and journey.packet.get("in_iface") not in (None, "", "lo"):
+        known = False  # a packet from the network with a local source is a martian: the kernel drops it
     if known is None and flag in given:
         journey.packet[flag] = given[flag]
         return
@@ -738,6 +784,24 @@ def settle_local(journey: _Journey, host: Host, given: Mapping[str, Any], addres
     journey.packet[flag] = known
     if flag == "dst_local":
         journey.note(how)
+
+
+def choose_source(journey: _Journey, host: Host) -> None:
+    """The source address the host picks for a packet it sends, when the caller gave none.
+
+    To a local address the route's source is that address; to a Docker bridge's subnet,
+    the bridge's gateway.  Otherwise it stays unknown.
+    """
+    packet = journey.packet
+    if packet.get("src") is not None or packet.get("dst") is None:
+        return
+    bridge = host.bridge_of(packet["dst"])
+    if packet.get("dst_local"):
+        packet["src"] = packet["dst"]
+        journey.note(f"source {packet['dst']}: the host sends to its own address from that address")
+    elif bridge is not None:
+        packet["src"] = str(bridge.gateway)
+        journey.note(f"source {bridge.gateway}: the address of {bridge.name}, the bridge the packet leaves by")
 
 
 def choose_out_interface(journey: _Journey, given_out: str | None, host: Host, output: bool = False) -> None:
@@ -755,6 +819,13 @@ def choose_out_interface(journey: _Journey, given_out: str | None, host: Host, o
         journey.note("out interface lo: the destination is local")
         return
     journey.packet.pop("out_iface", None)
+    if host.bridges and journey.packet.get("dst") is not None:
+        bridges = PacketSet.none(host.family)
+        for bridge in host.bridges:
+            bridges |= p.from_interface(bridge.name, host.family, "out_iface")
+        journey.hints["out_iface"] = ~bridges
+        names = ", ".join(b.name for b in host.bridges)
+        journey.note(f"out interface unknown (pass --out), but not {names}: the destination is in no bridge's subnet")
 
 
 def route_step(journey: _Journey, local: bool | None, given_out: str | None, host: Host) -> Step:
@@ -783,7 +854,7 @@ def run_path(walker: _Walker, journey: _Journey, path: Path, given_out: str | No
         if table == "nat":
             outcome = run_nat(walker, journey, hook)
         else:
-            outcome = walker.run_table(hook, table, journey.packet)
+            outcome = walker.run_table(hook, table, journey.packet, hints=journey.hints)
             journey.steps.extend(outcome.steps)
             journey.rewrites.extend(outcome.rewrites)
             for text in outcome.notes:
@@ -813,7 +884,7 @@ def run_nat(walker: _Walker, journey: _Journey, hook: str) -> TableOutcome:
     """The nat table: traversed by a NEW packet; replayed for ESTABLISHED/RELATED; skipped otherwise."""
     state = journey.packet.get("ct_state")
     if state == "NEW":
-        outcome = walker.run_table(hook, "nat", journey.packet)
+        outcome = walker.run_table(hook, "nat", journey.packet, hints=journey.hints)
         after_nat(walker, journey, hook, outcome)
         return outcome
     if state in ("INVALID", "UNTRACKED") or state is None:
@@ -833,7 +904,7 @@ def run_nat(walker: _Walker, journey: _Journey, hook: str) -> TableOutcome:
         "its first packet got (replayed below, no counter grows)",
         counted=False,
     )
-    replay = walker.run_table(hook, "nat", first, counted=False)
+    replay = walker.run_table(hook, "nat", first, counted=False, hints=journey.hints)
     journey.steps.append(intro)
     journey.steps.extend(replay.steps)
     for text in replay.notes:
@@ -861,8 +932,11 @@ def after_nat(walker: _Walker, journey: _Journey, hook: str, outcome: TableOutco
 
 
 def refresh_after_dnat(walker: _Walker, journey: _Journey, hook: str, rewrites: list[Rewrite]) -> None:
-    """A new destination is local or not anew (REDIRECT already said it is)."""
-    if not any(r.field == "dst" for r in rewrites) or any(r.field == "dst_local" for r in rewrites):
+    """A new destination is local or not anew; REDIRECT's always is."""
+    if any(r.rule is not None and r.rule.target is not None and r.rule.target.name == "REDIRECT" for r in rewrites):
+        journey.packet["dst_local"] = True
+        return
+    if not any(r.field == "dst" for r in rewrites):
         return
     known, how = walker.host.is_local(journey.packet.get("dst"))
     if known is None:
