@@ -347,6 +347,60 @@ with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
 """
 
 
+# A hand-made TCP SYN in an Ethernet frame to the host's MAC address, for destinations the
+# client's own stack would never send out (127.0.0.1: the loopback-publishing pitfall,
+# moby#41872).  Reachable when a SYN-ACK from that address and port comes back on the wire.
+# argv: interface, client MAC, host MAC, client IPv4, destination IPv4, port, timeout, attempts.
+L2_SYN_PROGRAM = """
+import os, random, socket, struct, sys, time
+ifname, src_mac, dst_mac, src_ip, dst_ip = sys.argv[1:6]
+port, timeout, attempts = int(sys.argv[6]), float(sys.argv[7]), int(sys.argv[8])
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+def syn_frame(sport, seq):
+    src, dst = socket.inet_aton(src_ip), socket.inet_aton(dst_ip)
+    tcp = struct.pack("!HHIIBBHHH", sport, port, seq, 0, 5 << 4, 0x02, 64240, 0, 0)
+    tcp_sum = checksum(src + dst + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)
+    tcp = tcp[:16] + struct.pack("!H", tcp_sum) + tcp[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), random.randrange(65536), 0x4000, 64, 6, 0, src, dst)
+    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+    mac = lambda text: bytes.fromhex(text.replace(":", ""))
+    return mac(dst_mac) + mac(src_mac) + b"\\x08\\x00" + ip + tcp
+
+def is_syn_ack(frame, sport):
+    if len(frame) < 54 or frame[12:14] != b"\\x08\\x00" or frame[23] != 6:
+        return False
+    header = (frame[14] & 0x0F) * 4
+    tcp = frame[14 + header:]
+    source, dest = struct.unpack("!HH", tcp[:4])
+    return frame[26:30] == socket.inet_aton(dst_ip) and source == port and dest == sport and tcp[13] & 0x12 == 0x12
+
+with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800)) as sock:
+    sock.bind((ifname, 0))
+    answered = False
+    for _ in range(attempts):
+        sport = random.randrange(20000, 60000)
+        sock.send(syn_frame(sport, random.randrange(1 << 32)))
+        deadline = time.monotonic() + timeout
+        while not answered and time.monotonic() < deadline:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                answered = is_syn_ack(sock.recv(2048), sport)
+            except TimeoutError:
+                break
+        if answered:
+            break
+print("true" if answered else "false")
+"""
+
+
 def _bracket(address: str) -> str:
     return f"[{address}]" if ":" in address else address
 
@@ -791,6 +845,33 @@ class DockerHost:
         """Whether the client reaches `container_ip:port` itself, routing container subnets via the host."""
         self.route_container_subnets()
         return self.reachable(port, proto, container_ip)
+
+    def reachable_l2(self, address: str, port: int) -> bool:
+        """Whether a TCP SYN to address:port, sent by the client as a raw frame to the host's MAC, is answered.
+
+        This is what an L2 neighbour can do that a normal client cannot: send packets for
+        127.0.0.1 (moby#41872, fixed in 28.0 by a raw-table DROP).  Only the handshake is
+        tried (a SYN-ACK counts as reachable); the client's kernel resets it afterwards.
+        """
+        client_mac = self._mac(self.client_ns)
+        host_mac = self._mac(self.host_ns)
+        argv = [
+            sys.executable,
+            "-c",
+            L2_SYN_PROGRAM,
+            "eth0",
+            client_mac,
+            host_mac,
+            CLIENT_ADDR_V4,
+            address,
+            str(port),
+            str(PROBE_TIMEOUT),
+            str(PROBE_ATTEMPTS),
+        ]
+        return self.in_client(*argv).strip() == "true"
+
+    def _mac(self, namespace: str) -> str:
+        return json.loads(_run(["ip", "-n", namespace, "-j", "link", "show", "eth0"]))[0]["address"]
 
     def container_reaches(self, container: str, address: str, port: int) -> bool:
         """Whether `container` gets an HTTP answer from address:port (busybox wget, 3 s)."""
