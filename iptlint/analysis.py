@@ -251,6 +251,16 @@ class Analysis:
                     index[id(rule)] = position
         return index
 
+    # -- packet semantics ----------------------------------------------------------------
+
+    @functools.cached_property
+    def reachability(self):
+        """Which packets each rule can see (`iptlint.semantics.reach.Reachability`): rules that
+        never match, redundant rules, unreachable and inert chains."""
+        from iptlint.semantics.reach import Reachability
+
+        return Reachability(self.ruleset, self.options.get("ipsets"))
+
     # -- Docker and policies -----------------------------------------------------------
 
     @functools.cached_property
@@ -284,6 +294,19 @@ class Analysis:
         from iptlint.policy.evaluate import Context, evaluate
 
         return tuple(evaluate(list(self.policies), Context(self.ruleset, self.docker)))
+
+    @functools.cached_property
+    def exposures(self) -> tuple:
+        """What the outside world reaches of each published port (`iptlint.docker.exposure`)."""
+        from iptlint.docker.exposure import allowed_networks, exposures
+
+        extra = [n for _, entries in self.exposure_allow for n in allowed_networks(entries)]
+        return exposures(self.ruleset, self.docker, tuple(self.options.get("local_addresses", ())), extra)
+
+    @functools.cached_property
+    def exposure_allow(self) -> tuple:
+        """The exposure allow-lists of the policies in force, with the code each reports."""
+        return tuple((policy.exposure_code, policy.allow) for policy in self.policies if policy.allow is not None)
 
     def findings_of_policies(self, code: str) -> Iterator[Finding]:
         for finding in self.policy_findings:

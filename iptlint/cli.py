@@ -88,6 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
     rule = commands.add_parser("rule", help="explain one code")
     rule.add_argument("code")
 
+    exposure = commands.add_parser("exposure", help="which published Docker ports the outside really reaches")
+    exposure.add_argument("path", metavar="FILE", help="a dump, or '-' for standard input")
+    exposure.add_argument("--format", choices=("text", "json"), default="text")
+    exposure.add_argument("--local-address", action="append", default=[], metavar="A", help="an address of the host")
+    exposure.add_argument("--family", choices=("auto", "ipv4", "ipv6"))
+    exposure.add_argument("--docker", metavar="GENERATION", help="Docker layout: auto or a generation")
+    exposure.add_argument("--policy", action="append", default=[], metavar="FILE", help="a policy with allow-lists")
+
     parse = commands.add_parser("parse", help="print the typed AST of a dump")
     parse.add_argument("path", metavar="FILE", help="a dump, or '-' for standard input")
     parse.add_argument("--format", choices=("json",), default="json")
@@ -129,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_rule(args)
         if args.command == "parse":
             return run_parse(args)
+        if args.command == "exposure":
+            return run_exposure(args)
         if args.command == "trace":
             return run_trace(args)
         parser.print_help()
@@ -295,6 +305,37 @@ def run_rule(args: argparse.Namespace) -> int:
     default = "enabled" if info.default else "disabled"
     print(f"{info.code} {info.name} ({info.severity}, {default} by default)\n")
     print(info.doc.rstrip())
+    return EXIT_OK
+
+
+def _read(path: str) -> tuple[bytes, str]:
+    if path == "-":
+        return sys.stdin.buffer.read(), "-"
+    try:
+        return Path(path).read_bytes(), path
+    except OSError as error:
+        raise UsageError(f"{path}: cannot read: {error.strerror}") from None
+
+
+def run_exposure(args: argparse.Namespace) -> int:
+    from iptlint.analysis import Analysis
+    from iptlint.report.exposure import render_json, render_text
+    from iptlint.syntax.parser import parse_bytes
+
+    _check_docker_setting(args.docker)
+    data, name = _read(args.path)
+    result = parse_bytes(data, name, _family(args.family))
+    options = {
+        "docker": args.docker or "auto",
+        "local_addresses": tuple(args.local_address),
+        "policies": tuple(load_policy(Path(p)) for p in args.policy),
+    }
+    analysis = Analysis(result.ruleset, options)
+    if analysis.docker is None:
+        print(f"{name}: no Docker chains: nothing is published")
+        return EXIT_OK
+    render = render_json if args.format == "json" else render_text
+    sys.stdout.write(render(analysis.exposures, name))
     return EXIT_OK
 
 

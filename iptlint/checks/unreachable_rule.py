@@ -53,22 +53,24 @@ _NOT_CONDITIONS = frozenset({"comment"})  # matches that every packet passes
 
 def check(analysis: Analysis) -> Iterator[Finding]:
     for _table, chain in analysis.chains():
-        stop = _first_end(chain)
+        if chain.name == "DOCKER-USER" and analysis.docker is not None:
+            continue  # D003 reports these, with where to insert the rule instead
+        stop = first_end(chain)
         if stop is None:
             continue
-        why = analysis.related_rule(stop, f"{_ending(stop)} here")
+        why = analysis.related_rule(stop, f"{ending(stop)} here")
         for rule in chain.rules[chain.rules.index(stop) + 1 :]:
             yield analysis.at_rule(
                 CODE,
                 rule,
                 f"this rule never runs: rule {analysis.rule_index[id(stop)]} of chain {chain.name} "
-                f"{_ending(stop)} before it",
+                f"{ending(stop)} before it",
                 related=(why,),
                 severity=SEVERITY,
             )
 
 
-def _first_end(chain: Chain) -> Rule | None:
+def first_end(chain: Chain) -> Rule | None:
     """The first rule of the chain that every packet reaches and none gets past."""
     for rule in chain.rules:
         if _without_condition(rule) and _ends_chain(rule):
@@ -92,7 +94,7 @@ def _ends_chain(rule: Rule) -> bool:
     return False
 
 
-def _ending(rule: Rule) -> str:
+def ending(rule: Rule) -> str:
     """What the rule does to every packet: `drops every packet`."""
     target = rule.target
     if target.goto:
