@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", metavar="FILE", help="use this configuration file")
     check.add_argument("--no-config", action="store_true", help="ignore configuration files")
     check.add_argument("--no-color", action="store_true", help="no ANSI colours")
+    check.add_argument("--ipset", metavar="FILE", help="`ipset save` output: makes -m set matches exact")
+    check.add_argument("--local-address", action="append", default=[], metavar="A", help="an address of the host")
     check.add_argument("--baseline", metavar="FILE", help="ignore the findings recorded in FILE")
     check.add_argument("--write-baseline", metavar="FILE", help="record every current finding in FILE and exit 0")
 
@@ -95,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     exposure.add_argument("--family", choices=("auto", "ipv4", "ipv6"))
     exposure.add_argument("--docker", metavar="GENERATION", help="Docker layout: auto or a generation")
     exposure.add_argument("--policy", action="append", default=[], metavar="FILE", help="a policy with allow-lists")
+    exposure.add_argument("--ipset", metavar="FILE", help="`ipset save` output: makes -m set matches exact")
 
     parse = commands.add_parser("parse", help="print the typed AST of a dump")
     parse.add_argument("path", metavar="FILE", help="a dump, or '-' for standard input")
@@ -207,6 +210,7 @@ def run_check(args: argparse.Namespace) -> int:
         fixed_config = load_config(Path(args.config))
     _check_docker_setting(args.docker)
     cli_policies = tuple(load_policy(Path(p)) for p in args.policy)
+    ipsets = _ipsets(args.ipset)
     findings: list[Finding] = []
     fail_on_config: str | None = None
     for source in sources:
@@ -220,7 +224,12 @@ def run_check(args: argparse.Namespace) -> int:
             extend_select=tuple(config.extend_select) + tuple(args.extend_select),
             ignore=tuple(config.ignore) + tuple(args.ignore) + (config.ignores_for(source.path) if source.path else ()),
             family=_family(args.family or config.family),
-            check_options={"docker": docker, "policies": policies},
+            check_options={
+                "docker": docker,
+                "policies": policies,
+                "ipsets": ipsets,
+                "local_addresses": tuple(args.local_address),
+            },
         )
         try:
             data = sys.stdin.buffer.read() if source.path is None else source.path.read_bytes()
@@ -308,6 +317,19 @@ def run_rule(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _ipsets(path: str | None) -> dict:
+    from iptlint.semantics.ipset import IpsetError, parse_ipset_save
+
+    if path is None:
+        return {}
+    try:
+        return parse_ipset_save(Path(path).read_text(), path)
+    except OSError as error:
+        raise UsageError(f"{path}: cannot read: {error.strerror}") from None
+    except IpsetError as error:
+        raise UsageError(str(error)) from None
+
+
 def _read(path: str) -> tuple[bytes, str]:
     if path == "-":
         return sys.stdin.buffer.read(), "-"
@@ -329,6 +351,7 @@ def run_exposure(args: argparse.Namespace) -> int:
         "docker": args.docker or "auto",
         "local_addresses": tuple(args.local_address),
         "policies": tuple(load_policy(Path(p)) for p in args.policy),
+        "ipsets": _ipsets(args.ipset),
     }
     analysis = Analysis(result.ruleset, options)
     if analysis.docker is None:
