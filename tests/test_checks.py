@@ -581,3 +581,29 @@ def test_s209_errors_exactly_when_iptables_nft_refuses(case, backend, netns):
     flagged = bool(findings(text, "S209"))
     assert flagged is case.startswith("16")
     assert verdict.ok is (backend == "legacy" or not flagged), verdict.describe()
+
+
+# -- S210 duplicate-table ------------------------------------------------------------------
+
+
+def test_s210_every_section_flushed_by_a_later_one():
+    first = dump(":INPUT ACCEPT [0:0]", "-A INPUT -s 10.0.0.1/32 -j DROP")
+    empty = dump(":INPUT ACCEPT [0:0]")
+    nat = dump(":POSTROUTING ACCEPT [0:0]", "-A POSTROUTING -j MASQUERADE", table="nat")
+    text = first + nat + first + empty + first
+    found = findings(text, "S210")
+    assert [(f.span.line, f.span.column) for f in found] == [(1, 1), (9, 1)]
+    assert [[r.span.line for r in f.related] for f in found] == [[9], [13]]
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("backend", ["legacy", "nft"])
+def test_s210_only_the_last_section_is_loaded(backend, netns):
+    from iptlint.syntax.ast import Family
+
+    text = dump(":INPUT ACCEPT [0:0]", "-A INPUT -s 10.0.0.1/32 -j DROP")
+    text += dump(":INPUT ACCEPT [0:0]", "-A INPUT -s 10.0.0.2/32 -j DROP")
+    assert netns.restore(text, backend, Family.IPV4).ok
+    saved = netns.run([f"iptables-{backend}-save"]).stdout.decode()
+    assert "10.0.0.2/32" in saved and "10.0.0.1/32" not in saved
+    assert positions(text, "S210") == [("S210", 1, 1)]

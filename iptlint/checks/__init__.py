@@ -30,6 +30,10 @@ _MODULES: dict[str, str] = {
     "D006": "input_rule_for_published_port",
     "D007": "forward_policy_accept",
     "D008": "half_configured_port",
+    "R001": "rule_never_matches",
+    "R002": "redundant_rule",
+    "R003": "unreachable_chain",
+    "R004": "empty_jump",
     "X001": "exposed_port",
     "X002": "possibly_exposed_port",
     "X003": "direct_container_access",
@@ -42,6 +46,7 @@ _MODULES: dict[str, str] = {
     "S207": "unreachable_rule",
     "S208": "match_in_wrong_hook",
     "S209": "too_many_nested_chains",
+    "S210": "duplicate_table",
 }
 
 
