@@ -1,0 +1,82 @@
+"""A jump to a chain that does nothing.
+
+## What it does
+Reports a rule that jumps (`-j`) to a user chain that does nothing to any packet: the
+chain is empty, or each of its rules only counts (no target), returns (`RETURN`), or
+jumps or goes to a chain that does nothing itself.  The packet comes back unchanged
+and evaluation goes on after the jump, exactly as without it.  A rule with a target
+that acts (`LOG`, `MARK`, `ACCEPT`...) is an effect, so such a chain is not reported.
+A goto (`-g`) to such a chain is not reported either: it still ends the calling chain,
+as a `RETURN` would.  Jumps that never match are R001's.
+
+Off by default: Docker (`DOCKER-USER`), kube-proxy (`KUBE-NODEPORTS`...) and fail2ban
+create such chains on purpose, as places where rules are added at run time; select
+`R004` to audit a hand-written ruleset.
+
+## Why it matters
+The jump costs a lookup for every packet and suggests that a policy applies where none
+does: a chain left empty after a flush, or one whose rules were deleted, hides that
+nothing is filtered any more.
+
+## Example
+```
+*filter
+:INPUT DROP [0:0]
+:FROM-OFFICE - [0:0]
+-A INPUT -s 192.0.2.0/24 -j FROM-OFFICE
+-A INPUT -p tcp -m tcp --dport 443 -j ACCEPT
+-A FROM-OFFICE -j RETURN
+COMMIT
+```
+
+## Use instead
+```
+*filter
+:INPUT DROP [0:0]
+:FROM-OFFICE - [0:0]
+-A INPUT -s 192.0.2.0/24 -j FROM-OFFICE
+-A INPUT -p tcp -m tcp --dport 443 -j ACCEPT
+-A FROM-OFFICE -p tcp -m tcp --dport 22 -j ACCEPT
+COMMIT
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from iptlint.analysis import Analysis
+from iptlint.findings import Finding, Severity
+from iptlint.syntax.ast import Chain, Table
+
+CODE = "R004"
+NAME = "empty-jump"
+SEVERITY = Severity.INFO
+DEFAULT = False
+
+
+def check(analysis: Analysis) -> Iterator[Finding]:
+    reachability = analysis.reachability
+    inert = reachability.inert_chains
+    for table, chain in analysis.chains():
+        for rule in chain.rules:
+            target = rule.target
+            if target is None or target.goto or rule.jump is None or (table.name, rule.jump) not in inert:
+                continue
+            if reachability.never_matches(rule) is not None:
+                continue
+            yield analysis.at_rule(
+                CODE,
+                rule,
+                f"this jump does nothing: chain {target.name} {_what(table, table.chain(target.name))}",
+                node=target,
+                severity=SEVERITY,
+            )
+
+
+def _what(table: Table, chain: Chain | None) -> str:
+    if chain is None or not chain.rules:
+        return "is empty"
+    if all(rule.target is not None and rule.target.name == "RETURN" for rule in chain.rules):
+        return "only returns"
+    return "has no rule that acts on a packet"

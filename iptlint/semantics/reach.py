@@ -1,0 +1,635 @@
+"""Which packets each rule of a chain can see, and which rules see none.
+
+The walk follows a chain in rule order, in terms of the packets *as they are at each
+rule*, and keeps what every claim needs, always on the safe side:
+
+- `decided`: packets that certainly never reach the current rule, the union of the
+  **under**-approximations of earlier rules whose target always ends evaluation in
+  this chain (ACCEPT, DROP, QUEUE, RETURN, a goto `-g`, a terminal extension such as
+  REJECT or DNAT).  A rule *never matches* when its **over**-approximation is covered
+  by `decided`, or is empty by itself (its own conditions contradict).  The deciding
+  rules are those whose under-set meets the rule's over-set.
+- rewrites: a rule that may change a modelled field of a packet that goes on (MARK sets
+  `mark`, CONNMARK `ct_mark`, a jump to a chain that does either, an unknown target
+  anything) turns packets of one set into packets of another, so a piece (cube) of an
+  earlier decider's under-set only keeps counting when it says nothing of the
+  rewritten fields, or when no packet the rewriting rule may match has the rest of its
+  fields.  That is what `_surviving` keeps.
+- `seen`: for each rule that ends evaluation, the packets that may reach it and may
+  match it (its over-set minus `decided`): what `redundant()` starts from.
+
+Nothing here depends on how the chain is entered: every packet may come in, so a
+claim holds whichever chain jumps here.  Over-sets may contain impossible packets (a
+port on an ICMP packet): that only makes fewer claims.
+
+Scale.  A chain's rules are indexed by their most selective field (`OverlapIndex`:
+destination prefix, port, interface...), so a rule is compared only with the rules
+that can overlap it; a kube-proxy chain of thousands of `-d IP/32` rules costs one
+dictionary lookup per rule.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from iptlint import extensions
+from iptlint.semantics.models import ModelContext, match_bounds, rule_bounds
+from iptlint.semantics.models.basics import option_bounds
+from iptlint.semantics.packets import FIELD_NAMES, Bounds, Cube, IntervalSet, PacketSet, domain
+from iptlint.syntax.ast import Chain, Family, Match, Option, Rule, Ruleset, TargetKind
+
+ALL_FIELDS = frozenset(FIELD_NAMES)
+CONNTRACK_FIELDS = frozenset({"ct_state", "ct_snat", "ct_dnat", "ct_orig_dst", "ct_orig_dport", "ct_mark"})
+
+# Non-terminal targets that change a field of the packet model for the rules after them.
+# LOG, NFLOG, TOS, TTL, DSCP, CLASSIFY, TCPMSS... change nothing the model reads.
+REWRITTEN_FIELDS: dict[str, frozenset[str]] = {
+    "MARK": frozenset({"mark"}),
+    "HMARK": frozenset({"mark"}),
+    "CONNMARK": frozenset({"mark", "ct_mark"}),  # --restore-mark writes the packet mark
+    "CT": CONNTRACK_FIELDS,
+    "NOTRACK": CONNTRACK_FIELDS,
+    "ECN": frozenset({"tcp_flags"}),  # --ecn-tcp-remove clears ECE and CWR
+    "SNPT": frozenset({"src"}),
+    "DNPT": frozenset({"dst"}),
+    "SET": ALL_FIELDS,  # changes the contents of ipsets, hence what `-m set` matches
+}
+
+# The fields a rule can be indexed by (interval fields only), most useful first on a tie.
+INDEX_FIELDS = ("dst", "src", "dport", "sport", "in_iface", "out_iface", "ct_orig_dst", "ct_orig_dport", "icmp_type")
+_MAX_INDEX_INTERVALS = 8  # beyond this, a rule is indexed by the hull of its values
+_MAX_EXPLAINED_PARTS = 4
+_MAX_PRUNED_DECIDERS = 12  # beyond this, every decider found is kept (pruning is quadratic)
+
+
+# ---------------------------------------------------------------------------------------
+# What a target does in its chain
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What a rule does to a packet it matches, as far as the rest of its chain can tell.
+
+    `ends`: evaluation of this chain always stops there.  `rewrites`: the modelled
+    fields it may change on a packet that goes on.  `acts`: it does anything at all
+    (False only for a rule without a target, which just counts packets).
+    """
+
+    ends: bool
+    rewrites: frozenset[str] = frozenset()
+    acts: bool = True
+
+
+NO_TARGET = Effect(ends=False, acts=False)
+ENDS = Effect(ends=True)
+CONTINUES = Effect(ends=False)
+
+
+def target_effect(rule: Rule, chain_rewrites: Mapping[tuple[str, str], frozenset[str]]) -> Effect:
+    """The effect of a rule's target; `chain_rewrites` gives what a jump to each chain may rewrite."""
+    target = rule.target
+    if target is None:
+        return NO_TARGET
+    if target.goto or target.kind is TargetKind.VERDICT:
+        return ENDS
+    if target.kind is TargetKind.CHAIN:
+        rewritten = chain_rewrites.get((rule.table, target.name), ALL_FIELDS)
+        return Effect(ends=False, rewrites=rewritten) if rewritten else CONTINUES
+    if target.kind is TargetKind.EXTENSION:
+        extension = extensions.find("target", target.name)
+        if extension is not None and extension.terminal:
+            return ENDS
+        if extension is not None:
+            rewritten = REWRITTEN_FIELDS.get(target.name, frozenset())
+            return Effect(ends=False, rewrites=rewritten) if rewritten else CONTINUES
+    return Effect(ends=False, rewrites=ALL_FIELDS)  # a target iptlint does not know
+
+
+def chain_rewrites(ruleset: Ruleset) -> dict[tuple[str, str], frozenset[str]]:
+    """(table, chain) -> the fields a packet may have changed when it comes back from a jump there.
+
+    The non-terminal targets of the chain and, through `-j` and `-g`, of every chain it
+    leads to (a goto returns to the caller of the chain that went).
+    """
+    own: dict[tuple[str, str], frozenset[str]] = {}
+    callees: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
+    for table in ruleset.tables:
+        for chain in table.chains:
+            key = (table.name, chain.name)
+            fields: set[str] = set()
+            called = []
+            for rule in chain.rules:
+                target = rule.target
+                if target is not None and target.kind is TargetKind.CHAIN:
+                    called.append((table.name, target.name))
+                elif target is not None and not target.goto:
+                    fields |= target_effect(rule, {}).rewrites
+            own[key] = frozenset(fields)
+            callees[key] = tuple(called)
+    result = dict(own)
+    changed = True
+    while changed:  # a fixpoint: each pass can only add fields, there are few of them
+        changed = False
+        for key, called in callees.items():
+            merged = result[key].union(*(result.get(callee, ALL_FIELDS) for callee in called))
+            if merged != result[key]:
+                result[key] = merged
+                changed = True
+    return result
+
+
+def same_action(first: Rule, second: Rule) -> bool:
+    """Whether two rules do the same to a packet: the same target, options and goto flag."""
+    if first.target is None or second.target is None:
+        return False
+    return first.key()[2] == second.key()[2]
+
+
+# ---------------------------------------------------------------------------------------
+# The overlap index
+# ---------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _domain_size(field: str, family: Family) -> int:
+    return domain(field, family).size()
+
+
+def _projection(packets: PacketSet, field: str) -> IntervalSet | None:
+    """The values of `field` over the set, None when it is unconstrained (the whole domain)."""
+    if len(packets.cubes) == 1:
+        return packets.cubes[0].get(field)  # type: ignore[return-value]
+    values = packets.field_values(field)
+    return None if values == domain(field, packets.family) else values  # type: ignore[return-value]
+
+
+def _index_key(packets: PacketSet) -> tuple[str | None, tuple[tuple[int, int], ...]]:
+    """The most selective field of a set and its values (as few intervals), or (None, ())."""
+    best: tuple[float, str, IntervalSet] | None = None
+    for field in INDEX_FIELDS:
+        values = _projection(packets, field)
+        if values is None or values.is_empty():
+            continue
+        share = values.size() / _domain_size(field, packets.family)
+        if best is None or share < best[0]:
+            best = (share, field, values)
+    if best is None:
+        return None, ()
+    return best[1], _coarse(best[2])
+
+
+def _coarse(values: IntervalSet) -> tuple[tuple[int, int], ...]:
+    intervals = values.intervals
+    if len(intervals) > _MAX_INDEX_INTERVALS:
+        return ((intervals[0][0], intervals[-1][1]),)
+    return intervals
+
+
+class OverlapIndex:
+    """Packet sets by their most selective field, to find those that may overlap a set.
+
+    Each set is filed under one field, as aligned blocks of that field's values: an
+    interval [lo, hi] lies in the block `lo >> level` of size 2**level, where `level`
+    is the bit length of `lo ^ hi` (a CIDR network is exactly one block).  A query
+    looks up, level by level, the blocks its own values meet.  Sets that constrain no
+    indexed field are "wide" and always candidates.  `query` answers a superset of the
+    overlapping entries; callers test the real overlap.
+    """
+
+    def __init__(self) -> None:
+        self._fields: dict[str, dict[int, dict[int, list[int]]]] = {}
+        self._wide: list[int] = []
+
+    def add(self, entry: int, packets: PacketSet) -> None:
+        if packets.is_empty():
+            return
+        field, intervals = _index_key(packets)
+        if field is None:
+            self._wide.append(entry)
+            return
+        levels = self._fields.setdefault(field, {})
+        for lo, hi in intervals:
+            level = (lo ^ hi).bit_length()
+            levels.setdefault(level, {}).setdefault(lo >> level, []).append(entry)
+
+    def query(self, packets: PacketSet) -> set[int]:
+        """Every entry that may overlap `packets` (and maybe a few more)."""
+        found = set(self._wide)
+        if packets.is_empty():
+            return found
+        for field, levels in self._fields.items():
+            values = _projection(packets, field)
+            if values is None:
+                found.update(entry for blocks in levels.values() for entries in blocks.values() for entry in entries)
+                continue
+            wanted = _coarse(values)
+            for level, blocks in levels.items():
+                for lo, hi in wanted:
+                    first, last = lo >> level, hi >> level
+                    if last - first < len(blocks):
+                        for block in range(first, last + 1):
+                            found.update(blocks.get(block, ()))
+                    else:
+                        for block, entries in blocks.items():
+                            if first <= block <= last:
+                                found.update(entries)
+        return found
+
+
+# ---------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NeverMatches:
+    """A rule that no packet can match where it stands.
+
+    Either earlier rules decide every packet it could match (`deciders`, in order), or
+    its own conditions contradict (`conflict`: the texts of the parts that do).
+    """
+
+    rule: Rule
+    deciders: tuple[Rule, ...] = ()
+    conflict: tuple[str, ...] = ()
+
+    @property
+    def contradicts_itself(self) -> bool:
+        return not self.deciders
+
+
+@dataclass(frozen=True, slots=True)
+class Redundancy:
+    """A rule whose removal changes no verdict for any packet.
+
+    The packets that may reach and match it would be decided the same way by `witnesses`
+    (later rules with the same target) or, when `by_end` is set, by the policy of its
+    built-in chain, with nothing in between that might act on them.
+    """
+
+    rule: Rule
+    witnesses: tuple[Rule, ...]
+    by_end: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReach:
+    """The walk of one chain: per rule (by position) its bounds and effect, and what it found."""
+
+    table: str
+    chain: Chain
+    bounds: tuple[Bounds, ...]
+    effects: tuple[Effect, ...]
+    never: Mapping[int, NeverMatches]  # position -> why
+    seen: Mapping[int, PacketSet]  # position of a rule that ends evaluation -> packets it may decide
+    index: OverlapIndex
+
+    def redundancies(self) -> Iterator[Redundancy]:
+        """Rules that end evaluation and whose removal changes no verdict (see `Redundancy`)."""
+        for position, packets in self.seen.items():
+            found = self._redundancy(position, packets)
+            if found is not None:
+                yield found
+
+    def _redundancy(self, position: int, remaining: PacketSet) -> Redundancy | None:
+        rules = self.chain.rules
+        rule = rules[position]
+        witnesses: list[Rule] = []
+        for later in sorted(entry for entry in self.index.query(remaining) if entry > position):
+            if not self.bounds[later].over.overlaps(remaining):
+                continue
+            other = rules[later]
+            never = self.never.get(later)
+            if never is not None and (same_action(rule, other) or all(d is not rule for d in never.deciders)):
+                continue  # matches nothing with or without this rule, or does the same
+            if not self.effects[later].acts:
+                continue
+            if not same_action(rule, other):
+                return None
+            under = self.bounds[later].under
+            if under.overlaps(remaining):
+                remaining = remaining - under
+                witnesses.append(other)
+                if remaining.is_empty():
+                    return Redundancy(rule, tuple(witnesses), by_end=False)
+        if self._end_does_the_same(position):
+            return Redundancy(rule, tuple(witnesses), by_end=True)
+        return None
+
+    def _end_does_the_same(self, position: int) -> bool:
+        """Whether a packet falling off the end of the chain gets what the rule gives it.
+
+        Only built-in chains count: their policy decides (RETURN there applies it too).  The
+        end of a user chain returns, but a RETURN there is not claimed redundant: tools
+        write RETURNs first so that the rules they append later stay behind them (Docker's
+        `-A DOCKER -i docker0 -j RETURN`, ufw's logging chains).
+        """
+        target = self.chain.rules[position].target
+        if target is None or target.goto or target.options or not self.chain.builtin:
+            return False
+        return target.name == "RETURN" or target.name == self.chain.policy
+
+
+class CachedConditions:
+    """`rule_bounds`, computed once per distinct set of condition nodes.
+
+    The parser shares identical option and match nodes between rules (`-p tcp`, `-m tcp
+    --dport 80` recur thousands of times), so rules whose nodes are the same objects,
+    comments aside (a comment matches every packet), get the same bounds.  One cache
+    serves all the user chains of a table: a model may depend on the table and on the
+    built-in chain (its hook), not on the name of a user chain.
+    """
+
+    def __init__(self, ctx: ModelContext) -> None:
+        self.ctx = ctx
+        self._known: dict[tuple, tuple[Rule, Bounds]] = {}
+
+    def __call__(self, rule: Rule) -> Bounds:
+        key = (tuple(map(id, rule.basics)), tuple(id(m) for m in rule.matches if m.name != "comment"))
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = (rule, rule_bounds(rule, self.ctx))  # the rule keeps the ids alive
+        return found[1]
+
+
+class Reachability:
+    """The walk of every chain of a ruleset, and the facts derived from it.
+
+    Build once (`Analysis.reachability`); read `never_matches(rule)`, `chain(table,
+    name)`, `redundancies`, `unreachable_chains`, `inert_chains`.
+    """
+
+    def __init__(self, ruleset: Ruleset, ipsets: Mapping | None = None) -> None:
+        self.ruleset = ruleset
+        rewrites = chain_rewrites(ruleset)
+        self.chains: dict[tuple[str, str], ChainReach] = {}
+        for table in ruleset.tables:
+            shared = CachedConditions(ModelContext(ruleset.family, table.name, "", ipsets or {}))
+            for chain in table.chains:
+                ctx = ModelContext(ruleset.family, table.name, chain.name, ipsets or {})
+                conditions = CachedConditions(ctx) if chain.builtin else shared
+                self.chains[(table.name, chain.name)] = walk_chain(table.name, chain, ctx, rewrites, conditions)
+        self._never = {id(found.rule): found for reach in self.chains.values() for found in reach.never.values()}
+
+    def chain(self, table: str, name: str) -> ChainReach | None:
+        return self.chains.get((table, name))
+
+    def never_matches(self, rule: Rule) -> NeverMatches | None:
+        return self._never.get(id(rule))
+
+    @functools.cached_property
+    def redundancies(self) -> tuple[Redundancy, ...]:
+        return tuple(found for reach in self.chains.values() for found in reach.redundancies())
+
+    @functools.cached_property
+    def unreachable_chains(self) -> dict[tuple[str, str], tuple[Rule, ...]]:
+        """(table, user chain) -> the rules that name it, when none of them can send a packet there.
+
+        A chain counts when every rule of another chain that jumps or goes to it never
+        matches, or lies in a chain that is itself unreachable.  Chains no other chain
+        names are left out (unused, not unreachable).
+        """
+        referrers: dict[tuple[str, str], list[Rule]] = {}
+        for table in self.ruleset.tables:
+            for rule in table.rules:
+                name = rule.jump
+                if name is not None and name != rule.chain:
+                    referrers.setdefault((table.name, name), []).append(rule)
+        found: dict[tuple[str, str], tuple[Rule, ...]] = {}
+        changed = True
+        while changed:
+            changed = False
+            for key, rules in referrers.items():
+                if key in found:
+                    continue
+                if all(self.never_matches(rule) is not None or (rule.table, rule.chain) in found for rule in rules):
+                    found[key] = tuple(rules)
+                    changed = True
+        return found
+
+    @functools.cached_property
+    def inert_chains(self) -> frozenset[tuple[str, str]]:
+        """User chains that do nothing to any packet: every rule has no target, RETURNs, or
+        jumps or goes to a chain that does nothing (a packet comes back as it went in)."""
+        found: set[tuple[str, str]] = set()
+        changed = True
+        while changed:
+            changed = False
+            for table in self.ruleset.tables:
+                for chain in table.chains:
+                    key = (table.name, chain.name)
+                    if chain.builtin or key in found:
+                        continue
+                    if all(_inert_rule(rule, found) for rule in chain.rules):
+                        found.add(key)
+                        changed = True
+        return frozenset(found)
+
+
+def _inert_rule(rule: Rule, inert: set[tuple[str, str]]) -> bool:
+    target = rule.target
+    if target is None:
+        return True
+    if target.kind is TargetKind.VERDICT:
+        return target.name == "RETURN"
+    return target.kind is TargetKind.CHAIN and (rule.table, target.name) in inert
+
+
+# ---------------------------------------------------------------------------------------
+# The walk
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Rewrite:
+    position: int
+    fields: frozenset[str]
+    over: PacketSet
+
+
+def walk_chain(
+    table: str,
+    chain: Chain,
+    ctx: ModelContext,
+    rewrites: Mapping[tuple[str, str], frozenset[str]],
+    conditions: Callable[[Rule], Bounds] | None = None,
+) -> ChainReach:
+    """Walk one chain in rule order (see the module docstring).
+
+    `conditions` gives a rule's bounds (default `rule_bounds` in `ctx`; `Reachability`
+    passes a cached one).
+    """
+    conditions = conditions or functools.partial(rule_bounds, ctx=ctx)
+    rules = chain.rules
+    bounds = tuple(conditions(rule) for rule in rules)
+    effects = tuple(target_effect(rule, rewrites) for rule in rules)
+    index = OverlapIndex()
+    events: list[_Rewrite] = []
+    never: dict[int, NeverMatches] = {}
+    seen: dict[int, PacketSet] = {}
+    for position, rule in enumerate(rules):
+        over = bounds[position].over
+        if over.is_empty():
+            never[position] = NeverMatches(rule, conflict=explain_contradiction(rule, ctx))
+            continue
+        deciders, remaining = _decide(over, position, index, bounds, effects, never, events)
+        index.add(position, over)  # never-matching rules too: `redundancies` asks about them
+        if remaining.is_empty():
+            needed = _fewest(over, [(i, _surviving(bounds[i].under, i, events)) for i in deciders])
+            never[position] = NeverMatches(rule, deciders=tuple(rules[i] for i in needed))
+            continue
+        if effects[position].ends:
+            seen[position] = remaining
+        elif effects[position].rewrites:
+            events.append(_Rewrite(position, effects[position].rewrites, over))
+    return ChainReach(table, chain, bounds, effects, never, seen, index)
+
+
+def _decide(
+    over: PacketSet,
+    position: int,
+    index: OverlapIndex,
+    bounds: tuple[Bounds, ...],
+    effects: tuple[Effect, ...],
+    never: Mapping[int, NeverMatches],
+    events: list[_Rewrite],
+) -> tuple[list[int], PacketSet]:
+    """The earlier rules that certainly decide part of `over`, and the part left undecided."""
+    remaining = over
+    deciders: list[int] = []
+    for earlier in sorted(index.query(over)):
+        if not effects[earlier].ends or earlier in never:
+            continue
+        under = _surviving(bounds[earlier].under, earlier, events)
+        if under.is_empty() or not under.overlaps(remaining):
+            continue
+        remaining = remaining - under
+        deciders.append(earlier)
+        if remaining.is_empty():
+            break
+    return deciders, remaining
+
+
+def _fewest(over: PacketSet, deciders: list[tuple[int, PacketSet]]) -> list[int]:
+    """A smaller list of deciders that still covers `over`: one alone if it can, else the
+    list with each decider dropped in turn when the others still cover (for short lists)."""
+    for position, under in deciders:
+        if under.covers(over):
+            return [position]
+    if len(deciders) > _MAX_PRUNED_DECIDERS:
+        return [position for position, _ in deciders]
+    kept = list(deciders)
+    for candidate in list(deciders):
+        others = [entry for entry in kept if entry is not candidate]
+        remaining = over
+        for _, under in others:
+            remaining = remaining - under
+        if remaining.is_empty():
+            kept = others
+    return [position for position, _ in kept]
+
+
+def _surviving(under: PacketSet, position: int, events: list[_Rewrite]) -> PacketSet:
+    """The part of a decider's under-set that still describes packets after the later rewrites.
+
+    A cube survives a rewrite of fields F by a rule that may match `over` when it says
+    nothing of F, or when no packet of `over` agrees with it on the other fields: then
+    no rewritten packet can land in it without having been in it before.
+    """
+    later = [event for event in events if event.position > position]
+    if not later or under.is_empty():
+        return under
+    kept = [cube for cube in under.cubes if all(_survives(cube, event) for event in later)]
+    if len(kept) == len(under.cubes):
+        return under
+    return PacketSet(under.family, tuple(kept))
+
+
+def _survives(cube: Cube, event: _Rewrite) -> bool:
+    constrained = set(cube.fields()) & event.fields
+    if not constrained:
+        return True
+    cylinder = cube
+    for field in constrained:
+        cylinder = cylinder.assign(field, None)
+    return not PacketSet(cube.family, (cylinder,)).overlaps(event.over)
+
+
+# ---------------------------------------------------------------------------------------
+# Explaining a contradiction
+# ---------------------------------------------------------------------------------------
+
+
+def explain_contradiction(rule: Rule, ctx: ModelContext) -> tuple[str, ...]:
+    """The texts of the conditions that together match no packet, as few as the walk finds.
+
+    One text: that condition alone matches nothing.  Two: they exclude each other.
+    More: the conditions up to the one that empties their intersection.
+    """
+    parts = list(_condition_parts(rule, ctx))
+    together = PacketSet.any(ctx.family)
+    for last, (text, over) in enumerate(parts):
+        if over.is_empty():
+            return (text,)
+        if not together.overlaps(over):
+            for earlier_text, earlier in parts[:last]:
+                if not earlier.overlaps(over):
+                    return (earlier_text, text)
+            return tuple(text for text, _ in parts[: last + 1])[-_MAX_EXPLAINED_PARTS:]
+        together = together & over
+    return tuple(text for text, _ in parts)[-_MAX_EXPLAINED_PARTS:]
+
+
+def _condition_parts(rule: Rule, ctx: ModelContext) -> Iterable[tuple[str, PacketSet]]:
+    for option in rule.basics:
+        yield node_text(rule, option), option_bounds(option, ctx).over
+    for match in rule.matches:
+        yield node_text(rule, match), match_bounds(match, ctx).over
+
+
+def node_text(rule: Rule, node: Option | Match) -> str:
+    """The words of an option or a match as written in the rule (an implicit match: its options)."""
+    if isinstance(node, Match) and node.token < 0:
+        return " ".join(node_text(rule, option) for option in node.options) or node.name
+    first, width = node.token, max(node.width, 1)
+    offsets = rule.offsets
+    if first < 0 or 2 * (first + width) > len(offsets):
+        return node.name
+    return rule.text[offsets[2 * first] : offsets[2 * (first + width) - 1]]
+
+
+# ---------------------------------------------------------------------------------------
+# Words for messages
+# ---------------------------------------------------------------------------------------
+
+_PARTICIPLES = {"ACCEPT": "accepted", "DROP": "dropped", "REJECT": "rejected", "RETURN": "returned", "QUEUE": "queued"}
+
+
+def action_words(rule: Rule) -> str:
+    """What a rule that ends evaluation does to a packet, as a participle: `accepted`,
+    `sent to LOGDROP for good (-g)`, `given to DNAT`."""
+    target = rule.target
+    if target is None:
+        return "counted"
+    if target.goto:
+        return f"sent to {target.name} for good (-g)"
+    return _PARTICIPLES.get(target.name, f"given to {target.name}")
+
+
+def common_action_words(rules: Iterable[Rule]) -> str:
+    """The participle shared by all `rules`, or `decided` when they differ."""
+    words = {action_words(rule) for rule in rules}
+    return words.pop() if len(words) == 1 else "decided"
+
+
+def line_list(rules: tuple[Rule, ...], shown: int = 4) -> str:
+    """`line 12`, `lines 12 and 14`, `lines 3, 5, 8, 9 and 4 more`."""
+    lines = [str(rule.line) for rule in rules]
+    if len(lines) == 1:
+        return f"line {lines[0]}"
+    if len(lines) > shown:
+        return f"lines {', '.join(lines[:shown])} and {len(lines) - shown} more"
+    return f"lines {', '.join(lines[:-1])} and {lines[-1]}"
