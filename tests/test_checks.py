@@ -607,3 +607,23 @@ def test_s210_only_the_last_section_is_loaded(backend, netns):
     saved = netns.run([f"iptables-{backend}-save"]).stdout.decode()
     assert "10.0.0.2/32" in saved and "10.0.0.1/32" not in saved
     assert positions(text, "S210") == [("S210", 1, 1)]
+
+
+UNREACHED = {
+    "DNAT in filter": ("filter", "-p tcp -j DNAT --to-destination 192.0.2.1", "S204", True),
+    "TPROXY from INPUT": ("mangle", "-p tcp -j TPROXY --on-port 1", "S204", False),
+    "rpfilter from INPUT": ("mangle", "-m rpfilter -j DROP", "S208", False),
+    "rpfilter in filter": ("filter", "-m rpfilter -j DROP", "S208", True),
+}
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("backend", ["legacy", "nft"])
+@pytest.mark.parametrize("case", sorted(UNREACHED))
+def test_table_limits_hold_in_unreached_chains_hook_limits_do_not(case, backend, netns):
+    from iptlint.syntax.ast import Family
+
+    table, rule, code, refused = UNREACHED[case]
+    text = dump(":INPUT ACCEPT [0:0]", ":X - [0:0]", f"-A X {rule}", table=table)
+    assert netns.restore(text, backend, Family.IPV4).ok is not refused
+    assert bool(findings(text, code)) is refused
