@@ -68,7 +68,7 @@ CASES = [
     ("S114 -c one number", "*filter\n-A INPUT -c 2\nCOMMIT\n", ("S114", 2, 10)),
     # getopt gives an option that needs a value the next word, whatever it is: here `-j`.
     ("S113 -c takes -j", "*filter\n-A INPUT -c 2 -j ACCEPT\nCOMMIT\n", ("S113", 2, 10)),
-    ("S108 --dport takes -j", "*filter\n-A INPUT -p tcp --dport -j ACCEPT\nCOMMIT\n", ("S108", 2, 17)),
+    ("S114 --dport takes -j", "*filter\n-A INPUT -p tcp --dport -j ACCEPT\nCOMMIT\n", ("S114", 2, 17)),
     ("S115 stray word", "*filter\n-A INPUT -m comment --comment allow ssh -j ACCEPT\nCOMMIT\n", ("S115", 2, 37)),
     ("S115 single quotes", "*filter\n-A INPUT -m comment --comment 'it is' -j ACCEPT\nCOMMIT\n", ("S115", 2, 35)),
     ("S116 ! -j", "*filter\n-A INPUT ! -j ACCEPT\nCOMMIT\n", ("S116", 2, 10)),
