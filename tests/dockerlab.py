@@ -55,6 +55,7 @@ HOST_ADDR_V4 = "10.203.0.1"
 CLIENT_ADDR_V4 = "10.203.0.2"
 HOST_ADDR_V6 = "fd00:203::1"
 CLIENT_ADDR_V6 = "fd00:203::2"
+CLIENT_SERVER_PORT = 8000  # an HTTP server in the client namespace, for outbound probes
 PREFIX_V4 = 24
 PREFIX_V6 = 64
 
@@ -401,6 +402,22 @@ print("true" if answered else "false")
 """
 
 
+# The client's HTTP server (not `http.server`, whose bind does a reverse DNS lookup that
+# times out in a namespace without DNS).  argv: address, port.
+CLIENT_SERVER_PROGRAM = """
+import socketserver, sys
+
+class Answer(socketserver.StreamRequestHandler):
+    def handle(self):
+        while self.rfile.readline().strip():
+            pass
+        self.wfile.write(b"HTTP/1.0 200 OK\\r\\nContent-Length: 7\\r\\n\\r\\nclient\\n")
+
+socketserver.ThreadingTCPServer.allow_reuse_address = True
+socketserver.ThreadingTCPServer((sys.argv[1], int(sys.argv[2])), Answer).serve_forever()
+"""
+
+
 def _bracket(address: str) -> str:
     return f"[{address}]" if ":" in address else address
 
@@ -461,6 +478,7 @@ class DockerHost:
         self.baseline: dict[str, str] = {}
         self.client_routes: set[str] = set()
         self._serial = itertools.count()
+        self.client_server: subprocess.Popen | None = None
 
     # -- life cycle -----------------------------------------------------------------
 
@@ -480,13 +498,21 @@ class DockerHost:
         for directory in ("data", "exec"):
             (self.root / directory).mkdir(parents=True, exist_ok=True)
         self._create_namespaces()
+        self._start_client_server()
         self._start_daemon()
         self._import_image()
         self.baseline = {family: self.save(family) or "" for family in ("ipv4", "ipv6")}
 
     def close(self) -> None:
         """Stop and delete everything this host created; never raises."""
-        for step in (self._remove_all_containers, self._stop_daemon, self._kill_leftovers, self._unmount_all):
+        steps = (
+            self._remove_all_containers,
+            self._stop_daemon,
+            self._stop_client_server,
+            self._kill_leftovers,
+            self._unmount_all,
+        )
+        for step in steps:
             with contextlib.suppress(Exception):
                 step()
         for namespace in reversed(self.namespaces):
@@ -527,6 +553,26 @@ class DockerHost:
             _run(["ip", "-n", namespace, "link", "set", "eth0", "up"])
         _run(["ip", "-n", self.client_ns, "route", "add", "default", "via", HOST_ADDR_V4])
         _run(["ip", "-n", self.client_ns, "-6", "route", "add", "default", "via", HOST_ADDR_V6])
+
+    def _start_client_server(self) -> None:
+        """An HTTP server on the client (10.203.0.2:8000): what containers try to reach outbound."""
+        argv = ["nsenter", f"--net=/var/run/netns/{self.client_ns}", sys.executable, "-c", CLIENT_SERVER_PROGRAM]
+        argv += [CLIENT_ADDR_V4, str(CLIENT_SERVER_PORT)]
+        self.client_server = subprocess.Popen(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        deadline = time.monotonic() + SERVICE_READY_TIMEOUT
+        ready = [("tcp", CLIENT_ADDR_V4, CLIENT_SERVER_PORT)]
+        while not self._probe_in(self.host_ns, ready, attempts=1, timeout=0.5)[0]:
+            if time.monotonic() > deadline or self.client_server.poll() is not None:
+                raise LabError("the client's HTTP server did not start")
+            time.sleep(0.1)
+
+    def _stop_client_server(self) -> None:
+        if self.client_server is not None and self.client_server.poll() is None:
+            self.client_server.kill()
+            self.client_server.wait(timeout=DAEMON_STOP_TIMEOUT)
+        self.client_server = None
 
     def _start_daemon(self) -> None:
         config = self.root / "daemon.json"

@@ -29,6 +29,8 @@ import dockerlab
 import pytest
 from conftest import in_ci, report_summary
 from dockerlab import (
+    CLIENT_ADDR_V4,
+    CLIENT_SERVER_PORT,
     HOST_ADDR_V4,
     HOST_ADDR_V6,
     UNPUBLISHED_PORT,
@@ -72,9 +74,23 @@ def container_probe(host: DockerHost, source: Container, target: Container, port
     """Container `source` tries `target`'s address (in the first network they share, else its first)."""
     shared = [net for net in source.addresses if net in target.addresses]
     address = target.addresses[shared[0]] if shared else target.address
-    return Probe(
-        f"container:{source.name}", address, port, "tcp", host.container_reaches(source.name, address, port), note
-    )
+    return address_probe(host, source, address, port, note)
+
+
+def address_probe(host: DockerHost, source: Container, address: str, port: int, note: str) -> Probe:
+    """Container `source` tries address:port (the client's server, or the host's published port)."""
+    reached = host.container_reaches(source.name, address, port)
+    return Probe(f"container:{source.name}", address, port, "tcp", reached, note)
+
+
+def outbound_probe(host: DockerHost, source: Container) -> Probe:
+    """Container `source` opens a connection to the client's HTTP server (egress and its replies)."""
+    return address_probe(host, source, CLIENT_ADDR_V4, CLIENT_SERVER_PORT, "outbound to the client's server")
+
+
+def hairpin_probe(host: DockerHost, source: Container, port: int) -> Probe:
+    """Container `source` tries a published port at the host's own address (hairpin NAT or proxy)."""
+    return address_probe(host, source, HOST_ADDR_V4, port, "hairpin: the host's address and published port")
 
 
 ProbeMaker = Callable[[], Probe]
@@ -130,7 +146,10 @@ def default_bridge(host: DockerHost) -> Scenario:
         "default-bridge",
         "The seed blog post's `docker run -p 80:80 nginx` (busybox httpd) on the default bridge.",
         [container],
-        probes=(lambda: client_probe(host, container.address, UNPUBLISHED_PORT, "unpublished port, direct routing"),),
+        probes=(
+            lambda: client_probe(host, container.address, UNPUBLISHED_PORT, "unpublished port, direct routing"),
+            lambda: outbound_probe(host, container),
+        ),
     )
 
 
@@ -143,7 +162,11 @@ def user_network(host: DockerHost) -> Scenario:
         "user-network",
         "`-p 8080:80` on a user-defined bridge network; a second container on the same network (icc on).",
         [container, peer],
-        probes=(lambda: container_probe(host, peer, container, 80, "same network, icc on"),),
+        probes=(
+            lambda: container_probe(host, peer, container, 80, "same network, icc on"),
+            lambda: hairpin_probe(host, peer, 8080),
+            lambda: hairpin_probe(host, container, 8080),
+        ),
     )
 
 
@@ -282,6 +305,50 @@ def isolation_jump_deleted(host: DockerHost) -> Scenario:
     )
 
 
+ALLOWLIST_DROP = ("iptables", "-I", "DOCKER-USER", "-i", "eth0", "!", "-s", "10.203.0.99", "-j", "DROP")
+
+
+def docker_user_allowlist(host: DockerHost) -> Scenario:
+    container = web(host)
+    return record(
+        host,
+        "mistake-docker-user-allowlist",
+        "Only 10.203.0.99 may reach the containers: `iptables -I DOCKER-USER -i eth0 ! -s 10.203.0.99 -j DROP`,"
+        " without a RELATED,ESTABLISHED exception.",
+        [container],
+        mistakes=(ALLOWLIST_DROP,),
+        probes=(lambda: outbound_probe(host, container),),
+    )
+
+
+def docker_user_allowlist_fixed(host: DockerHost) -> Scenario:
+    container = web(host)
+    return record(
+        host,
+        "fix-docker-user-allowlist-established",
+        "The same allow-list with the documented exception on top:"
+        " `iptables -I DOCKER-USER -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`.",
+        [container],
+        mistakes=(
+            ALLOWLIST_DROP,
+            ("iptables", "-I", "DOCKER-USER", "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"),
+        ),
+        probes=(lambda: outbound_probe(host, container),),
+    )
+
+
+def nat_flushed(host: DockerHost) -> Scenario:
+    container = web(host)
+    return record(
+        host,
+        "mistake-nat-flushed",
+        "A firewall script runs `iptables -t nat -F` after Docker started: no DNAT, no MASQUERADE left.",
+        [container],
+        mistakes=(("iptables", "-t", "nat", "-F"),),
+        probes=(lambda: outbound_probe(host, container),),
+    )
+
+
 def forward_appended(host: DockerHost) -> Scenario:
     container = web(host)
     return record(
@@ -345,6 +412,9 @@ DEFAULT_DAEMON_SCENARIOS = (
     input_drop,
     isolation_drop_deleted,
     isolation_jump_deleted,
+    docker_user_allowlist,
+    docker_user_allowlist_fixed,
+    nat_flushed,
     forward_appended,
     forward_accept,
     ctorigdstport_fix,
@@ -392,6 +462,8 @@ def no_userland_proxy(host: DockerHost) -> Scenario:
         probes=(
             lambda: client_probe(host, HOST_ADDR_V6, 8080, "the host's IPv6 address (Docker reports no IPv6 binding)"),
             lambda: l2_probe(host, "127.0.0.1", 8081, "crafted SYN for 127.0.0.1 to the host's MAC (moby#41872)"),
+            lambda: hairpin_probe(host, local, 8080),
+            lambda: hairpin_probe(host, container, 8080),
         ),
     )
 
@@ -433,6 +505,9 @@ SCENARIO_NAMES = (
     "mistake-input-drop",
     "mistake-isolation-drop-deleted",
     "mistake-isolation-jump-deleted",
+    "mistake-docker-user-allowlist",
+    "fix-docker-user-allowlist-established",
+    "mistake-nat-flushed",
     "mistake-forward-append",
     "mistake-forward-accept",
     "fix-docker-user-ctorigdstport",
@@ -464,11 +539,15 @@ def _check_default_bridge(s: Scenario) -> None:
     assert _reachable(s, V4, 80) and _reachable(s, V6, 80)
     assert _direct(s, V4, 80), "before 28.0 a neighbour routing the subnet reaches the published container port"
     assert not s.probe("client", UNPUBLISHED_PORT).reachable, "FORWARD policy DROP protects unpublished ports"
+    assert s.probe("container:web", CLIENT_SERVER_PORT).reachable, "containers reach the outside (MASQUERADE)"
 
 
 def _check_user_network(s: Scenario) -> None:
     assert _reachable(s, V4, 8080) and _direct(s, V4, 8080)
     assert s.probe("container:peer", 80).reachable
+    assert s.probe("container:peer", 8080).reachable and s.probe("container:web", 8080).reachable, (
+        "hairpin via the proxy"
+    )
 
 
 def _check_loopback(s: Scenario) -> None:
@@ -511,6 +590,23 @@ def _check_isolation_drop_deleted(s: Scenario) -> None:
     assert not s.probe("container:web-a", 80).reachable and not s.probe("container:web-b", 80).reachable
 
 
+def _check_allowlist_without_established(s: Scenario) -> None:
+    assert not _reachable(s, V4, 8080) and not _direct(s, V4, 8080), "the client is not on the allow-list"
+    assert _reachable(s, V6, 8080), "docker-proxy answers on [::]:8080, where DOCKER-USER has no say"
+    assert not s.probe("container:web", CLIENT_SERVER_PORT).reachable, "the DROP also eats the replies to egress"
+
+
+def _check_allowlist_with_established(s: Scenario) -> None:
+    assert not _reachable(s, V4, 8080) and _reachable(s, V6, 8080)
+    assert s.probe("container:web", CLIENT_SERVER_PORT).reachable, "RELATED,ESTABLISHED first lets replies in"
+
+
+def _check_nat_flushed(s: Scenario) -> None:
+    assert "DNAT" not in s.dumps["ipv4"] and "MASQUERADE" not in s.dumps["ipv4"]
+    assert _reachable(s, V4, 8080), "without DNAT the packets reach INPUT, where docker-proxy listens on 0.0.0.0:8080"
+    assert s.probe("container:web", CLIENT_SERVER_PORT).reachable, "the client routes replies back via the host"
+
+
 def _check_isolation_jump_deleted(s: Scenario) -> None:
     assert s.probe("container:web-a", 80).reachable and s.probe("container:web-b", 80).reachable
 
@@ -538,6 +634,7 @@ def _check_no_proxy(s: Scenario) -> None:
     assert _reachable(s, V4, 8080) and not _reachable(s, "127.0.0.1", 8081)
     assert not s.probe("client", 8080).reachable, "without docker-proxy nothing answers on the host's IPv6 address"
     assert s.probe("client-l2", 8081).reachable, "the 127.0.0.1 DNAT has no `! -i` either: L2 neighbours get in"
+    assert s.probe("container:local", 8080).reachable and s.probe("container:web", 8080).reachable, "hairpin NAT"
 
 
 CHECKS: dict[str, Callable[[Scenario], None]] = {
@@ -553,6 +650,9 @@ CHECKS: dict[str, Callable[[Scenario], None]] = {
     "mistake-input-drop": _check_still_open,
     "mistake-isolation-drop-deleted": _check_isolation_drop_deleted,
     "mistake-isolation-jump-deleted": _check_isolation_jump_deleted,
+    "mistake-docker-user-allowlist": _check_allowlist_without_established,
+    "fix-docker-user-allowlist-established": _check_allowlist_with_established,
+    "mistake-nat-flushed": _check_nat_flushed,
     "mistake-forward-append": _check_still_open,
     "mistake-forward-accept": _check_forward_accept,
     "fix-docker-user-ctorigdstport": _check_ctorigdstport,
@@ -659,6 +759,8 @@ def test_reality_recorded(name):
 def test_published_ports_have_published_rules():
     """Sanity of the recordings: every IPv4 published port has its DNAT rule in the dump."""
     for scenario in dockerlab.load_recorded():
+        if any("-t nat" in mistake for mistake in scenario.mistakes):
+            continue  # the mistake removed them
         for port in scenario.ports:
             if ":" in port.host_addr:
                 continue
