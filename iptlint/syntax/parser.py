@@ -690,7 +690,7 @@ class _RuleBuilder:
         values = argument.values
         if argument.legacy_not:
             bang = argument.legacy_not[0]
-            if values and values[0] == bang:
+            if values and values[0] == bang and len(values) > 1:
                 self.parser.report(
                     "S111",
                     f"'{spelling} ! VALUE' was removed in iptables 1.4.3 and is rejected by 1.8: write '! {spelling} VALUE'",
@@ -698,7 +698,7 @@ class _RuleBuilder:
                 )  # fmt: skip
                 negated = True
                 values = values[1:]
-            else:
+            elif values != (bang,):  # a lone `!` after an option is its value (`-i !`)
                 raise self.error("S115", "unexpected '!'", bang)
         owner, spec = self.lookup(spelling, argument.option)
         self.trace.append((argument, owner, spec))
