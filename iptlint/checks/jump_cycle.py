@@ -42,7 +42,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from iptlint.analysis import Analysis, JumpCycle
-from iptlint.findings import Finding, Severity
+from iptlint.findings import Finding, Fix, Severity
 
 CODE = "S203"
 NAME = "jump-cycle"
@@ -67,4 +67,5 @@ def _finding(analysis: Analysis, cycle: JumpCycle) -> Finding:
     else:
         message = f"jump cycle {path}: it loads only while no built-in chain leads into it"
         severity = Severity.WARNING
-    return analysis.at_rule(CODE, closing, message, node=closing.target, related=related, severity=severity)
+    fix = Fix(f"end {closing.chain} with RETURN instead of jumping back to {closing.jump}")
+    return analysis.at_rule(CODE, closing, message, node=closing.target, related=related, fix=fix, severity=severity)

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 from iptlint import extensions
 from iptlint.analysis import Analysis
-from iptlint.findings import Finding, Severity
+from iptlint.findings import Finding, Fix, Severity
 from iptlint.syntax.ast import BUILTIN_CHAINS, Match, Rule
 
 CODE = "S208"
@@ -148,7 +148,16 @@ def _wrong_hook(analysis: Analysis, rule: Rule, match: Match, limits: _Limits, w
     message = f"{limits.what} {where}: the kernel allows it {only} in table {rule.table}"
     path = analysis.hook_path(rule.table, wrong[0], rule.chain)
     related = tuple(analysis.related_rule(step, f"{step.chain} jumps to {step.jump} here") for step in path)
-    return analysis.at_rule(CODE, rule, message, node=match, related=related, severity=SEVERITY)
+    fix = _fix(rule, limits, wrong, allowed)
+    return analysis.at_rule(CODE, rule, message, node=match, related=related, fix=fix, severity=SEVERITY)
+
+
+def _fix(rule: Rule, limits: _Limits, wrong: list[str], allowed: list[str]) -> Fix:
+    if not allowed:
+        return Fix(f"move the rule to a table where {limits.what} is allowed")
+    if rule.chain in wrong:
+        return Fix(f"move the rule to {_names(allowed).replace(' and ', ' or ')}, or to a chain only they reach")
+    return Fix(f"keep {rule.chain} out of {_names(wrong)}, or move the rule to a chain only {_names(allowed)} reach")
 
 
 def _names(names) -> str:

@@ -97,7 +97,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from iptlint.analysis import Analysis
-from iptlint.findings import Finding, Severity
+from iptlint.findings import Finding, Fix, Severity
 from iptlint.syntax.ast import Rule
 
 CODE = "S209"
@@ -126,4 +126,5 @@ def _finding(analysis: Analysis, rule: Rule, callee: str) -> Finding:
         analysis.related_rule(step, f"level {level}: {step.chain} jumps to {step.jump}")
         for level, step in enumerate(path, 1)
     )
-    return analysis.at_rule(CODE, rule, message, node=rule.target, related=related, severity=SEVERITY)
+    fix = Fix(f"jump to {callee} from a chain nearer {hook}, or merge chains of this path")
+    return analysis.at_rule(CODE, rule, message, node=rule.target, related=related, fix=fix, severity=SEVERITY)

@@ -40,7 +40,7 @@ from collections.abc import Iterator
 
 from iptlint import extensions
 from iptlint.analysis import Analysis
-from iptlint.findings import Finding, Severity
+from iptlint.findings import Finding, Fix, Severity
 from iptlint.syntax.ast import Chain, Rule, TargetKind
 
 CODE = "S207"
@@ -66,6 +66,7 @@ def check(analysis: Analysis) -> Iterator[Finding]:
                 f"this rule never runs: rule {analysis.rule_index[id(stop)]} of chain {chain.name} "
                 f"{ending(stop)} before it",
                 related=(why,),
+                fix=Fix(f"move it above rule {analysis.rule_index[id(stop)]}, or delete it"),
                 severity=SEVERITY,
             )
 
