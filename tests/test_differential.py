@@ -22,6 +22,15 @@ and agreement on extension cases whose modules all have iptlint option tables ("
 modules") must reach 99.5%, leaving out the cases this machine cannot load at all (known
 differences of the categories runtime-state, hostname and kernel-module).  The rates are
 printed in the terminal summary.
+
+Extension cases become `*table / :CHAIN - [0:0] (user chains) / -A CHAIN rule / COMMIT`,
+once per tool (iptables, ip6tables) and chain of the case.  A case's setup is run first
+when it is plain iptables commands (the RATEEST estimators of libxt_rateest.t); a case
+that needs anything else is `test_only`, with the reason.
+
+The mutation test changes one word of a corpus dump (delete, duplicate, swap, replace a
+word, insert `!`, corrupt a number) and compares with `iptables-nft-restore --test`;
+the kinds of difference known not to count are the `mutation_filters` of the same file.
 """
 
 from __future__ import annotations
