@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
     check.add_argument("--stdin-filename", metavar="NAME", help="the name to report for standard input")
     check.add_argument("--family", choices=("auto", "ipv4", "ipv6"), help="address family (default: from the dump)")
+    _add_input_options(check)
     check.add_argument("--docker", metavar="GENERATION", help="Docker layout: auto, off or a generation")
     check.add_argument("--config", metavar="FILE", help="use this configuration file")
     check.add_argument("--no-config", action="store_true", help="ignore configuration files")
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("path", metavar="FILE", help="a dump, or '-' for standard input")
     parse.add_argument("--format", choices=("json",), default="json")
     parse.add_argument("--family", choices=("auto", "ipv4", "ipv6"))
+    _add_input_options(parse)
 
     trace = commands.add_parser("trace", help="follow one packet through the chains, rule by rule")
     trace.add_argument("path", metavar="FILE", help="a dump, or '-' for standard input")
@@ -112,6 +114,21 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--format", choices=("text", "json"), default="text")
     trace.add_argument("--family", choices=("auto", "ipv4", "ipv6"))
     return parser
+
+
+def _add_input_options(command: argparse.ArgumentParser) -> None:
+    """--input-format and --table: read `iptables -S` rules or `iptables -L` listings too."""
+    command.add_argument(
+        "--input-format",
+        choices=("auto", "save", "rules", "listing"),
+        default="auto",
+        help="save (iptables-save), rules (iptables -S), listing (iptables -L -n -v); default: detected",
+    )
+    command.add_argument(
+        "--table",
+        choices=("raw", "mangle", "nat", "filter", "security"),
+        help="the table of rules or a listing that does not name it (default: from a header, else filter)",
+    )
 
 
 TRACE_WORDS = (  # option, packet word, help
@@ -230,6 +247,8 @@ def run_check(args: argparse.Namespace) -> int:
                 "ipsets": ipsets,
                 "local_addresses": tuple(args.local_address),
             },
+            input_format=args.input_format,
+            table=args.table,
         )
         try:
             data = sys.stdin.buffer.read() if source.path is None else source.path.read_bytes()
@@ -364,7 +383,7 @@ def run_exposure(args: argparse.Namespace) -> int:
 
 def run_parse(args: argparse.Namespace) -> int:
     from iptlint.syntax.export import to_json
-    from iptlint.syntax.parser import parse_bytes
+    from iptlint.syntax.formats import parse_input_bytes
 
     if args.path == "-":
         data, name = sys.stdin.buffer.read(), "-"
@@ -373,7 +392,7 @@ def run_parse(args: argparse.Namespace) -> int:
             data, name = Path(args.path).read_bytes(), args.path
         except OSError as error:
             raise UsageError(f"{args.path}: cannot read: {error.strerror}") from None
-    result = parse_bytes(data, name, _family(args.family))
+    result = parse_input_bytes(data, name, _family(args.family), args.input_format, args.table)
     print(json.dumps(to_json(result), indent=1))
     errors = [f for f in result.findings if f.severity is Severity.ERROR]
     for finding in errors:

@@ -15,6 +15,7 @@ from iptlint.analysis import Analysis
 from iptlint.findings import Finding, Severity, Span
 from iptlint.rules import UNUSED_SUPPRESSION, all_rules
 from iptlint.syntax.ast import Family, Ruleset
+from iptlint.syntax.formats import on_listing_lines, parse_input, parse_input_bytes
 from iptlint.syntax.parser import parse, parse_bytes
 
 
@@ -27,6 +28,8 @@ class Settings:
     ignore: tuple[str, ...] = ()
     family: Family | None = None
     check_options: dict = field(default_factory=dict)
+    input_format: str = "auto"  # auto, save, rules (iptables -S) or listing (iptables -L)
+    table: str | None = None  # the table of a rules or listing input that does not name it
 
     def enabled(self, code: str, default: bool = True) -> bool:
         """The most specific selector wins, as in ruff: `--select S2 --ignore S205`."""
@@ -68,7 +71,7 @@ class _Suppression:
 
 def lint(data: bytes | str, path: str = "-", settings: Settings | None = None) -> LintResult:
     settings = settings or Settings()
-    result = parse_bytes(data, path, settings.family) if isinstance(data, bytes) else parse(data, path, settings.family)
+    result = _parse(data, path, settings)
     ruleset = result.ruleset
     findings = list(result.findings)
     if not any(f.code in ("S101", "S122") for f in result.findings):
@@ -83,12 +86,24 @@ def lint(data: bytes | str, path: str = "-", settings: Settings | None = None) -
     defaults = {info.code: info.default for info in all_rules()}
     findings = [f for f in findings if settings.enabled(f.code, defaults.get(f.code, True))]
     findings = _apply_suppressions(ruleset, findings, settings, defaults)
+    findings = on_listing_lines(findings, ruleset)
     text_lines = ruleset.lines
     findings = [
         replace(f, source_line=text_lines[f.span.line - 1] if 0 < f.span.line <= len(text_lines) else None)
         for f in findings
     ]
     return LintResult(path, ruleset, tuple(sorted(set(findings), key=Finding.sort_key)))
+
+
+def _parse(data: bytes | str, path: str, settings: Settings):
+    """Parse in the input format of the settings (see iptlint/syntax/formats.py)."""
+    if settings.input_format == "save" and settings.table is None:
+        return (
+            parse_bytes(data, path, settings.family) if isinstance(data, bytes) else parse(data, path, settings.family)
+        )
+    if isinstance(data, bytes):
+        return parse_input_bytes(data, path, settings.family, settings.input_format, settings.table)
+    return parse_input(data, path, settings.family, settings.input_format, settings.table)
 
 
 def _suppressions(ruleset: Ruleset) -> list[_Suppression]:

@@ -258,12 +258,32 @@ class Comment:
 
 
 @dataclass(frozen=True, slots=True)
+class Uncertainty:
+    """Something the input did not say exactly about the rule or chain at `line`.
+
+    Set for inputs other than iptables-save (see iptlint/syntax/formats.py): an
+    `iptables -L` listing rounds counters (`kind` 'counters'), hides interfaces
+    without -v ('interfaces'), may show host names ('names'), an excerpt ('excerpt')...
+    """
+
+    line: int
+    kind: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Ruleset:
     path: str
     family: Family
     tables: tuple[Table, ...] = ()
     comments: tuple[Comment, ...] = ()
     lines: tuple[str, ...] = field(default=(), repr=False)
+    input_format: str = "save"  # save, rules (iptables -S) or listing (iptables -L)
+    uncertain: tuple[Uncertainty, ...] = ()  # what a listing did not show exactly, by line
+
+    def uncertainty(self, line: int) -> tuple[Uncertainty, ...]:
+        """What is uncertain about the rule or chain written at `line` (empty: nothing)."""
+        return tuple(u for u in self.uncertain if u.line == line)
 
     def table(self, name: str) -> Table | None:
         for table in self.tables:

@@ -139,5 +139,28 @@ DIAGNOSTICS: dict[str, Diagnostic] = {
            "iptables rejects the rule. Often an IPv6 rule was pasted into rules.v4, or the reverse.",
            "*filter\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 128 -j ACCEPT\nCOMMIT\n",
            "*filter\n-A INPUT -p icmp -m icmp --icmp-type 8 -j ACCEPT\nCOMMIT\n"),
+        _d("S126", "lossy-listing", _W, "An `iptables -L` listing does not show everything its rules hold.",
+           "A listing is made for reading, not for restoring: without `-v` it hides the interfaces (`-i`/`-o`) "
+           "and the counters, without `-n` it shows host and service names, without `-x` it rounds counters "
+           "(`743K`), it never shows a hashlimit's name, and a pasted excerpt skips rule numbers. iptlint "
+           "reads the rule as shown and marks it uncertain: a finding about it may be wrong. Lint the "
+           "output of `iptables-save` (or `iptables -S`) when you can, or list with `-L -n -v -x`.",
+           "# iptables -t filter -L -n\nChain INPUT (policy ACCEPT)\ntarget     prot opt source               destination\n"
+           "ACCEPT     tcp  --  0.0.0.0/0            0.0.0.0/0            tcp dpt:22\n",
+           "# iptables -t filter -L -n -v --line-numbers\nChain INPUT (policy ACCEPT 0 packets, 0 bytes)\n"
+           "num   pkts bytes target     prot opt in     out     source               destination\n"
+           "1        0     0 ACCEPT     tcp  --  *      *       0.0.0.0/0            0.0.0.0/0            tcp dpt:22\n"),
+        _d("S127", "unreadable-listing", _W, "A line of an `iptables -L` listing, or the text a module printed "
+           "in it, cannot be read back into a rule.",
+           "iptlint turns each listing line back into the `iptables-save` rule it was printed from, one "
+           "module's text at a time; text it does not know (a module iptlint has no reader for, a line "
+           "damaged by a paste) is left out of the rule, so the rule matches more than the real one.",
+           "# iptables -t filter -L -n -v --line-numbers\nChain INPUT (policy ACCEPT 0 packets, 0 bytes)\n"
+           "num   pkts bytes target     prot opt in     out     source               destination\n"
+           "1        0     0 ACCEPT     tcp  --  *      *       0.0.0.0/0            0.0.0.0/0            tcp dpt:22 "
+           "frobnicate 3\n",
+           "# iptables -t filter -L -n -v --line-numbers\nChain INPUT (policy ACCEPT 0 packets, 0 bytes)\n"
+           "num   pkts bytes target     prot opt in     out     source               destination\n"
+           "1        0     0 ACCEPT     tcp  --  *      *       0.0.0.0/0            0.0.0.0/0            tcp dpt:22\n"),
     )
 }  # fmt: skip

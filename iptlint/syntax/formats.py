@@ -1,0 +1,1218 @@
+"""Other inputs than `iptables-save`: `iptables -S` rules and `iptables -L -n -v` listings.
+
+iptlint's parser reads `iptables-save` dumps.  Two other outputs of iptables are what
+people paste into tickets and blog posts, so iptlint reads them too, by translating them
+into an `iptables-save` text and parsing that (see docs/input-formats.md):
+
+* `rules`: the output of `iptables -S` (or a restore file without `*table` lines):
+  `-P`, `-N` and `-A` lines of one table.  The table is named by a `--table` option or
+  a header comment (`# iptables -t nat -S`, `# table: nat`); the default is filter.
+  Exact: the lines are parsed as they are written.
+* `listing`: the output of `iptables -L [-n] [-v] [-x] [--line-numbers]`, one or
+  several tables.  Each rule line is turned back into the `iptables-save` rule it was
+  printed from, module by module (`tcp dpt:80` -> `-m tcp --dport 80`).  A listing
+  hides things (interfaces without `-v`, addresses without `-n`, exact counters
+  without `-x`, a hashlimit's name...): each loss is an S126 finding and the rule is
+  marked uncertain in `Ruleset.uncertain`; text iptlint cannot read back is S127.
+
+Every line, finding and rule of the result points at the line of the input it came
+from.  Findings inside a listing rule span its whole line (columns of the translated
+text mean nothing in the listing).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import re
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+
+from iptlint.findings import Finding, Span
+from iptlint.syntax.ast import BUILTIN_CHAINS, Chain, Comment, Family, Rule, Ruleset, Table, Uncertainty
+from iptlint.syntax.diagnostics import DIAGNOSTICS
+from iptlint.syntax.parser import ParseResult, detect_family, parse, parse_bytes
+
+
+class InputFormat(enum.Enum):
+    SAVE = "save"
+    RULES = "rules"
+    LISTING = "listing"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+TABLES = tuple(BUILTIN_CHAINS)
+
+# ---------------------------------------------------------------------------------------
+# Detection and table names
+# ---------------------------------------------------------------------------------------
+
+_CHAIN_HEADER = re.compile(
+    r"^Chain (\S+) \((?:policy (\S+)(?: (\S+) packets, (\S+) bytes)?|(\d+) references|ERROR obtaining refs)\)\s*$"
+)
+_TABLE_LINE = re.compile(r"^\*\S")
+_RULES_LINE = re.compile(r"^\s*(?:\[\d+:\d+\]\s*)?-[APNIXFDRZE]\s")
+# A command line naming the table: a shell prompt or comment, optional sudo/watch, then iptables.
+_COMMAND = re.compile(
+    r"^(?:.*?[#$%>]\s*)?(?:sudo\s+)?(?:watch\s+(?:-\S+\s+)*)?(?:\S*/)?(ip6?tables(?:-legacy|-nft)?)(\s.*)?$"
+)
+_TABLE_OPTION = re.compile(r"(?:^|\s)(?:-t\s*|--table[=\s]\s*)(\w+)")
+_TABLE_COMMENT = re.compile(r"^#\s*table\s*[:=]\s*(\w+)\s*$", re.I)
+
+
+def detect_format(text: str) -> InputFormat:
+    """`save` when a line starts with `*`, `listing` when one is a `Chain X (...)` header,
+    `rules` when `-A/-P/-N...` lines come without any `*table`, `:CHAIN` or COMMIT line
+    (which `iptables -S` never prints); `save` otherwise, so that a dump missing its
+    `*table` line is still reported as one (S103)."""
+    lines = text.split("\n")
+    if any(_TABLE_LINE.match(line) for line in lines):
+        return InputFormat.SAVE
+    if any(_CHAIN_HEADER.match(line) for line in lines):
+        return InputFormat.LISTING
+    save_only = any(line.startswith((":", "COMMIT")) for line in lines)  # iptables -S prints neither
+    if not save_only and any(_RULES_LINE.match(line) for line in lines):
+        return InputFormat.RULES
+    return InputFormat.SAVE
+
+
+def table_named_by(line: str) -> str | None:
+    """The table a header or command line names: `# table: nat`, `# iptables -t nat -L -n`,
+    `root@host:~# iptables -L -t nat`; `filter` for an iptables command without `-t`.
+    None when the line names no table."""
+    found = _TABLE_COMMENT.match(line.strip())
+    if found:
+        return found.group(1)
+    command = _COMMAND.match(line.strip())
+    if command is None:
+        return None
+    arguments = command.group(2) or ""
+    if not re.search(r"(?:^|\s)(?:-[a-zA-Z]*[LS]|--list(?:-rules)?)\b", arguments):
+        return None
+    option = _TABLE_OPTION.search(arguments)
+    return option.group(1) if option else "filter"
+
+
+def command_flags(line: str) -> str:
+    """The short flags of an iptables command line (`-L -n -v` -> 'Lnv'), '' for other lines."""
+    command = _COMMAND.match(line.strip())
+    if command is None:
+        return ""
+    flags = ""
+    for word in (command.group(2) or "").split():
+        if re.fullmatch(r"-[a-zA-Z]+", word):
+            flags += word[1:]
+        elif word == "--numeric":
+            flags += "n"
+        elif word == "--verbose":
+            flags += "v"
+        elif word == "--exact":
+            flags += "x"
+    return flags
+
+
+# ---------------------------------------------------------------------------------------
+# Conversions: a synthetic iptables-save text and where each of its lines came from
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Loss:
+    """Something the input does not say exactly, at one of its lines."""
+
+    line: int
+    kind: str  # a short key: 'counters', 'interfaces', 'names', 'hashlimit-name', 'excerpt'...
+    detail: str
+    code: str = "S126"
+
+
+@dataclass
+class Conversion:
+    """An iptables-save text built from another format, with a map back to the input."""
+
+    lines: list[str] = field(default_factory=list)
+    origin: list[int] = field(default_factory=list)  # input line of each synthetic line
+    losses: list[Loss] = field(default_factory=list)
+    exact_columns: bool = True  # False: the synthetic words do not sit where the input's do
+
+    def add(self, text: str, line: int) -> None:
+        self.lines.append(text)
+        self.origin.append(line)
+
+    @property
+    def text(self) -> str:
+        return "".join(line + "\n" for line in self.lines)
+
+
+def convert_rules(text: str, table: str | None = None) -> Conversion:
+    """`iptables -S` output (or restore commands without table lines) -> a save text.
+
+    A header comment or command line naming a table starts that table's section; the
+    first section's table is `table`, else the one the header names, else filter.
+    `-P CHAIN POLICY -c P B` (from `iptables -S -v`) becomes `:CHAIN POLICY [P:B]`.
+    """
+    conversion = Conversion()
+    source = _physical_lines(text)
+    current: str | None = None
+    for number, line in enumerate(source, 1):
+        named = None if _RULES_LINE.match(line) or line.startswith(":") else table_named_by(line)
+        if named is not None:
+            if current is None:
+                current = table or named
+                conversion.add(f"*{current}", number)
+            elif named != current:
+                conversion.add("COMMIT", number)
+                current = named
+                conversion.add(f"*{current}", number)
+            conversion.add(line if line.startswith("#") else f"# {line}", number)
+            continue
+        if current is None and (_RULES_LINE.match(line) or line.startswith(":")):
+            current = table or "filter"
+            conversion.add(f"*{current}", number)
+        conversion.add(_policy_with_counters(line), number)
+    if current is not None:
+        conversion.add("COMMIT", max(1, len(source)))
+    return conversion
+
+
+_POLICY_COUNTERS = re.compile(r"^-P\s+(\S+)\s+(\S+)\s+-c\s+(\d+)\s+(\d+)\s*$")
+
+
+def _policy_with_counters(line: str) -> str:
+    found = _POLICY_COUNTERS.match(line)
+    if found is None:
+        return line
+    chain, policy, packets, octets = found.groups()
+    return f":{chain} {policy} [{packets}:{octets}]"
+
+
+def _physical_lines(text: str) -> list[str]:
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+# ---------------------------------------------------------------------------------------
+# Listings: chain headers, column headers, rule lines
+# ---------------------------------------------------------------------------------------
+
+_COLUMN_HEADER = re.compile(
+    r"^\s*(num\s+)?(pkts\s+bytes\s+)?target\s+prot\s+opt\s+(in\s+out\s+)?source\s+destination\s*$"
+)
+_FRAGMENT = {"--": None, "-f": "-f", "!f": "! -f"}
+
+# Protocol numbers iptables prints with -n (1.8.9) and the names iptables-save writes.
+_PROTOCOL_NAMES = {
+    "0": None, "all": None, "6": "tcp", "17": "udp", "1": "icmp", "58": "ipv6-icmp", "icmpv6": "ipv6-icmp",
+    "132": "sctp", "136": "udplite", "50": "esp", "51": "ah", "135": "mh", "33": "dccp", "47": "gre",
+}  # fmt: skip
+
+
+@dataclass
+class _Layout:
+    """Which columns a listing has, from its column header line."""
+
+    numbers: bool = True
+    counters: bool = True
+    interfaces: bool = True
+    line: int = 0
+
+
+@dataclass
+class _ChainBlock:
+    name: str
+    policy: str | None
+    counters: tuple[str, str] | None
+    line: int
+    rules: list[tuple[int, str]] = field(default_factory=list)  # (line, save rule text)
+
+
+@dataclass
+class _TableBlock:
+    name: str | None  # None: not named, inferred from its chains
+    line: int
+    flags: str = ""
+    chains: list[_ChainBlock] = field(default_factory=list)
+
+
+def convert_listing(text: str, table: str | None = None, family: Family = Family.IPV4) -> Conversion:
+    """`iptables -L -n -v [-x] [--line-numbers]` output, of one or several tables -> a save text."""
+    conversion = Conversion(exact_columns=False)
+    blocks, comments = _listing_blocks(_physical_lines(text), table, conversion.losses)
+    for number, comment in comments:
+        conversion.add(comment, number)
+    names_seen: set[str] = set()
+    for block in blocks:
+        name = block.name or _infer_table(block, conversion.losses)
+        if name in names_seen:
+            conversion.losses.append(
+                Loss(block.line, "table", f"table '{name}' is listed twice: only its first listing is read", "S127")
+            )
+            continue
+        names_seen.add(name)
+        _emit_table(conversion, block, name)
+    return conversion
+
+
+def _listing_blocks(
+    lines: list[str], table: str | None, losses: list[Loss]
+) -> tuple[list[_TableBlock], list[tuple[int, str]]]:
+    """Cut a listing into tables: at a line naming a table, or when a chain repeats or a
+    built-in chain follows a user chain (iptables lists built-in chains first)."""
+    blocks: list[_TableBlock] = []
+    comments: list[tuple[int, str]] = []
+    named: tuple[str, int, str] | None = (table, 0, "") if table else None
+    current: _TableBlock | None = None
+    chain: _ChainBlock | None = None
+    layout = _Layout()
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        header = _CHAIN_HEADER.match(stripped)
+        if header is not None:
+            name, policy, packets, octets = header.group(1), header.group(2), header.group(3), header.group(4)
+            if current is None or _starts_new_table(current, name):
+                if named is not None:
+                    current = _TableBlock(named[0], named[1] or number, named[2])
+                    named = None
+                else:
+                    current = _TableBlock(None, number)
+                blocks.append(current)
+            counters = (packets, octets) if packets is not None else None
+            chain = _ChainBlock(name, policy, counters, number)
+            current.chains.append(chain)
+            layout = _Layout(line=number)
+            continue
+        names_table = table_named_by(stripped) if stripped else None
+        if names_table is not None:
+            named = (names_table, number, command_flags(stripped))
+            current, chain = None, None
+            if stripped.startswith("#"):
+                comments.append((number, stripped))
+            continue
+        if not stripped:
+            continue
+        columns = _COLUMN_HEADER.match(line)
+        if columns is not None:
+            layout = _Layout(bool(columns.group(1)), bool(columns.group(2)), bool(columns.group(3)), number)
+            continue
+        if chain is not None:
+            rule = _listing_rule(line, number, layout, chain, losses)
+            if rule is not None:
+                chain.rules.append((number, rule))
+                continue
+        if stripped.startswith("#"):
+            comments.append((number, stripped))
+            continue
+        losses.append(Loss(number, "line", "a line that is neither a chain header nor a rule: ignored", "S127"))
+    return blocks, comments
+
+
+def _starts_new_table(block: _TableBlock, chain: str) -> bool:
+    names = [c.name for c in block.chains]
+    if chain in names:
+        return True
+    builtin = chain in _ALL_BUILTINS
+    return builtin and bool(names) and names[-1] not in _ALL_BUILTINS
+
+
+_ALL_BUILTINS = frozenset(name for chains in BUILTIN_CHAINS.values() for name in chains)
+_NAT_TARGETS = ("DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP")
+
+
+def _infer_table(block: _TableBlock, losses: list[Loss]) -> str:
+    """The table a listing without a naming line shows, from its built-in chains.
+
+    Exactly the built-in chains of one table: that table (filter rather than security).
+    Otherwise the first table (filter, nat, mangle, raw) whose built-ins include them,
+    nat first when a rule uses a NAT target; the guess is an S126 loss."""
+    builtins = {c.name for c in block.chains if c.name in _ALL_BUILTINS}
+    for name in ("filter", "nat", "mangle", "raw"):
+        if builtins == set(BUILTIN_CHAINS[name]):
+            return name
+    uses_nat = any(f"-j {target}" in text for c in block.chains for _, text in c.rules for target in _NAT_TARGETS)
+    order = ("nat", "filter", "mangle", "raw") if uses_nat else ("filter", "nat", "mangle", "raw")
+    guess = next((name for name in order if builtins <= set(BUILTIN_CHAINS[name])), "filter")
+    shown = ", ".join(sorted(builtins)) or "no built-in chain"
+    losses.append(
+        Loss(
+            block.line,
+            "table",
+            f"the listing does not name its table ({shown}): read as '{guess}'; "
+            f"precede it with '# iptables -t {guess} -L -n -v' to say so",
+        )
+    )
+    return guess
+
+
+def _emit_table(conversion: Conversion, block: _TableBlock, name: str) -> None:
+    conversion.add(f"*{name}", block.line)
+    builtins = BUILTIN_CHAINS.get(name, ())
+    for chain in block.chains:
+        policy = chain.policy or "-"
+        if chain.policy and chain.name not in builtins:
+            conversion.losses.append(
+                Loss(chain.line, "table", f"chain '{chain.name}' has a policy but is not built into table '{name}'")
+            )
+        counters = "[0:0]"
+        if chain.counters is not None:
+            packets = _exact_counter(chain.counters[0], chain.line, conversion.losses)
+            octets = _exact_counter(chain.counters[1], chain.line, conversion.losses)
+            counters = f"[{packets}:{octets}]"
+        conversion.add(f":{chain.name} {policy} {counters}", chain.line)
+    for chain in block.chains:
+        for number, rule in chain.rules:
+            conversion.add(rule, number)
+    last = max([block.line] + [c.line for c in block.chains] + [n for c in block.chains for n, _ in c.rules])
+    conversion.add("COMMIT", last)
+
+
+# -- counters -----------------------------------------------------------------------------
+
+_SUFFIXES = {"K": 1, "M": 2, "G": 3, "T": 4}
+
+
+def counter_range(text: str) -> tuple[int, int]:
+    """The exact numbers a listing's counter stands for: '743K' -> (742500, 743499).
+
+    iptables prints a number above 99999 divided by 1000 (rounded half up) until it fits
+    in four digits, with K, M, G or T; with -x it prints the exact number."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text), int(text)
+    found = re.fullmatch(r"(\d+)([KMGT])", text)
+    if found is None:
+        raise ValueError(f"not a counter: {text!r}")
+    low = high = int(found.group(1))
+    for _ in range(_SUFFIXES[found.group(2)]):
+        low, high = max(low * 1000 - 500, 0), high * 1000 + 499
+    return max(low, 100000), high
+
+
+def _exact_counter(text: str, line: int, losses: list[Loss]) -> int:
+    """A counter as a number; a rounded one (743K) is its middle value, noted as a loss."""
+    low, high = counter_range(text)
+    if low != high:
+        losses.append(
+            Loss(line, "counters", f"counter {text} is rounded ({low}..{high}): list with -x for exact numbers")
+        )
+        return int(text[:-1]) * 1000 ** _SUFFIXES[text[-1]]
+    return low
+
+
+# -- one rule line ---------------------------------------------------------------------------
+
+_OPT_WORDS = frozenset(_FRAGMENT)
+
+
+def _listing_rule(line: str, number: int, layout: _Layout, chain: _ChainBlock, losses: list[Loss]) -> str | None:
+    """A listing rule line -> the iptables-save rule it was printed from (None: not a rule line)."""
+    words = [(m.group(), m.start(), m.end()) for m in re.finditer(r"\S+", line)]
+    head = (1 if layout.numbers else 0) + (2 if layout.counters else 0)
+    opt = next((i for i in range(head + 1, min(head + 3, len(words))) if words[i][0] in _OPT_WORDS), None)
+    tail = opt + 1 + (2 if layout.interfaces else 0) + 2 if opt is not None else len(words) + 1
+    if opt is None or tail > len(words):
+        return None
+    if layout.numbers and not words[0][0].isdigit():
+        return None
+    if layout.numbers:
+        _check_numbering(int(words[0][0]), number, chain, losses)
+    counters = ""
+    if layout.counters:
+        try:
+            packets = _exact_counter(words[head - 2][0], number, losses)
+            octets = _exact_counter(words[head - 1][0], number, losses)
+        except ValueError:
+            return None
+        counters = f"[{packets}:{octets}] "
+    target = words[head][0] if opt == head + 2 else None
+    index = opt - 1
+    protocol = words[index][0]
+    negated_protocol = protocol.startswith("!")
+    protocol_name = _PROTOCOL_NAMES.get(protocol.lstrip("!"), protocol.lstrip("!"))
+    fragment = _FRAGMENT[words[opt][0]]
+    position = opt + 1
+    interfaces: list[str] = []
+    if layout.interfaces:
+        interfaces = _interface("-i", words[position][0]) + _interface("-o", words[position + 1][0])
+        position += 2
+    else:
+        losses.append(Loss(number, "interfaces", "listed without -v: interfaces (-i/-o) are not shown"))
+    # iptables-save's order: -s -d -i -o -p -f
+    basics = _address("-s", words[position][0], number, losses) + _address("-d", words[position + 1][0], number, losses)
+    basics += interfaces
+    if protocol_name is not None:
+        basics += (["!"] if negated_protocol else []) + ["-p", protocol_name]
+    if fragment:
+        basics.append(fragment)
+    extra = line[words[position + 1][2] :]
+    goto = False
+    stripped = extra.lstrip()
+    if stripped.startswith("[goto]"):
+        goto, extra = True, stripped[len("[goto]") :]
+    modules, rest = read_matches(extra, protocol_name)
+    target_words, rest = read_target(target, rest)
+    if rest.strip():
+        losses.append(Loss(number, "text", f"text iptlint cannot read back: {rest.strip()!r}", "S127"))
+    if any(words == ["-m", "hashlimit"] for words in (m[:2] for m in modules)):
+        losses.append(Loss(number, "hashlimit-name", "a listing does not show a hashlimit's name: read as 'unknown'"))
+    jump = []
+    if target:
+        jump = ["-g" if goto else "-j", target, *target_words]
+    text = " ".join(_quote(w) for w in [*basics, *(w for m in modules for w in m), *jump])
+    return f"{counters}-A {chain.name} {text}".rstrip()
+
+
+def _check_numbering(shown: int, line: int, chain: _ChainBlock, losses: list[Loss]) -> None:
+    expected = len(chain.rules) + 1
+    if shown != expected:
+        losses.append(
+            Loss(
+                line,
+                "excerpt",
+                f"rule number {shown} where {expected} was expected: an excerpt, rules of chain "
+                f"'{chain.name}' are missing and the positions are not the kernel's",
+            )
+        )
+
+
+def _interface(option: str, word: str) -> list[str]:
+    if word in ("*", "any"):
+        return []
+    if word.startswith("!"):
+        return ["!", option, word[1:]]
+    return [option, word]
+
+
+_ADDRESS = re.compile(r"^[0-9.]+(?:/[0-9.]+)?$|^[0-9a-fA-F:]*:[0-9a-fA-F:.]*(?:/\d+)?$")
+
+
+def _address(option: str, word: str, line: int, losses: list[Loss]) -> list[str]:
+    negated = word.startswith("!")
+    address = word[1:] if negated else word
+    if address in ("0.0.0.0/0", "::/0", "anywhere") and not negated:
+        return []
+    if address == "anywhere":
+        address = "0.0.0.0/0"
+    if not _ADDRESS.match(address):
+        losses.append(
+            Loss(line, "names", f"'{address}' is a host name, not an address (listed without -n): condition left out")
+        )
+        return []
+    if "/" not in address:
+        address += "/128" if ":" in address else "/32"
+    return (["!"] if negated else []) + [option, address]
+
+
+_NEEDS_QUOTES = re.compile(r'[\s"\\\']|^$')
+
+
+def _quote(word: str) -> str:
+    if not _NEEDS_QUOTES.search(word) or word == "!":
+        return word
+    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# ---------------------------------------------------------------------------------------
+# Module prints -> save options.  Each reader takes the text after the previous module
+# and returns (save words, rest) or None when the text is not its print.
+# ---------------------------------------------------------------------------------------
+
+Reader = Callable[[str, "str | None"], "tuple[list[str], str] | None"]
+
+_PORT = r"[\w.-]+"
+
+
+def _service(port: str, protocol: str | None) -> str:
+    if port.isdigit():
+        return port
+    try:
+        return str(socket.getservbyname(port, protocol or "tcp"))
+    except OSError:
+        return port
+
+
+def _ports(value: str, protocol: str | None) -> str:
+    return ":".join(_service(p, protocol) for p in value.split(":"))
+
+
+def _take(pattern: str, text: str) -> re.Match | None:
+    return re.match(r"\s*(?:" + pattern + r")(?=\s|$)", text)
+
+
+_TCP_FLAGS = (("FIN", 0x01), ("SYN", 0x02), ("RST", 0x04), ("PSH", 0x08), ("ACK", 0x10), ("URG", 0x20))
+
+
+def _flag_names(value: str) -> str:
+    if not value.lower().startswith("0x"):
+        return value
+    bits = int(value, 16)
+    names = [name for name, bit in _TCP_FLAGS if bits & bit]
+    return ",".join(names) if names else "NONE"
+
+
+def _read_tcp_udp(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    head = _take(r"(tcp|udp|udplite|sctp|dccp)", text)
+    if head is None:
+        return None
+    module = head.group(1)
+    words = ["-m", module]
+    text = text[head.end() :]
+    for label, option in (("spt", "--sport"), ("dpt", "--dport")):
+        found = _take(label + r"s?:(!?)(" + _PORT + r"(?::" + _PORT + r")?)", text)
+        if found:
+            words += (["!"] if found.group(1) else []) + [option, _ports(found.group(2), module)]
+            text = text[found.end() :]
+    if module == "tcp":
+        found = _take(r"option=(!?)(\d+)", text)
+        if found:
+            words += (["!"] if found.group(1) else []) + ["--tcp-option", found.group(2)]
+            text = text[found.end() :]
+        found = _take(r"flags:(!?)([\w,]+)/([\w,]+)", text)
+        if found:
+            mask, compare = _flag_names(found.group(2)), _flag_names(found.group(3))
+            words += (["!"] if found.group(1) else []) + ["--tcp-flags", mask, compare]
+            text = text[found.end() :]
+    return words, text
+
+
+def _read_icmp(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    found = _take(r"icmp\s*(!?)\s*type (\d+)(?: code (\d+)| codes (\d+)-(\d+))?", text)
+    if found:
+        value = found.group(2) + (f"/{found.group(3)}" if found.group(3) else "")
+        words = ["-m", "icmp"] + (["!"] if found.group(1) else []) + ["--icmp-type", value]
+        return words, text[found.end() :]
+    found = _take(r"icmp(?: (!?)([a-z-]+))?", text)
+    if found and found.group(2) not in ("any",):
+        if found.group(2) is None:
+            return ["-m", "icmp"], text[found.end() :]
+        return ["-m", "icmp"] + (["!"] if found.group(1) else []) + ["--icmp-type", found.group(2)], text[found.end() :]
+    return None
+
+
+def _read_multiport(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    found = _take(r"multiport (sports|dports|ports)\s+(!?)\s*([\w.:,-]+)", text)
+    if found is None:
+        return None
+    ports = ",".join(_ports(p, protocol) for p in found.group(3).split(","))
+    words = ["-m", "multiport"] + (["!"] if found.group(2) else []) + [f"--{found.group(1)}", ports]
+    return words, text[found.end() :]
+
+
+_CT_KEYS = (
+    "state", "ctstate", "ctproto", "ctorigsrc", "ctorigdst", "ctreplsrc", "ctrepldst", "ctorigsrcport",
+    "ctorigdstport", "ctreplsrcport", "ctrepldstport", "ctstatus", "ctexpire", "ctdir",
+)  # fmt: skip
+
+
+def _read_conntrack(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    words: list[str] = []
+    seen: set[str] = set()
+    module = None
+    while True:
+        found = _take(r"(!\s+)?(" + "|".join(_CT_KEYS) + r")\s+(!?)(\S+)", text)
+        if found is None or found.group(2) in seen:
+            break
+        key = found.group(2)
+        this_module = "state" if key == "state" else "conntrack"
+        if module is not None and this_module != module:
+            break
+        module = this_module
+        seen.add(key)
+        negated = bool(found.group(1) or found.group(3))
+        words += (["!"] if negated else []) + [f"--{key}", found.group(4)]
+        text = text[found.end() :]
+    if module is None:
+        return None
+    return ["-m", module, *words], text
+
+
+def _read_addrtype(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    head = _take(r"ADDRTYPE match", text)
+    if head is None:
+        return None
+    words = ["-m", "addrtype"]
+    text = text[head.end() :]
+    for label, option in (("src-type", "--src-type"), ("dst-type", "--dst-type")):
+        found = _take(label + r"\s*(!?)\s*([\w,]+)", text)
+        if found:
+            words += (["!"] if found.group(1) else []) + [option, found.group(2)]
+            text = text[found.end() :]
+    for label, option in (("limit-in", "--limit-iface-in"), ("limit-out", "--limit-iface-out")):
+        found = _take(label, text)
+        if found:
+            words.append(option)
+            text = text[found.end() :]
+    return words, text
+
+
+def _read_comment(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    found = re.match(r"\s*/\* (.*?) \*/(?=\s|$)", text, re.S)
+    if found is None:
+        return None
+    return ["-m", "comment", "--comment", found.group(1)], text[found.end() :]
+
+
+def _read_limit(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    found = _take(r"limit: avg (\S+) burst (\d+)", text)
+    if found is None or _take(r"mode", text[found.end() :]):
+        return None
+    words = ["-m", "limit", "--limit", found.group(1)]
+    if found.group(2) != "5":
+        words += ["--limit-burst", found.group(2)]
+    return words, text[found.end() :]
+
+
+def _read_hashlimit(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    found = _take(r"limit: (above|up to|avg) (\S+)", text)
+    if found is None:
+        return None
+    rest = text[found.end() :]
+    option = "--hashlimit-above" if found.group(1) == "above" else "--hashlimit-upto"
+    words = ["-m", "hashlimit", option, found.group(2)]
+    burst = _take(r"burst (\d+)", rest)
+    if burst:
+        if burst.group(1) != "5":
+            words += ["--hashlimit-burst", burst.group(1)]
+        rest = rest[burst.end() :]
+    mode = _take(r"mode(?: ([\w,-]+))?", rest)
+    if mode is None and found.group(1) == "avg":
+        return None
+    if mode:
+        if mode.group(1):
+            words += ["--hashlimit-mode", mode.group(1)]
+        rest = rest[mode.end() :]
+    words += ["--hashlimit-name", "unknown"]
+    for label in ("htable-size", "htable-max", "htable-gcinterval", "htable-expire", "srcmask", "dstmask"):
+        item = _take(label + r" (\d+)", rest)
+        if item:
+            words += [f"--hashlimit-{label}", item.group(1)]
+            rest = rest[item.end() :]
+    return words, rest
+
+
+def _read_mark(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    found = _take(r"(mark|connmark) match\s*(!?)\s*(0x[0-9a-f]+(?:/0x[0-9a-f]+)?)", text)
+    if found is None:
+        return None
+    words = ["-m", found.group(1)] + (["!"] if found.group(2) else []) + ["--mark", found.group(3)]
+    return words, text[found.end() :]
+
+
+def _read_owner(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    words: list[str] = []
+    labels = (("owner UID match", "--uid-owner"), ("owner GID match", "--gid-owner"))
+    while True:
+        for label, option in labels:
+            found = _take(r"(!\s*)?" + label + r" (\S+)", text)
+            if found:
+                words += (["!"] if found.group(1) else []) + [option, found.group(2)]
+                text = text[found.end() :]
+                break
+        else:
+            found = _take(r"(!\s*)?owner socket exists", text)
+            if found:
+                words += (["!"] if found.group(1) else []) + ["--socket-exists"]
+                text = text[found.end() :]
+                continue
+            found = _take(r"incl\. suppl\. groups", text)
+            if found:
+                words.append("--suppl-groups")
+                text = text[found.end() :]
+                continue
+            break
+    return (["-m", "owner", *words], text) if words else None
+
+
+_TTL = {"==": ("", "--ttl-eq"), "!=": ("!", "--ttl-eq"), "<": ("", "--ttl-lt"), ">": ("", "--ttl-gt")}
+
+
+def _read_simple(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    """Modules printed as one phrase with one value."""
+    found = _take(r"TTL match TTL (==|!=|<|>) (\d+)", text)
+    if found:
+        negated, option = _TTL[found.group(1)]
+        return ["-m", "ttl"] + ([negated] if negated else []) + [option, found.group(2)], text[found.end() :]
+    found = _take(r"PKTTYPE (!?)= (\S+)", text)
+    if found:
+        return ["-m", "pkttype"] + (["!"] if found.group(1) else []) + ["--pkt-type", found.group(2)], text[
+            found.end() :
+        ]
+    found = _take(r"MAC (!\s*)?([0-9A-Fa-f:]{17})", text)
+    if found:
+        words = ["-m", "mac"] + (["!"] if found.group(1) else []) + ["--mac-source", found.group(2).upper()]
+        return words, text[found.end() :]
+    found = _take(r"(source|destination) IP range (!?)\s*(\S+)", text)
+    if found:
+        option = "--src-range" if found.group(1) == "source" else "--dst-range"
+        words = ["-m", "iprange"] + (["!"] if found.group(2) else []) + [option, found.group(3)]
+        rest = text[found.end() :]
+        second = _take(r"destination IP range (!?)\s*(\S+)", rest)
+        if second and option == "--src-range":
+            words += (["!"] if second.group(1) else []) + ["--dst-range", second.group(2)]
+            rest = rest[second.end() :]
+        return words, rest
+    found = _take(r"length (!?)(\d+(?::\d+)?)", text)
+    if found:
+        return ["-m", "length"] + (["!"] if found.group(1) else []) + ["--length", found.group(2)], text[found.end() :]
+    found = _take(r"helper match (!?)\s*\"([^\"]*)\"", text)
+    if found:
+        return ["-m", "helper"] + (["!"] if found.group(1) else []) + ["--helper", found.group(2)], text[found.end() :]
+    found = _take(r"(!\s*)?match-set (\S+) ([a-z,]+)", text)
+    if found:
+        words = ["-m", "set"] + (["!"] if found.group(1) else []) + ["--match-set", found.group(2), found.group(3)]
+        return words, text[found.end() :]
+    found = _take(r"DSCP match (!?)(0x[0-9a-f]+)", text)
+    if found:
+        return ["-m", "dscp"] + (["!"] if found.group(1) else []) + ["--dscp", found.group(2)], text[found.end() :]
+    return None
+
+
+def _read_physdev(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    head = _take(r"PHYSDEV match", text)
+    if head is None:
+        return None
+    words = ["-m", "physdev"]
+    rest = text[head.end() :]
+    while True:
+        found = _take(r"(!\s+)?(--physdev-is-(?:in|out|bridged)|--physdev-(?:in|out) \S+)", rest)
+        if found is None:
+            break
+        words += (["!"] if found.group(1) else []) + found.group(2).split()
+        rest = rest[found.end() :]
+    return words, rest
+
+
+def _read_policy(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    head = _take(r"policy match", text)
+    if head is None:
+        return None
+    words = ["-m", "policy"]
+    rest = text[head.end() :]
+    while True:
+        found = _take(r"(!\s+)?(dir \w+|pol \w+|strict|\[\d+\]|reqid \d+|spi 0x[0-9a-f]+|proto \w+|mode \w+|"
+                      r"tunnel-(?:src|dst) \S+|next)", rest)  # fmt: skip
+        if found is None:
+            break
+        item = found.group(2)
+        if not item.startswith("["):
+            key, _, value = item.partition(" ")
+            words += (["!"] if found.group(1) else []) + [f"--{key}", *([value] if value else [])]
+        rest = rest[found.end() :]
+    return words, rest
+
+
+def _read_recent(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    head = _take(r"(!\s*)?recent:", text)
+    if head is None:
+        return None
+    rest = text[head.end() :]
+    negated = ["!"] if head.group(1) else []
+    words = ["-m", "recent"]
+    commands = {"SET": "--set", "CHECK": "--rcheck", "UPDATE": "--update", "REMOVE": "--remove"}
+    found = _take(r"(SET|CHECK|UPDATE|REMOVE)", rest)
+    if found:
+        words += [*negated, commands[found.group(1)]]
+        rest = rest[found.end() :]
+    for pattern, option in (
+        (r"seconds: (\d+)", "--seconds"),
+        (r"reap", "--reap"),
+        (r"hit_count: (\d+)", "--hitcount"),
+        (r"TTL-Match", "--rttl"),
+        (r"name: (\S+)", "--name"),
+        (r"side: (source|dest)", None),
+        (r"mask: (\S+)", "--mask"),
+    ):
+        item = _take(pattern, rest)
+        if item is None:
+            continue
+        if option is None:
+            words.append("--rsource" if item.group(1) == "source" else "--rdest")
+        else:
+            words += [option, *item.groups()]
+        rest = rest[item.end() :]
+    return words, rest
+
+
+def _read_statistic(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    found = _take(r"statistic mode random\s*(!?)\s*probability (\S+)", text)
+    if found:
+        words = ["-m", "statistic", "--mode", "random"] + (["!"] if found.group(1) else []) + ["--probability"]
+        return [*words, found.group(2)], text[found.end() :]
+    found = _take(r"statistic mode nth\s*(!?)\s*every (\d+)(?: packet (\d+))?", text)
+    if found:
+        words = ["-m", "statistic", "--mode", "nth"] + (["!"] if found.group(1) else []) + ["--every", found.group(2)]
+        if found.group(3):
+            words += ["--packet", found.group(3)]
+        return words, text[found.end() :]
+    return None
+
+
+MATCH_READERS: tuple[Reader, ...] = (
+    _read_tcp_udp, _read_icmp, _read_multiport, _read_conntrack, _read_addrtype, _read_comment, _read_limit,
+    _read_hashlimit, _read_mark, _read_owner, _read_simple, _read_physdev, _read_policy, _read_recent,
+    _read_statistic,
+)  # fmt: skip
+
+
+def read_matches(text: str, protocol: str | None = None) -> tuple[list[list[str]], str]:
+    """The `-m` words of each module printed at the start of `text`, and the text left."""
+    modules: list[list[str]] = []
+    while text.strip():
+        for reader in MATCH_READERS:
+            found = reader(text, protocol)
+            if found is not None:
+                words, text = found
+                modules.append(words)
+                break
+        else:
+            break
+    return modules, text
+
+
+# -- targets --------------------------------------------------------------------------------
+
+_LOG_FLAGS = (
+    (0x01, "--log-tcp-sequence"), (0x02, "--log-tcp-options"), (0x04, "--log-ip-options"), (0x08, "--log-uid"),
+    (0x20, "--log-macdecode"),
+)  # fmt: skip
+_LOG_LEVELS = {
+    "emerg": 0,
+    "alert": 1,
+    "crit": 2,
+    "error": 3,
+    "warning": 4,
+    "warn": 4,
+    "notice": 5,
+    "info": 6,
+    "debug": 7,
+}
+_LOG_WORDS = {"tcp-sequence": 0x01, "tcp-options": 0x02, "ip-options": 0x04, "uid": 0x08, "macdecode": 0x20}
+
+
+def _target_log(text: str) -> tuple[list[str], str]:
+    found = _take(r"LOG(?: flags (\d+) level (\d+)| level (\w+))", text)
+    if found is None:
+        return [], text
+    rest = text[found.end() :]
+    if found.group(1) is not None:
+        flags, level = int(found.group(1)), int(found.group(2))
+    else:
+        flags, level = 0, _LOG_LEVELS.get(found.group(3), 4)
+        while (word := _take(r"(tcp-sequence|tcp-options|ip-options|uid|macdecode)", rest)) is not None:
+            flags |= _LOG_WORDS[word.group(1)]
+            rest = rest[word.end() :]
+    words: list[str] = []
+    prefix = re.match(r'\s*prefix "(.*)"\s*$', rest, re.S)
+    if prefix:
+        words += ["--log-prefix", prefix.group(1)]
+        rest = ""
+    if level != 4:
+        words += ["--log-level", str(level)]
+    words += [option for bit, option in _LOG_FLAGS if flags & bit]
+    return words, rest
+
+
+def _target_nat(option: str) -> Callable[[str], tuple[list[str], str]]:
+    def read(text: str) -> tuple[list[str], str]:
+        words: list[str] = []
+        while (found := _take(r"to:(\S+)", text)) is not None:
+            words += [option, found.group(1)]
+            text = text[found.end() :]
+        return words + _nat_flags_words(text), _nat_flags_rest(text)
+
+    return read
+
+
+_NAT_FLAGS = (("random-fully", "--random-fully"), ("random", "--random"), ("persistent", "--persistent"))
+
+
+def _nat_flags_words(text: str) -> list[str]:
+    words = []
+    while True:
+        for label, option in _NAT_FLAGS:
+            found = _take(label, text)
+            if found:
+                words.append(option)
+                text = text[found.end() :]
+                break
+        else:
+            return words
+
+
+def _nat_flags_rest(text: str) -> str:
+    while True:
+        for label, _ in _NAT_FLAGS:
+            found = _take(label, text)
+            if found:
+                text = text[found.end() :]
+                break
+        else:
+            return text
+
+
+def _target_ports(label: str) -> Callable[[str], tuple[list[str], str]]:
+    def read(text: str) -> tuple[list[str], str]:
+        found = _take(label + r" (\S+)", text)
+        words: list[str] = []
+        if found:
+            words, text = ["--to-ports", found.group(1)], text[found.end() :]
+        return words + _nat_flags_words(text), _nat_flags_rest(text)
+
+    return read
+
+
+def _target_mark(text: str) -> tuple[list[str], str]:
+    found = _take(r"MARK (set|and|or|xor|xset) (0x[0-9a-f]+)(?:/(0x[0-9a-f]+))?", text)
+    if found is None:
+        return [], text
+    kind, value, mask = found.group(1), int(found.group(2), 16), found.group(3)
+    pairs = {
+        "set": (value, 0xFFFFFFFF),
+        "and": (0, ~value & 0xFFFFFFFF),
+        "or": (value, value),
+        "xor": (value, 0),
+        "xset": (value, int(mask, 16) if mask else 0xFFFFFFFF),
+    }
+    mark, bits = pairs[kind]
+    return ["--set-xmark", f"0x{mark:x}/0x{bits:x}"], text[found.end() :]
+
+
+def _target_connmark(text: str) -> tuple[list[str], str]:
+    found = _take(r"CONNMARK (restore|save)(?: mask (0x[0-9a-f]+))?", text)
+    if found:
+        mask = found.group(2) or "0xffffffff"
+        option = "--restore-mark" if found.group(1) == "restore" else "--save-mark"
+        return [option, "--nfmask", mask, "--ctmask", mask], text[found.end() :]
+    found = _take(r"CONNMARK (xset|set|and|or|xor) (0x[0-9a-f]+)(?:/(0x[0-9a-f]+))?", text)
+    if found:
+        marked, _ = _target_mark("MARK " + text.strip()[len("CONNMARK ") :])
+        return marked, text[found.end() :]
+    return [], text
+
+
+def _by_pattern(pattern: str, build: Callable[[re.Match], list[str]]) -> Callable[[str], tuple[list[str], str]]:
+    def read(text: str) -> tuple[list[str], str]:
+        found = _take(pattern, text)
+        return (build(found), text[found.end() :]) if found else ([], text)
+
+    return read
+
+
+def _target_nflog(text: str) -> tuple[list[str], str]:
+    words: list[str] = []
+    while True:
+        found = _take(r'nflog-(prefix) "([^"]*)"|nflog-(group|size|range|threshold) (\d+)', text)
+        if found is None:
+            return words, text
+        key = found.group(1) or found.group(3)
+        words += [f"--nflog-{key}", found.group(2) if found.group(1) else found.group(4)]
+        text = text[found.end() :]
+
+
+def _target_ct(text: str) -> tuple[list[str], str]:
+    found = _take(r"NOTRACK|CT notrack", text)
+    if found:
+        return ["--notrack"], text[found.end() :]
+    head = _take(r"CT", text)
+    if head is None:
+        return [], text
+    words: list[str] = []
+    rest = text[head.end() :]
+    while (item := _take(r"(zone|helper|timeout|ctevents|expevents) (\S+)", rest)) is not None:
+        words += [f"--{item.group(1)}", item.group(2)]
+        rest = rest[item.end() :]
+    return words, rest
+
+
+TARGET_READERS: dict[str, Callable[[str], tuple[list[str], str]]] = {
+    "REJECT": _by_pattern(r"reject-with (\S+)", lambda m: ["--reject-with", m.group(1)]),
+    "LOG": _target_log,
+    "DNAT": _target_nat("--to-destination"),
+    "SNAT": _target_nat("--to-source"),
+    "NETMAP": _by_pattern(r"to:(\S+)", lambda m: ["--to", m.group(1)]),
+    "MASQUERADE": _target_ports("masq ports:"),
+    "REDIRECT": _target_ports("redir ports"),
+    "MARK": _target_mark,
+    "CONNMARK": _target_connmark,
+    "NFLOG": _target_nflog,
+    "CT": _target_ct,
+    "TCPMSS": _by_pattern(
+        r"TCPMSS (clamp to PMTU|set (\d+))",
+        lambda m: ["--set-mss", m.group(2)] if m.group(2) else ["--clamp-mss-to-pmtu"],
+    ),
+    "NFQUEUE": _by_pattern(
+        r"NFQUEUE (?:num (\d+)|balance (\d+:\d+))",
+        lambda m: ["--queue-num", m.group(1)] if m.group(1) else ["--queue-balance", m.group(2)],
+    ),
+    "CHECKSUM": _by_pattern(r"CHECKSUM fill", lambda m: ["--checksum-fill"]),
+    "CLASSIFY": _by_pattern(r"CLASSIFY set (\S+)", lambda m: ["--set-class", m.group(1)]),
+    "DSCP": _by_pattern(r"DSCP set (0x[0-9a-f]+)", lambda m: ["--set-dscp", m.group(1)]),
+    "TOS": _by_pattern(r"TOS set (\S+)", lambda m: ["--set-tos", m.group(1)]),
+    "SET": _by_pattern(r"(add|del)-set (\S+) (\S+)", lambda m: [f"--{m.group(1)}-set", m.group(2), m.group(3)]),
+    "AUDIT": _by_pattern(r"AUDIT (\w+)", lambda m: ["--type", m.group(1)]),
+}
+
+
+def read_target(target: str | None, text: str) -> tuple[list[str], str]:
+    """The options of `target` printed in `text` (after the matches), and the text left."""
+    reader = TARGET_READERS.get(target or "")
+    if reader is None:
+        return [], text
+    return reader(text)
+
+
+# ---------------------------------------------------------------------------------------
+# Parsing any format, with findings and rules mapped back to the input
+# ---------------------------------------------------------------------------------------
+
+
+def parse_input(
+    text: str,
+    path: str = "-",
+    family: Family | None = None,
+    input_format: InputFormat | str = InputFormat.SAVE,
+    table: str | None = None,
+) -> ParseResult:
+    """Parse a save dump, `iptables -S` rules or an `iptables -L` listing ('auto': detect)."""
+    chosen = detect_format(text) if str(input_format) == "auto" else InputFormat(str(input_format))
+    if chosen is InputFormat.SAVE:
+        return parse(text, path, family)
+    family = family or (detect_family(text) if chosen is InputFormat.RULES else _listing_family(text))
+    rules = chosen is InputFormat.RULES
+    conversion = convert_rules(text, table) if rules else convert_listing(text, table, family)
+    result = parse(conversion.text, path, family)
+    return map_back(result, conversion, _physical_lines(text), chosen)
+
+
+def parse_input_bytes(
+    data: bytes,
+    path: str = "-",
+    family: Family | None = None,
+    input_format: InputFormat | str = InputFormat.SAVE,
+    table: str | None = None,
+) -> ParseResult:
+    """`parse_input` of raw file content; a save dump goes through `parse_bytes` (S101)."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    chosen = detect_format(text) if str(input_format) == "auto" else InputFormat(str(input_format))
+    if chosen is InputFormat.SAVE or b"\x00" in data[:65536]:
+        return parse_bytes(data, path, family)
+    return parse_input(text, path, family, chosen, table)
+
+
+def on_listing_lines(findings: Iterable[Finding], ruleset: Ruleset) -> list[Finding]:
+    """Findings of a listing span whole lines: their columns belong to the translated text."""
+    findings = list(findings)
+    if ruleset.input_format != str(InputFormat.LISTING):
+        return findings
+    source = list(ruleset.lines)
+    return [dataclasses.replace(f, span=_whole_line(f.span.line, source)) for f in findings]
+
+
+def _listing_family(text: str) -> Family:
+    return Family.IPV6 if re.search(r"\bip6tables\b|\s::/0\s", text) else Family.IPV4
+
+
+def map_back(result: ParseResult, conversion: Conversion, source: list[str], chosen: InputFormat) -> ParseResult:
+    """The parse of a conversion, with every line number, rule and finding on the input's lines."""
+    origin = conversion.origin
+
+    def line_of(synthetic: int) -> int:
+        return origin[synthetic - 1] if 0 < synthetic <= len(origin) else synthetic
+
+    def rule_of(rule: Rule) -> Rule:
+        return replace(rule, line=line_of(rule.line))
+
+    tables = tuple(
+        replace(
+            table,
+            line=line_of(table.line),
+            commit_line=line_of(table.commit_line) if table.commit_line else 0,
+            chains=tuple(
+                replace(chain, line=line_of(chain.line) if chain.line else 0, rules=tuple(map(rule_of, chain.rules)))
+                for chain in table.chains
+            ),
+        )
+        for table in result.ruleset.tables
+    )
+    comments = tuple(
+        Comment(line_of(c.line), c.text) for c in result.ruleset.comments if not _synthetic(c, source, origin)
+    )
+    ruleset = replace(
+        result.ruleset,
+        tables=tables,
+        comments=comments,
+        lines=tuple(source),
+        input_format=str(chosen),
+        uncertain=_uncertainties(conversion.losses),
+    )
+    findings = [_moved(f, conversion, source) for f in result.findings]
+    findings += loss_findings(conversion.losses, result.ruleset.path, source)
+    return ParseResult(ruleset, tuple(sorted(set(findings), key=Finding.sort_key)))
+
+
+def _synthetic(comment: Comment, source: list[str], origin: list[int]) -> bool:
+    line = origin[comment.line - 1] if 0 < comment.line <= len(origin) else 0
+    return not (0 < line <= len(source)) or source[line - 1].strip() != comment.text.strip()
+
+
+def _moved(finding: Finding, conversion: Conversion, source: list[str]) -> Finding:
+    """A finding on the input's line; its columns kept only where the line was not rewritten."""
+    synthetic = finding.span.line
+    if not 0 < synthetic <= len(conversion.origin):
+        return finding
+    line = conversion.origin[synthetic - 1]
+    same_text = 0 < line <= len(source) and source[line - 1] == conversion.lines[synthetic - 1]
+    if conversion.exact_columns and same_text:
+        span = Span(line, finding.span.column, line, finding.span.end_column)
+    else:
+        span = _whole_line(line, source)
+    return dataclasses.replace(finding, span=span)
+
+
+def _whole_line(line: int, source: list[str]) -> Span:
+    text = source[line - 1] if 0 < line <= len(source) else ""
+    return Span(line, 1, line, max(len(text.rstrip()), 1) + 1)
+
+
+_LOSS_HINTS = {
+    "counters": "counters are rounded to K/M/G",
+    "interfaces": "interfaces are not shown",
+    "names": "host names stand for addresses",
+    "excerpt": "rules are missing",
+}
+
+
+def loss_findings(losses: Iterable[Loss], path: str, source: list[str]) -> list[Finding]:
+    """One finding per kind of loss, at its first line, counting the other lines it hit."""
+    by_kind: dict[tuple[str, str], list[Loss]] = {}
+    for loss in losses:
+        by_kind.setdefault((loss.code, loss.kind), []).append(loss)
+    findings = []
+    for (code, kind), found in by_kind.items():
+        aggregate = kind in _LOSS_HINTS
+        for loss in found[:1] if aggregate else found:
+            message = loss.detail
+            others = len({x.line for x in found}) - 1
+            if aggregate and others:
+                message += f" (and {others} more lines)"
+            findings.append(Finding(code, message, path, _whole_line(loss.line, source), DIAGNOSTICS[code].severity))
+    return findings
+
+
+def _uncertainties(losses: Iterable[Loss]) -> tuple[Uncertainty, ...]:
+    seen: dict[tuple[int, str], Uncertainty] = {}
+    for loss in losses:
+        seen.setdefault((loss.line, loss.kind), Uncertainty(loss.line, loss.kind, loss.detail))
+    return tuple(sorted(seen.values(), key=lambda u: (u.line, u.kind)))
+
+
+def rules_of(ruleset: Ruleset) -> Iterable[tuple[Table, Chain, Rule]]:
+    """Every rule with its table and chain, in file order (a helper for comparisons)."""
+    for table in ruleset.tables:
+        for chain in table.chains:
+            for rule in chain.rules:
+                yield table, chain, rule
