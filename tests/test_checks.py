@@ -7,10 +7,12 @@ message that carry information (the chain path of a cycle, the suggested chain n
 from __future__ import annotations
 
 import pytest
+from conftest import report_summary
 
 from iptlint.analysis import Analysis
 from iptlint.findings import Severity
 from iptlint.linter import Settings, lint
+from iptlint.syntax.ast import BUILTIN_CHAINS, Family
 from iptlint.syntax.parser import parse
 
 
@@ -356,8 +358,6 @@ TARGET_RULES = {
 
 def placements(rule: str):
     """The rule in every built-in chain of every table, directly and through a user chain."""
-    from iptlint.syntax.ast import BUILTIN_CHAINS
-
     for table, hooks in BUILTIN_CHAINS.items():
         for hook in hooks:
             yield f"{table} {hook}", dump(f":{hook} ACCEPT [0:0]", f"-A {hook} {rule}", table=table)
@@ -413,10 +413,6 @@ def differs_by_backend(backend: str, name: str, where: str) -> bool:
 
 def compare_with_kernel(code: str, rules: dict[str, str], backend: str, netns) -> None:
     """Load each rule in every placement; iptlint (parser and S204/S208) must refuse exactly what the kernel does."""
-    from conftest import report_summary
-
-    from iptlint.syntax.ast import Family
-
     disagreements, unavailable, compared = [], [], 0
     for name, rule in rules.items():
         outcomes = []
@@ -467,8 +463,6 @@ LOOPS = {
 @pytest.mark.parametrize("backend", ["legacy", "nft"])
 @pytest.mark.parametrize("case", sorted(LOOPS))
 def test_s203_errors_exactly_when_the_kernel_refuses(case, backend, netns):
-    from iptlint.syntax.ast import Family
-
     text = dump(":INPUT ACCEPT [0:0]", *LOOPS[case])
     errors = [f for f in findings(text, "S203") if f.severity is Severity.ERROR]
     verdict = netns.restore(text, backend, Family.IPV4)
@@ -574,8 +568,6 @@ NESTINGS = {
 @pytest.mark.parametrize("backend", ["legacy", "nft"])
 @pytest.mark.parametrize("case", sorted(NESTINGS))
 def test_s209_errors_exactly_when_iptables_nft_refuses(case, backend, netns):
-    from iptlint.syntax.ast import Family
-
     text = NESTINGS[case]
     verdict = netns.restore(text, backend, Family.IPV4)
     flagged = bool(findings(text, "S209"))
@@ -599,8 +591,6 @@ def test_s210_every_section_flushed_by_a_later_one():
 @pytest.mark.kernel
 @pytest.mark.parametrize("backend", ["legacy", "nft"])
 def test_s210_only_the_last_section_is_loaded(backend, netns):
-    from iptlint.syntax.ast import Family
-
     text = dump(":INPUT ACCEPT [0:0]", "-A INPUT -s 10.0.0.1/32 -j DROP")
     text += dump(":INPUT ACCEPT [0:0]", "-A INPUT -s 10.0.0.2/32 -j DROP")
     assert netns.restore(text, backend, Family.IPV4).ok
@@ -621,8 +611,6 @@ UNREACHED = {
 @pytest.mark.parametrize("backend", ["legacy", "nft"])
 @pytest.mark.parametrize("case", sorted(UNREACHED))
 def test_table_limits_hold_in_unreached_chains_hook_limits_do_not(case, backend, netns):
-    from iptlint.syntax.ast import Family
-
     table, rule, code, refused = UNREACHED[case]
     text = dump(":INPUT ACCEPT [0:0]", ":X - [0:0]", f"-A X {rule}", table=table)
     assert netns.restore(text, backend, Family.IPV4).ok is not refused
