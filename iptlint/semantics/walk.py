@@ -541,6 +541,7 @@ class _Walker:
 
     ruleset: Ruleset
     host: Host
+    ipsets: Mapping[str, Any] = field(default_factory=dict)
     parts_cache: dict[int, tuple[tuple[str, Bounds], ...]] = field(default_factory=dict)
     evaluations: int = 0
 
@@ -548,7 +549,7 @@ class _Walker:
         key = id(rule)
         found = self.parts_cache.get(key)
         if found is None:
-            ctx = ModelContext(self.ruleset.family, rule.table, rule.chain)
+            ctx = ModelContext(self.ruleset.family, rule.table, rule.chain, self.ipsets)
             found = self.parts_cache[key] = rule_parts(rule, ctx)
         return found
 
@@ -724,8 +725,12 @@ def walk(
     packet: Mapping[str, Any],
     *,
     local_addresses: Iterable[str] = (),
+    ipsets: Mapping[str, Any] | None = None,
 ) -> Trace:
     """Follow `packet` through `ruleset` in the kernel's order; see the module docstring.
+
+    `local_addresses`: the host's addresses (see "What the walk infers").  `ipsets`: set
+    name -> contents, for the models of `-m set` (as `ModelContext.ipsets`).
 
     Raises ValueError for a packet field that does not exist or a value out of range.
     """
@@ -738,7 +743,7 @@ def walk(
     host = Host(family, locals_, docker_bridges(ruleset))
     origin = "incoming" if given.get("in_iface") else "output"
     start = with_defaults(given, origin)
-    walker = _Walker(ruleset, host)
+    walker = _Walker(ruleset, host, dict(ipsets or {}))
     journey = _Journey(dict(start))
     if host.bridges and not locals_:
         names = ", ".join(f"{b.name} {b.subnet}" for b in host.bridges)
