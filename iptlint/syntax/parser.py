@@ -584,6 +584,17 @@ def _without_end_of_options(text: str) -> str:
     return text if previous.startswith("-") else before
 
 
+def _counter_value(text: str, what: str) -> int:
+    """A counter of `-c`, read as iptables' sscanf("%llu") does: `-1` wraps, trailing junk is ignored."""
+    found = _SCANF_LLU.match(text)
+    if found is None:
+        raise ValueError(f"{what} {text!r} is not a number")
+    return int(found[0]) % 2**64
+
+
+_SCANF_LLU = re.compile(r"[ \t]*[+-]?[0-9]+")
+
+
 def _argument_words(argument) -> tuple[int, ...]:
     """The word indices of an argument, in order: its `!`, its option, its values."""
     head = (argument.option,) if argument.not_ is None else (argument.not_, argument.option)
@@ -820,7 +831,7 @@ class _RuleBuilder:
         self.seen_basic.add(name)
         if name == "-c":
             try:
-                self.counters = Counters(v.to_int(texts[0], what="packets"), v.to_int(texts[1], 0, 2**64 - 1, "bytes"))
+                self.counters = Counters(_counter_value(texts[0], "packets"), _counter_value(texts[1], "bytes"))
             except ValueError as error:
                 raise self.error("S113", str(error), first, first + width - 1) from None
             return
