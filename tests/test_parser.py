@@ -350,6 +350,12 @@ def test_chain_and_rule_counters():
     ]
 
 
+def test_set_counters_read_as_sscanf_does():
+    result = parse("*filter\n-A INPUT -c -1 2x -j ACCEPT\nCOMMIT\n")
+    (rule,) = result.ruleset.rules
+    assert rule.counters == Counters(2**64 - 1, 2)
+
+
 def test_chain_without_counters():
     assert errors("*filter\n:bw_INPUT -\n:INPUT -\nCOMMIT\n") == []
 
