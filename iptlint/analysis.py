@@ -301,7 +301,13 @@ class Analysis:
         from iptlint.docker.exposure import allowed_networks, exposures
 
         extra = [n for _, entries in self.exposure_allow for n in allowed_networks(entries)]
-        return exposures(self.ruleset, self.docker, tuple(self.options.get("local_addresses", ())), extra)
+        return exposures(
+            self.ruleset,
+            self.docker,
+            tuple(self.options.get("local_addresses", ())),
+            extra,
+            self.options.get("ipsets") or {},
+        )
 
     @functools.cached_property
     def exposure_allow(self) -> tuple:

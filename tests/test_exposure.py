@@ -75,9 +75,22 @@ def test_loopback_binding_is_not_exposed():
     assert not [f for f in findings(_moby("v28.5.2__iptablesdoc__usernet-portmap-lo.rules")) if f.code[0] == "X"]
 
 
-def test_ipset_dependency_is_only_possible():
+def test_dockers_own_ipset_is_known_from_its_bridges():
     found = {f.code for f in findings(_moby("v28.0.0__iptablesdoc__usernet-portmap.rules"))}
-    assert "X002" in found and "X001" not in found
+    assert "X001" in found and "X002" not in found
+
+
+def test_a_user_ipset_makes_it_possible_until_its_members_are_given(tmp_path):
+    text = EXAMPLE.read_text().replace(
+        "-A DOCKER-USER -j RETURN\n",
+        "-A DOCKER-USER -m set ! --match-set office src -j DROP\n-A DOCKER-USER -j RETURN\n",
+    )
+    assert "X002" in {f.code for f in findings(text)}
+    from iptlint.semantics.ipset import parse_ipset_save
+
+    ipsets = parse_ipset_save("create office hash:net family inet\nadd office 198.51.100.0/24\n")
+    found = [f for f in findings(text, ipsets=ipsets) if f.code[0] == "X" and f.code != "X003"]
+    assert [f.code for f in found] == []  # only the office reaches it: not exposed to every source
 
 
 def test_direct_routing_only_before_28():

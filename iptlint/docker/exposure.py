@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from iptlint.docker.model import DockerModel, PublishedPort
@@ -194,10 +194,10 @@ def _summarize(cells: Iterable[tuple[int, int]], version: int) -> tuple[str, ...
 # ---------------------------------------------------------------------------------------
 
 
-def _probe(ruleset: Ruleset, packet: dict, local: tuple[str, ...], cell, container) -> Probe:
+def _probe(ruleset: Ruleset, packet: dict, local: tuple[str, ...], cell, container, ipsets) -> Probe:
     from iptlint.semantics.walk import walk
 
-    trace = walk(ruleset, packet, local_addresses=local)
+    trace = walk(ruleset, packet, local_addresses=local, ipsets=ipsets)
     unknown = None
     if trace.verdict == "UNKNOWN":
         unknown = next((s.unknown for s in trace.steps if s.unknown), None) or trace.reason
@@ -214,6 +214,7 @@ def exposure_of(
     local_addresses: tuple[str, ...] = (),
     cells: list[tuple[int, int]] | None = None,
     interfaces: list[str] | None = None,
+    ipsets: Mapping | None = None,
 ) -> Exposure:
     family = ruleset.family
     if port.loopback_only:
@@ -241,7 +242,7 @@ def exposure_of(
                 "dport": port.host_ports.lo,
                 "ct_state": "NEW",
             }
-            probes.append(_probe(ruleset, packet, local, cell, port.container_address))
+            probes.append(_probe(ruleset, packet, local, cell, port.container_address, ipsets))
     opened = any(p.arrived for p in probes)
     status = "exposed" if opened else ("possibly" if any(p.verdict == "UNKNOWN" for p in probes) else "closed")
     direct = None
@@ -259,20 +260,32 @@ def exposure_of(
             "ct_state": "NEW",
             "dst_local": False,
         }
-        direct = _probe(ruleset, packet, local, cell, port.container_address)
+        direct = _probe(ruleset, packet, local, cell, port.container_address, ipsets)
     return Exposure(port, status, tuple(probes), host, direct)
 
 
 def exposures(
-    ruleset: Ruleset, docker: DockerModel | None, local_addresses: tuple[str, ...] = (), extra_networks: Iterable = ()
+    ruleset: Ruleset,
+    docker: DockerModel | None,
+    local_addresses: tuple[str, ...] = (),
+    extra_networks: Iterable = (),
+    ipsets: Mapping | None = None,
 ) -> tuple[Exposure, ...]:
-    """Every published port's exposure; `extra_networks` (policy allow-lists) also cut the cells."""
+    """Every published port's exposure; `extra_networks` (policy allow-lists) also cut the cells.
+
+    `ipsets`: known set contents (`--ipset`); Docker 28.0's own set is added from the bridges.
+    """
+    from iptlint.semantics.ipset import docker_ipsets, merged
+
     if docker is None:
         return ()
+    ipsets = merged(docker_ipsets(docker, ruleset.family), ipsets or {})
     cells = source_cells(ruleset, extra_networks)
     interfaces = outside_interfaces(ruleset, docker)
     return tuple(
-        exposure_of(ruleset, docker, port, local_addresses=local_addresses, cells=cells, interfaces=interfaces)
+        exposure_of(
+            ruleset, docker, port, local_addresses=local_addresses, cells=cells, interfaces=interfaces, ipsets=ipsets
+        )
         for port in docker.ports
         if not port.ingress and port.host_ports is not None
     )
