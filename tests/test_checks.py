@@ -6,6 +6,8 @@ message that carry information (the chain path of a cycle, the suggested chain n
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import report_summary
 
@@ -615,3 +617,18 @@ def test_table_limits_hold_in_unreached_chains_hook_limits_do_not(case, backend,
     text = dump(":INPUT ACCEPT [0:0]", ":X - [0:0]", f"-A X {rule}", table=table)
     assert netns.restore(text, backend, Family.IPV4).ok is not refused
     assert bool(findings(text, code)) is refused
+
+
+# -- the real corpus -----------------------------------------------------------------------
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real"
+
+
+@pytest.mark.parametrize("source", sorted(p.name for p in CORPUS.iterdir()) if CORPUS.is_dir() else [])
+def test_structural_checks_run_on_every_real_dump(source):
+    """No crash, and no kernel-level S2xx error on dumps that real hosts loaded."""
+    refused_by_kernel = {"S201", "S203", "S204", "S208", "S209"}
+    for path in sorted((CORPUS / source).rglob("*.rules")):
+        result = lint(path.read_bytes(), str(path), Settings(select=("S2",)))
+        errors = [f for f in result.findings if f.code in refused_by_kernel and f.severity is Severity.ERROR]
+        assert not errors, (path.name, [(f.code, f.span.line, f.message) for f in errors])
