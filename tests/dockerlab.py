@@ -124,6 +124,7 @@ class Scenario:
     dumps: dict[str, str | None]  # "ipv4" / "ipv6" -> iptables-save text (None: empty)
     ports: list[PublishedPort]
     probes: list[Probe] = field(default_factory=list)
+    counters: dict[str, str | None] = field(default_factory=dict)  # `iptables-save -c` after the probes
     mistakes: list[str] = field(default_factory=list)  # commands applied after the containers started
     containers: dict[str, str] = field(default_factory=dict)  # name -> IPv4 address
     environment: dict[str, str] = field(default_factory=dict)  # docker / iptables / kernel versions
@@ -154,6 +155,18 @@ class Scenario:
             if (probe.source, probe.port, probe.proto) == (source, port, proto):
                 return probe
         raise KeyError(f"{self.name}: no probe from {source} to port {port}/{proto}")
+
+
+def rule_packets(counted: str, rule: str) -> int:
+    """The packet count of a rule in an `iptables-save -c` text (`rule` as `-A CHAIN ...`).
+
+    KeyError when the rule is not there.  Counts include every probe of the scenario.
+    """
+    for line in counted.splitlines():
+        found = re.match(r"\[(\d+):\d+\] (-A .*)$", line)
+        if found and found.group(2) == rule:
+            return int(found.group(1))
+    raise KeyError(rule)
 
 
 def fixture_path(name: str) -> Path:
@@ -464,9 +477,9 @@ class DockerHost:
     --fixed-cidr-v6=... --ip6tables --experimental`).
     """
 
-    def __init__(self, daemon_args: tuple[str, ...] = (), *, label: str = "") -> None:
+    def __init__(self, daemon_args: tuple[str, ...] = (), *, backend: str | None = None) -> None:
         self.daemon_args = tuple(daemon_args)
-        self.label = label
+        self.backend = backend  # "legacy" / "nft": force that iptables for dockerd and the lab
         tag = f"{os.getpid()}x{next(_counter)}"
         self.host_ns = f"dlh{tag}"
         self.client_ns = f"dlc{tag}"
@@ -497,6 +510,8 @@ class DockerHost:
         """Namespaces, veth, dockerd, the image; then remember the pristine rule set."""
         for directory in ("data", "exec"):
             (self.root / directory).mkdir(parents=True, exist_ok=True)
+        if self.backend:
+            self._make_backend_links()
         self._create_namespaces()
         self._start_client_server()
         self._start_daemon()
@@ -592,7 +607,12 @@ class DockerHost:
         ]  # fmt: skip
         log = (self.root / "dockerd.log").open("wb")
         # nsenter execs dockerd: self.daemon.pid is dockerd's pid.
-        self.daemon = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        environment = dict(os.environ)
+        if self.backend:
+            environment["PATH"] = f"{self.root / 'bin'}:{environment.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin')}"
+        self.daemon = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=environment
+        )
         log.close()
         self._wait_for_daemon()
 
@@ -695,19 +715,41 @@ class DockerHost:
 
     def iptables(self, *args: str, family: str = "ipv4") -> str:
         """`iptables ARGS` (or ip6tables) inside the host namespace, e.g. a user's mistake."""
-        return self.in_host("iptables" if family == "ipv4" else "ip6tables", *args)
+        return self.in_host(self._tool("iptables" if family == "ipv4" else "ip6tables"), *args)
 
     def restore(self, text: str, family: str = "ipv4") -> None:
         """`iptables-restore` (or ip6tables-restore) of a whole text inside the host namespace."""
-        self.in_host("iptables-restore" if family == "ipv4" else "ip6tables-restore", stdin=text)
+        self.in_host(self._tool("iptables-restore" if family == "ipv4" else "ip6tables-restore"), stdin=text)
 
-    def save(self, family: str = "ipv4") -> str | None:
-        """The `iptables-save` (or `ip6tables-save`) text of the host namespace; None when empty."""
-        text = self.in_host("iptables-save" if family == "ipv4" else "ip6tables-save")
+    def save(self, family: str = "ipv4", *, counters: bool = False) -> str | None:
+        """The `iptables-save` (or `ip6tables-save`) text of the host namespace; None when empty.
+
+        `counters=True` adds `-c`: every rule with its [packets:bytes], to see which rules
+        the probes' packets really hit.
+        """
+        argv = [self._tool("iptables-save" if family == "ipv4" else "ip6tables-save")]
+        if counters:
+            argv.append("-c")
+        text = self.in_host(*argv)
         return text if text.strip() else None
 
-    def dumps(self) -> dict[str, str | None]:
-        return {"ipv4": self.save("ipv4"), "ipv6": self.save("ipv6")}
+    def dumps(self, *, counters: bool = False) -> dict[str, str | None]:
+        return {family: self.save(family, counters=counters) for family in ("ipv4", "ipv6")}
+
+    def _tool(self, name: str) -> str:
+        """An iptables command of this host's backend (the system's alternative when none was chosen)."""
+        return str(self.root / "bin" / name) if self.backend else name
+
+    def _make_backend_links(self) -> None:
+        """A bin directory whose iptables* commands are the chosen backend's; first on dockerd's PATH."""
+        directory = self.root / "bin"
+        directory.mkdir(parents=True, exist_ok=True)
+        for family in ("iptables", "ip6tables"):
+            for suffix in ("", "-save", "-restore"):
+                target = shutil.which(f"{family}-{self.backend}{suffix}")
+                if target is None:
+                    raise LabError(f"no {family}-{self.backend}{suffix} for the {self.backend} backend")
+                (directory / f"{family}{suffix}").symlink_to(target)
 
     def sysctl(self, key: str) -> str:
         """A sysctl of the host namespace, e.g. `net/ipv4/ip_forward`."""
@@ -715,7 +757,7 @@ class DockerHost:
 
     def environment(self) -> dict[str, str]:
         """The versions a recording depends on."""
-        iptables_version = self.in_host("iptables", "--version").strip()
+        iptables_version = self.in_host(self._tool("iptables"), "--version").strip()
         return {
             "docker": self.docker("version", "--format", "{{.Server.Version}}").strip(),
             "iptables": iptables_version,

@@ -117,10 +117,12 @@ def record(
             dumps = host.dumps()
             ports = host.published_reality(containers)
             found = [make() for make in probes]
+            counters = host.dumps(counters=True)
         return Scenario(
             name=name,
             description=description,
             dumps=dumps,
+            counters=counters,
             ports=ports,
             probes=found,
             mistakes=[" ".join(argv) for argv in mistakes],
@@ -468,18 +470,27 @@ def no_userland_proxy(host: DockerHost) -> Scenario:
     )
 
 
+def legacy_default_bridge(host: DockerHost) -> Scenario:
+    scenario = default_bridge(host)
+    scenario.name = "legacy-default-bridge"
+    scenario.description = "`default-bridge` with dockerd driving iptables-legacy (an x_tables host)."
+    return scenario
+
+
 @dataclass(frozen=True)
 class DaemonGroup:
     """Scenarios sharing one dockerd started with the same options."""
 
     daemon_args: tuple[str, ...]
     scenarios: tuple[Callable[[DockerHost], Scenario], ...]
+    backend: str | None = None  # None: the system's `iptables` alternative
 
 
 GROUPS = (
     DaemonGroup((), DEFAULT_DAEMON_SCENARIOS),
     DaemonGroup(IPV6_DAEMON, (ipv6_ip6tables,)),
     DaemonGroup(NO_PROXY_DAEMON, (no_userland_proxy,)),
+    DaemonGroup((), (legacy_default_bridge,), backend="legacy"),
 )
 
 
@@ -487,7 +498,7 @@ def scenarios() -> list[Scenario]:
     """Run every scenario, one dockerd per daemon configuration; needs root (see dockerlab)."""
     recorded = []
     for group in GROUPS:
-        with DockerHost(group.daemon_args) as host:
+        with DockerHost(group.daemon_args, backend=group.backend) as host:
             recorded.extend(run_scenario(host) for run_scenario in group.scenarios)
     return recorded
 
@@ -513,6 +524,7 @@ SCENARIO_NAMES = (
     "fix-docker-user-ctorigdstport",
     "ipv6-ip6tables-v4-fix-only",
     "no-userland-proxy",
+    "legacy-default-bridge",
 )
 
 
@@ -582,6 +594,20 @@ def _check_two_networks(s: Scenario) -> None:
 def _check_still_open(s: Scenario) -> None:
     assert _reachable(s, V4, 8080), f"{s.mistakes} does not block the published port"
     assert _reachable(s, V6, 8080)
+    assert _packets(s, USER_RULES[s.name]) == 0, "the user's rule never saw a packet"
+
+
+# The user's rule of each "still open" scenario, as iptables-save prints it.
+USER_RULES = {
+    "mistake-docker-user-append": "-A DOCKER-USER -i eth0 -p tcp -m tcp --dport 8080 -j DROP",
+    "mistake-docker-user-host-port": "-A DOCKER-USER -i eth0 -p tcp -m tcp --dport 8080 -j DROP",
+    "mistake-input-drop": "-A INPUT -i eth0 -p tcp -m tcp --dport 8080 -j DROP",
+    "mistake-forward-append": "-A FORWARD -i eth0 -p tcp -m tcp --dport 80 -j DROP",
+}
+
+
+def _packets(s: Scenario, rule: str) -> int:
+    return dockerlab.rule_packets(s.counters["ipv4"], rule)
 
 
 def _check_isolation_drop_deleted(s: Scenario) -> None:
@@ -607,6 +633,11 @@ def _check_nat_flushed(s: Scenario) -> None:
     assert s.probe("container:web", CLIENT_SERVER_PORT).reachable, "the client routes replies back via the host"
 
 
+def _check_legacy_default_bridge(s: Scenario) -> None:
+    assert "legacy" in s.environment["iptables"]
+    _check_default_bridge(s)
+
+
 def _check_isolation_jump_deleted(s: Scenario) -> None:
     assert s.probe("container:web-a", 80).reachable and s.probe("container:web-b", 80).reachable
 
@@ -619,6 +650,7 @@ def _check_forward_accept(s: Scenario) -> None:
 def _check_ctorigdstport(s: Scenario) -> None:
     assert not _reachable(s, V4, 8080), "--ctorigdstport matches the port before DNAT"
     assert _direct(s, V4, 8080), "direct routing to the container port has no original port 8080"
+    assert _packets(s, "-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 8080 -j DROP") > 0
     assert _reachable(s, V6, 8080), "docker-proxy still answers on [::]:8080, which no iptables rule sees"
 
 
@@ -658,6 +690,7 @@ CHECKS: dict[str, Callable[[Scenario], None]] = {
     "fix-docker-user-ctorigdstport": _check_ctorigdstport,
     "ipv6-ip6tables-v4-fix-only": _check_ipv6_v4_fix_only,
     "no-userland-proxy": _check_no_proxy,
+    "legacy-default-bridge": _check_legacy_default_bridge,
 }
 
 
@@ -716,6 +749,8 @@ def recording_differences(fresh: Scenario, stored: Scenario) -> list[str]:
     differences = []
     if dockerlab.normalize_reality(fresh) != dockerlab.normalize_reality(stored):
         differences.append("reality (ports or probes)")
+    if set(fresh.counters) != set(stored.counters):
+        differences.append("counted dumps (iptables-save -c) missing")
     same_tools = all(fresh.environment.get(key) == stored.environment.get(key) for key in ("docker", "iptables"))
     for family in ("ipv4", "ipv6"):
         now = dockerlab.normalize_dump(fresh.dumps[family], fresh.containers)
