@@ -29,9 +29,7 @@ FORBIDDEN_NAME_PREFIXES = ("avoid-", "use-", "prefer-", "no-")
 CODES = [info.code for info in all_rules()]
 
 # Docs known to be wrong, owned elsewhere: code -> why.  Remove an entry once fixed.
-KNOWN_BAD_EXAMPLES = {
-    "S125": "the Example has no `iptables-save` header, so `-m icmp6` makes iptlint read it as IPv6",
-}
+KNOWN_BAD_EXAMPLES: dict[str, str] = {}
 
 
 def with_known_bad(codes: list[str], known: dict[str, str]) -> list:
