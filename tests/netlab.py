@@ -1,0 +1,624 @@
+"""A small real network around one ruleset: send one packet, see where it went and which rules counted it.
+
+The kernel differential tests (tests/test_kernel_differential.py) compare iptlint's
+packet walk with the kernel.  This module is the kernel side.  `NetLab` builds, for one
+iptables-save dump, a set of network namespaces::
+
+    peer namespace "eth0"        router namespace (the host under test)        peer namespace "docker0"
+    veth nlp0 <------------------> eth0 10.203.0.1/24      docker0 172.17.0.1/16 <--> veth nlp1
+                                   ruleset loaded with iptables-(legacy|nft)-restore -c
+                                   ip_forward=1, rp_filter=0
+
+* The router's interfaces carry the names the dump uses (`eth0`, `docker0`, `br-xyz`,
+  ...), each a veth whose other end sits alone in a *peer* namespace.  A peer has no IP
+  configuration at all: it only sends and captures raw Ethernet frames (an AF_PACKET
+  socket), so its own IP stack never answers, routes or filters anything.
+* Every route of the router goes through one fictional next hop per interface (`via
+  GW onlink`) with a permanent neighbour entry pointing at the peer's MAC address: no
+  ARP, and a forwarded packet to *any* address of a subnet reaches the peer.  The
+  default route leaves through the interface named `default`.
+* Nothing the router itself emits may touch the counters (TCP resets, ICMP errors of
+  REJECT or of a closed port, echo replies): a policy routing rule sends every locally
+  generated packet (`iif lo`) to a blackhole table, so its route lookup fails before
+  the OUTPUT hook.  IPv6 is disabled everywhere (no neighbour discovery chatter).
+* A packet is one crafted frame sent by the peer of the packet's `in_iface` to the
+  router's MAC address.  It *arrived* when a peer captures it (forwarded: `where` is
+  "server", `iface` the router interface it left by) or when a raw IP socket in the
+  router receives it (local delivery happens after the INPUT hook: `where` is
+  "router").  Packets are recognised by their IP identification, unique per lab.
+* Counters: `iptables-save -c` in the router before and after, parsed by iptlint's
+  own parser; `counters_delta[(table, chain, rule_number)]` (rule numbers from 1, as
+  `iptables -L --line-numbers`) and `policy_delta[(table, chain)]` hold what grew.
+* `ct_state` "ESTABLISHED" (TCP or UDP, forwarded): the lab first opens the connection
+  (SYN or a first datagram from the sender, the answer crafted by the peer that
+  captured it), reads the counters, then sends the measured packet.  Other states are
+  what the crafted packet makes conntrack see (see `send`).
+
+The caller keeps 5-tuples unique within one lab (conntrack remembers connections: a
+second SYN of the same tuple would skip the nat table).  Everything lives in namespaces
+the lab created; `close()` (the context manager's exit) deletes them, also on failure.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ipaddress
+import itertools
+import json
+import os
+import select
+import socket
+import struct
+import subprocess
+import time
+from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from iptlint.syntax.ast import Ruleset
+from iptlint.syntax.parser import parse
+
+CLONE_NEWNET = 0x40000000
+ETH_P_IP = 0x0800
+PACKET_OUTGOING = 4
+COMMAND_TIMEOUT = 30.0
+ARRIVAL_WAIT = 0.3  # seconds: how long `send` waits for a packet that may arrive
+SETUP_WAIT = 0.1  # opening a connection: both packets arrive within microseconds when they do
+BLACKHOLE_TABLE = 4242
+RAW_PROTOCOLS = (1, 6, 17, 47, 50)  # the router listens for locally delivered packets of these
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_lab_numbers = itertools.count()
+
+
+# ---------------------------------------------------------------------------------------
+# Namespaces and commands
+# ---------------------------------------------------------------------------------------
+
+
+def netns_path(name: str) -> str:
+    return f"/var/run/netns/{name}"
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"setns: {os.strerror(error)}")
+
+
+@contextmanager
+def entered(namespace: str):
+    """Run the block with this thread in `namespace` (sockets opened inside stay there)."""
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    target = os.open(netns_path(namespace), os.O_RDONLY)
+    try:
+        _setns(target)
+        yield
+    finally:
+        _setns(own)
+        os.close(own)
+        os.close(target)
+
+
+def run(argv: list[str], stdin: str = "", namespace: str | None = None) -> subprocess.CompletedProcess:
+    """Run a command (inside `namespace` when given); raises with its error output if it fails."""
+    if namespace is not None:
+        argv = ["nsenter", f"--net={netns_path(namespace)}", *argv]
+    done = subprocess.run(argv, input=stdin.encode(), capture_output=True, timeout=COMMAND_TIMEOUT, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed: {done.stderr.decode(errors='replace').strip()}")
+    return done
+
+
+def ip_batch(namespace: str, commands: Iterable[str]) -> None:
+    """Several `ip` commands in one process, inside `namespace`."""
+    text = "\n".join(commands) + "\n"
+    run(["ip", "-n", namespace, "-batch", "-"], text)
+
+
+def write_sysctl(namespace: str, settings: Mapping[str, str]) -> None:
+    """Set net.* sysctls of `namespace` (/proc/sys/net follows the opener's namespace)."""
+    with entered(namespace):
+        for key, value in settings.items():
+            path = "/proc/sys/" + key.replace(".", "/")
+            if os.path.exists(path):
+                with open(path, "w") as handle:
+                    handle.write(value)
+
+
+# ---------------------------------------------------------------------------------------
+# Packets on the wire
+# ---------------------------------------------------------------------------------------
+
+
+def checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071)."""
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def ipv4_header(src: str, dst: str, proto: int, payload_length: int, ident: int) -> bytes:
+    header = struct.pack(
+        "!BBHHHBBH4s4s",
+        0x45,
+        0,
+        20 + payload_length,
+        ident,
+        0,
+        64,
+        proto,
+        0,
+        socket.inet_aton(src),
+        socket.inet_aton(dst),
+    )
+    return header[:10] + struct.pack("!H", checksum(header)) + header[12:]
+
+
+def pseudo_header(src: str, dst: str, proto: int, length: int) -> bytes:
+    return socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, proto, length)
+
+
+def tcp_segment(src: str, dst: str, sport: int, dport: int, flags: int, seq: int, ack: int) -> bytes:
+    segment = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 64240, 0, 0)
+    value = checksum(pseudo_header(src, dst, 6, len(segment)) + segment)
+    return segment[:16] + struct.pack("!H", value) + segment[18:]
+
+
+def udp_datagram(src: str, dst: str, sport: int, dport: int, payload: bytes) -> bytes:
+    datagram = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    value = checksum(pseudo_header(src, dst, 17, len(datagram)) + datagram) or 0xFFFF
+    return datagram[:6] + struct.pack("!H", value) + datagram[8:]
+
+
+def icmp_message(icmp_type: int, code: int, ident: int, payload: bytes) -> bytes:
+    if icmp_type in (13, 14):  # timestamp request/reply: three 32-bit timestamps
+        payload = bytes(12)
+    message = struct.pack("!BBHHH", icmp_type, code, 0, ident, 1) + payload
+    return message[:2] + struct.pack("!H", checksum(message)) + message[4:]
+
+
+@dataclass(frozen=True)
+class Wire:
+    """The header fields of one crafted IPv4 packet."""
+
+    src: str
+    dst: str
+    proto: int
+    ident: int
+    sport: int = 0
+    dport: int = 0
+    tcp_flags: int = 0x02
+    seq: int = 0
+    ack: int = 0
+    icmp_type: int = 8
+    icmp_code: int = 0
+    icmp_id: int = 0
+
+    def bytes(self) -> bytes:
+        token = b"netlab" + struct.pack("!H", self.ident)
+        if self.proto == 6:
+            body = tcp_segment(self.src, self.dst, self.sport, self.dport, self.tcp_flags, self.seq, self.ack)
+        elif self.proto == 17:
+            body = udp_datagram(self.src, self.dst, self.sport, self.dport, token)
+        elif self.proto == 1:
+            body = icmp_message(self.icmp_type, self.icmp_code, self.icmp_id, token)
+        else:
+            body = token
+        return ipv4_header(self.src, self.dst, self.proto, len(body), self.ident) + body
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A captured IPv4 packet, as it left the router (after NAT)."""
+
+    src: str
+    dst: str
+    proto: int
+    ident: int
+    sport: int = 0
+    dport: int = 0
+    seq: int = 0
+
+    @classmethod
+    def of(cls, packet: bytes) -> Seen | None:
+        if len(packet) < 20 or packet[0] >> 4 != 4:
+            return None
+        length = (packet[0] & 0x0F) * 4
+        ident, proto = struct.unpack("!H", packet[4:6])[0], packet[9]
+        src, dst = socket.inet_ntoa(packet[12:16]), socket.inet_ntoa(packet[16:20])
+        body = packet[length:]
+        sport = dport = seq = 0
+        if proto in (6, 17) and len(body) >= 8:
+            sport, dport = struct.unpack("!HH", body[:4])
+            if proto == 6:
+                seq = struct.unpack("!I", body[4:8])[0]
+        return cls(src, dst, proto, ident, sport, dport, seq)
+
+
+def mac_bytes(text: str) -> bytes:
+    return bytes(int(part, 16) for part in text.split(":"))
+
+
+# ---------------------------------------------------------------------------------------
+# Counters
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Packet counters of every rule and built-in chain policy, from `iptables-save -c`."""
+
+    rules: dict[tuple[str, str, int], int]
+    policies: dict[tuple[str, str], int]
+
+    @classmethod
+    def of(cls, ruleset: Ruleset) -> Counts:
+        rules: dict[tuple[str, str, int], int] = {}
+        policies: dict[tuple[str, str], int] = {}
+        for table in ruleset.tables:
+            for chain in table.chains:
+                if chain.builtin and chain.counters is not None:
+                    policies[(table.name, chain.name)] = chain.counters.packets
+                for number, rule in enumerate(chain.rules, 1):
+                    rules[(table.name, chain.name, number)] = rule.counters.packets if rule.counters else 0
+        return cls(rules, policies)
+
+    def minus(self, before: Counts) -> tuple[dict, dict]:
+        """What grew since `before`: (rules, policies), only the non-zero entries."""
+        rules = {k: n - before.rules.get(k, 0) for k, n in self.rules.items() if n != before.rules.get(k, 0)}
+        policies = {
+            k: n - before.policies.get(k, 0) for k, n in self.policies.items() if n != before.policies.get(k, 0)
+        }
+        return rules, policies
+
+
+@dataclass
+class Observation:
+    """What the kernel did with one packet.
+
+    arrived: the packet got through (delivered to the router, or forwarded to a peer).
+    where: "server" (forwarded out `iface`), "router" (local delivery) or None.
+    seen: the packet as captured (after NAT), when it arrived.
+    counters_delta: {(table, chain, rule_number): packets} for every rule that counted it.
+    policy_delta: {(table, chain): packets} for every built-in chain whose policy applied.
+    setup_failed: ESTABLISHED only: the connection could not be opened first (not measured).
+    """
+
+    arrived: bool
+    where: str | None
+    iface: str | None = None
+    seen: Seen | None = None
+    counters_delta: dict[tuple[str, str, int], int] = field(default_factory=dict)
+    policy_delta: dict[tuple[str, str], int] = field(default_factory=dict)
+    setup_failed: bool = False
+
+    def describe(self) -> str:
+        if self.setup_failed:
+            return "the connection could not be opened first"
+        place = {"server": f"forwarded out {self.iface}", "router": "delivered to the router"}.get(self.where, "")
+        head = f"arrived ({place}) as {self.seen}" if self.arrived else "did not arrive"
+        counted = ", ".join(f"{t} {c} #{n} +{d}" for (t, c, n), d in sorted(self.counters_delta.items()))
+        policies = ", ".join(f"{t} {c} policy +{d}" for (t, c), d in sorted(self.policy_delta.items()))
+        return f"{head}; rules counted: {counted or 'none'}; policies: {policies or 'none'}"
+
+
+# ---------------------------------------------------------------------------------------
+# The lab
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Link:
+    """A router interface: its name, its addresses (CIDR), and the fictional next hop behind it."""
+
+    name: str
+    addresses: tuple[ipaddress.IPv4Interface, ...]
+    index: int
+
+    @property
+    def gateway(self) -> str:
+        return f"198.18.{self.index}.2"
+
+    @property
+    def peer_name(self) -> str:
+        return f"nlp{self.index}"
+
+
+class NetLab:
+    """A router namespace holding `ruleset_text`, with one peer namespace per interface.
+
+    interfaces: {name: "10.203.0.1/24" or a list of such}: the router's interfaces and
+    addresses (every address is local to the router; each prefix is routed to that
+    interface).  default: the interface of the default route (None: no default route;
+    a packet to an unrouted address is then lost in routing).  backend: "legacy" or "nft".
+    """
+
+    def __init__(
+        self,
+        ruleset_text: str,
+        interfaces: Mapping[str, str | Iterable[str]],
+        *,
+        default: str | None = None,
+        backend: str = "legacy",
+    ) -> None:
+        self.text = ruleset_text
+        self.backend = backend
+        self.default = default
+        self.links = tuple(
+            Link(name, tuple(ipaddress.IPv4Interface(a) for a in ([spec] if isinstance(spec, str) else spec)), i)
+            for i, (name, spec) in enumerate(interfaces.items())
+        )
+        self.prefix = f"nl{os.getpid()}x{next(_lab_numbers)}"
+        self.router = f"{self.prefix}r"
+        self.namespaces: list[str] = []
+        self.router_macs: dict[str, bytes] = {}
+        self.peer_sockets: dict[str, socket.socket] = {}
+        self.peer_macs: dict[str, bytes] = {}
+        self.raw_sockets: dict[int, socket.socket] = {}
+        self.idents = itertools.count(1)
+        self.counts: Counts | None = None
+
+    # -- building and tearing down ---------------------------------------------------
+
+    def __enter__(self) -> NetLab:
+        try:
+            self.build()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def peer(self, link: Link) -> str:
+        return f"{self.prefix}p{link.index}"
+
+    def add_namespace(self, name: str) -> None:
+        run(["ip", "netns", "add", name])
+        self.namespaces.append(name)
+
+    def build(self) -> None:
+        self.add_namespace(self.router)
+        for link in self.links:
+            self.add_namespace(self.peer(link))
+        quiet = {"net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1"}
+        for namespace in self.namespaces:
+            write_sysctl(namespace, quiet)
+        self.wire_links()
+        write_sysctl(self.router, self.router_sysctls())
+        self.route()
+        self.load_ruleset()
+        self.open_sockets()
+        self.counts = self.read_counts()
+
+    def router_sysctls(self) -> dict[str, str]:
+        settings = {
+            "net.ipv4.ip_forward": "1",
+            "net.ipv4.conf.all.rp_filter": "0",
+            "net.ipv4.conf.default.rp_filter": "0",
+            "net.ipv4.conf.all.send_redirects": "0",
+            "net.ipv4.conf.all.accept_local": "0",
+            "net.netfilter.nf_conntrack_tcp_loose": "1",
+        }
+        for link in self.links:
+            settings[f"net.ipv4.conf.{link.name}.rp_filter"] = "0"
+            settings[f"net.ipv4.conf.{link.name}.send_redirects"] = "0"
+        return settings
+
+    def wire_links(self) -> None:
+        commands = []
+        for link in self.links:
+            commands.append(f"link add {link.name} type veth peer name {link.peer_name} netns {self.peer(link)}")
+            commands.append(f"link set {link.name} up")
+        commands.append("link set lo up")
+        ip_batch(self.router, commands)
+        for link in self.links:
+            ip_batch(self.peer(link), [f"link set {link.peer_name} up", "link set lo up"])
+        self.router_macs = self.macs(self.router)
+        for link in self.links:
+            self.peer_macs[link.name] = self.macs(self.peer(link))[link.peer_name]
+
+    def macs(self, namespace: str) -> dict[str, bytes]:
+        listing = json.loads(run(["ip", "-n", namespace, "-j", "link", "show"]).stdout)
+        return {item["ifname"]: mac_bytes(item["address"]) for item in listing if item.get("address")}
+
+    def route(self) -> None:
+        """Addresses without prefix routes; each prefix and the default via the link's next hop."""
+        commands = []
+        for link in self.links:
+            for address in link.addresses:
+                commands.append(f"address add {address} dev {link.name} noprefixroute")
+            mac = ":".join(f"{b:02x}" for b in self.peer_macs[link.name])
+            commands.append(f"neighbor replace {link.gateway} lladdr {mac} dev {link.name} nud permanent")
+            for network in {a.network for a in link.addresses if a.network.prefixlen < 32}:
+                commands.append(f"route add {network} via {link.gateway} dev {link.name} onlink")
+        if self.default is not None:
+            link = self.link(self.default)
+            commands.append(f"route add default via {link.gateway} dev {link.name} onlink")
+        commands.append(f"route add blackhole default table {BLACKHOLE_TABLE}")
+        commands.append(f"rule add pref 10 iif lo lookup {BLACKHOLE_TABLE}")
+        ip_batch(self.router, commands)
+
+    def load_ruleset(self) -> None:
+        run([f"iptables-{self.backend}-restore", "-c"], self.text, namespace=self.router)
+
+    def open_sockets(self) -> None:
+        for link in self.links:
+            with entered(self.peer(link)):
+                sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_IP))
+                sock.bind((link.peer_name, ETH_P_IP))
+                sock.setblocking(False)
+                self.peer_sockets[link.name] = sock
+        with entered(self.router):
+            for proto in RAW_PROTOCOLS:
+                sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, proto)
+                sock.setblocking(False)
+                self.raw_sockets[proto] = sock
+
+    def close(self) -> None:
+        for sock in [*self.peer_sockets.values(), *self.raw_sockets.values()]:
+            sock.close()
+        self.peer_sockets.clear()
+        self.raw_sockets.clear()
+        for namespace in reversed(self.namespaces):
+            subprocess.run(["ip", "netns", "delete", namespace], capture_output=True, check=False)
+        self.namespaces.clear()
+
+    # -- what the router knows ---------------------------------------------------------
+
+    def link(self, name: str) -> Link:
+        return next(link for link in self.links if link.name == name)
+
+    @property
+    def local_addresses(self) -> tuple[str, ...]:
+        """The router's own addresses (what iptlint's walk is told is local), loopback aside."""
+        return tuple(str(a.ip) for link in self.links for a in link.addresses)
+
+    def out_interface(self, dst: str) -> str | None:
+        """The interface the router forwards `dst` by (longest prefix), None when unrouted or local."""
+        address = ipaddress.IPv4Address(dst)
+        if dst in self.local_addresses or address.is_loopback:
+            return None
+        routes = [
+            (interface.network.prefixlen, link.name)
+            for link in self.links
+            for interface in link.addresses
+            if interface.network.prefixlen < 32 and address in interface.network
+        ]
+        return max(routes)[1] if routes else self.default
+
+    def read_counts(self) -> Counts:
+        text = run([f"iptables-{self.backend}-save", "-c"], namespace=self.router).stdout.decode()
+        return Counts.of(parse(text, "iptables-save").ruleset)
+
+    # -- sending -----------------------------------------------------------------------
+
+    def drain(self) -> None:
+        for sock in [*self.peer_sockets.values(), *self.raw_sockets.values()]:
+            while True:
+                try:
+                    sock.recv(65535)
+                except BlockingIOError:
+                    break
+
+    def emit(self, in_iface: str, wire: Wire) -> None:
+        """Send `wire` from the peer behind `in_iface` to the router."""
+        frame = self.router_macs[in_iface] + self.peer_macs[in_iface] + struct.pack("!H", ETH_P_IP) + wire.bytes()
+        self.peer_sockets[in_iface].send(frame)
+
+    def catch(self, ident: int, wait: float) -> tuple[str | None, str | None, Seen | None]:
+        """Wait up to `wait` seconds for the packet with IP id `ident`: (where, iface, seen)."""
+        by_fd = {sock.fileno(): ("server", name, sock) for name, sock in self.peer_sockets.items()}
+        by_fd |= {sock.fileno(): ("router", None, sock) for sock in self.raw_sockets.values()}
+        deadline = time.monotonic() + wait
+        while True:
+            ready, _, _ = select.select(list(by_fd), [], [], max(0.0, deadline - time.monotonic()))
+            for fd in ready:
+                where, iface, sock = by_fd[fd]
+                found = self.receive(sock, where, ident)
+                if found is not None:
+                    return where, iface, found
+            if time.monotonic() >= deadline:
+                return None, None, None
+
+    def receive(self, sock: socket.socket, where: str, ident: int) -> Seen | None:
+        while True:
+            try:
+                data, address = sock.recvfrom(65535)
+            except BlockingIOError:
+                return None
+            if where == "server":
+                if address[2] == PACKET_OUTGOING:
+                    continue
+                data = data[14:]  # the Ethernet header
+            seen = Seen.of(data)
+            if seen is not None and seen.ident == ident:
+                return seen
+
+    def wire_for(self, packet: Mapping[str, Any], **changes: Any) -> Wire:
+        proto = int(packet["proto"])
+        fields = {
+            "src": str(packet["src"]),
+            "dst": str(packet["dst"]),
+            "proto": proto,
+            "ident": next(self.idents) & 0xFFFF,
+        }
+        if proto in (6, 17):
+            fields |= {"sport": int(packet["sport"]), "dport": int(packet["dport"])}
+        if proto == 6:
+            fields |= {"tcp_flags": int(packet.get("tcp_flags", 0x02)), "seq": int(packet.get("seq", 1000))}
+        if proto == 1:
+            fields |= {
+                "icmp_type": int(packet.get("icmp_type", 8)),
+                "icmp_code": int(packet.get("icmp_code", 0)),
+                "icmp_id": int(packet.get("icmp_id", 0)),
+            }
+        return Wire(**(fields | changes))
+
+    def send(self, packet: Mapping[str, Any], *, wait: float = ARRIVAL_WAIT) -> Observation:
+        """Send one packet described like iptlint's packet dicts; see the module docstring.
+
+        Fields used: in_iface, src, dst, proto, sport, dport (TCP/UDP), tcp_flags (TCP,
+        default SYN), icmp_type, icmp_code, and the lab-only `icmp_id`, `seq`.  ct_state
+        ESTABLISHED opens the connection first; any other state is what the packet is.
+        """
+        in_iface = packet["in_iface"]
+        first = self.wire_for(packet)
+        if packet.get("ct_state") == "ESTABLISHED":
+            measured = self.open_connection(in_iface, first)
+            if measured is None:
+                return Observation(False, None, setup_failed=True)
+        else:
+            measured = first
+        return self.measure(in_iface, measured, wait)
+
+    def measure(self, in_iface: str, wire: Wire, wait: float) -> Observation:
+        self.drain()
+        before = self.counts if self.counts is not None else self.read_counts()
+        self.emit(in_iface, wire)
+        where, iface, seen = self.catch(wire.ident, wait)
+        after = self.read_counts()
+        if where is None:  # a last look, after the time iptables-save took
+            where, iface, seen = self.catch(wire.ident, 0.0)
+        self.counts = after
+        rules, policies = after.minus(before)
+        return Observation(where is not None, where, iface, seen, rules, policies)
+
+    def open_connection(self, in_iface: str, first: Wire) -> Wire | None:
+        """Open a TCP/UDP connection with `first` and its answer; the next packet of it, or None."""
+        if first.proto not in (6, 17):
+            return None
+        opening = first if first.proto == 17 else Wire(**{**first.__dict__, "tcp_flags": 0x02})
+        self.drain()
+        self.emit(in_iface, opening)
+        where, iface, seen = self.catch(opening.ident, SETUP_WAIT)
+        if where != "server" or seen is None or iface is None:
+            self.counts = None
+            return None
+        answer = Wire(
+            src=seen.dst,
+            dst=seen.src,
+            proto=seen.proto,
+            ident=next(self.idents) & 0xFFFF,
+            sport=seen.dport,
+            dport=seen.sport,
+            tcp_flags=0x12,
+            seq=5000,
+            ack=opening.seq + 1,
+        )
+        self.drain()
+        self.emit(iface, answer)
+        back, _, _ = self.catch(answer.ident, SETUP_WAIT)
+        self.counts = None  # the opening packets counted: read again before measuring
+        if back != "server":
+            return None
+        changes = {"ident": next(self.idents) & 0xFFFF}
+        if first.proto == 6:
+            changes |= {"tcp_flags": 0x10, "seq": opening.seq + 1, "ack": 5001}
+        return Wire(**{**first.__dict__, **changes})

@@ -1,0 +1,504 @@
+"""Kernel differential tests: iptlint's packet walk against real packets in a real kernel.
+
+For each ruleset of `SCENARIOS` (Docker layouts of every generation, real dumps of the
+shared corpus that really load, hand-written tricky ones in tests/data/kernel/), a
+`netlab.NetLab` loads the dump into a router namespace whose interfaces carry the names
+the dump uses, and a seeded generator describes packets from what the ruleset mentions
+(its addresses, ports, protocols, the lab's interfaces) and from random others.  Each
+packet is sent for real and walked by `iptlint.semantics.walk.walk`; they agree when
+
+* the verdict is the same: the kernel delivered the packet to the router exactly when
+  the walk says ACCEPT and "local", forwarded it out interface X exactly when the walk
+  says ACCEPT, "forwarded" with out interface X, and lost it when the walk says DROP
+  or REJECT; a forwarded packet leaves with the destination the walk's NAT computed;
+* the counters agree exactly: the rules whose packet counters grew are the rules of
+  `trace.matched` (as many times), and the built-in chains whose policy counter grew
+  are the trace's policy steps.  Nothing else moves the counters in the lab.
+
+Packets the walk calls UNKNOWN are counted apart and must stay few; ESTABLISHED packets
+whose connection could not be opened are not measured.  The totals are printed in the
+terminal summary; see docs/kernel-differential.md.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import SHARED, report_summary, requires_root_tools
+from netlab import NetLab, Observation
+
+from iptlint.report.trace import render_text
+from iptlint.semantics.walk import Trace, walk
+from iptlint.syntax.ast import Rule, Ruleset
+from iptlint.syntax.parser import parse
+
+REAL = SHARED / "corpus" / "real"
+MOBY = REAL / "moby-docker"
+HAND = Path(__file__).resolve().parent / "data" / "kernel"
+PACKETS_PER_RULESET = 180
+AIMED_SHARE = 0.4  # of the packets, aimed at one rule of the ruleset
+MAX_UNKNOWN_SHARE = 0.05  # of the packets sent, the walk may leave this many undecided
+SHORT_WAIT = 0.03  # seconds for a packet the walk expects lost (it arrives within microseconds when it does)
+
+DOCKER_LINKS = {"eth0": "10.203.0.1/24", "docker0": "172.17.0.1/16", "bridge1": "192.0.2.1/24"}
+HAND_LINKS = {
+    "eth0": "10.0.0.1/24",
+    "eth1": "203.0.113.1/24",
+    "docker0": "172.17.0.1/16",
+    "br-1a2b3c": "172.18.0.1/16",
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One ruleset and the lab that fits it."""
+
+    name: str
+    path: Path
+    interfaces: dict[str, str]
+    default: str
+    backend: str = "legacy"
+    packets: int = PACKETS_PER_RULESET
+
+
+SCENARIOS = (
+    Scenario(
+        "docker v27 new-daemon",
+        MOBY / "v27-era_2024-10-10__iptablesdoc__new-daemon.rules",
+        {"eth0": "10.203.0.1/24", "docker0": "172.17.0.1/16"},
+        "eth0",
+    ),
+    Scenario(
+        "docker v27 usernet-portmap",
+        MOBY / "first-2024-10-10__iptablesdoc__usernet-portmap.rules",
+        DOCKER_LINKS,
+        "eth0",
+        "nft",
+    ),
+    Scenario(
+        "docker v28.5.2 usernet-portmap", MOBY / "v28.5.2__iptablesdoc__usernet-portmap.rules", DOCKER_LINKS, "eth0"
+    ),
+    Scenario(
+        "docker v28.5.2 usernet-portmap-routed",
+        MOBY / "v28.5.2__iptablesdoc__usernet-portmap-routed.rules",
+        DOCKER_LINKS,
+        "eth0",
+        "nft",
+    ),
+    Scenario("docker v29 usernet-portmap", MOBY / "v29-dev__iptablesdoc__usernet-portmap.rules", DOCKER_LINKS, "eth0"),
+    Scenario(
+        "docker v29 usernet-internal",
+        MOBY / "v29-dev__iptablesdoc__usernet-internal.rules",
+        DOCKER_LINKS,
+        "eth0",
+        "nft",
+    ),
+    Scenario(
+        "ferm dmz router",
+        REAL / "net-network" / "examples_ferm__dmz_router.ferm.iptables-save.rules",
+        {"eth0": "192.168.0.1/24", "eth1": ["193.43.91.203/24"], "eth2": "192.168.1.1/24"},
+        "eth1",
+    ),
+    Scenario(
+        "ferm dsl router",
+        REAL / "net-network" / "examples_ferm__dsl_router.ferm.iptables-save.rules",
+        {"eth0": "192.168.0.1/24", "eth1": "192.168.1.1/24", "ppp0": "81.209.160.10/20"},
+        "ppp0",
+        "nft",
+    ),
+    Scenario(
+        "serverfault docker host",
+        REAL / "net-network" / "configs_serverfault__758088.txt.rules",
+        {"eth0": "10.203.0.1/24", "docker0": "172.17.0.1/16"},
+        "eth0",
+    ),
+    Scenario(
+        "fedora 27 firewalld",
+        REAL / "netfilter-iptables" / "ipt-save__dumps__fedora27-iptables.rules",
+        {"wlp58s0": "192.168.8.10/24", "virbr0": "192.168.122.1/24", "eth0": "10.9.0.1/24"},
+        "wlp58s0",
+        "nft",
+    ),
+    Scenario("hand: negations and goto", HAND / "negations-goto.rules", HAND_LINKS, "eth1"),
+    Scenario(
+        "hand: marks and DNAT", HAND / "mark-dnat.rules", {**HAND_LINKS, "eth2": "192.168.50.1/24"}, "eth1", "nft"
+    ),
+    Scenario("hand: conntrack states", HAND / "conntrack-states.rules", HAND_LINKS, "eth1"),
+    Scenario("hand: addrtype and wildcards", HAND / "addrtype-wildcards.rules", HAND_LINKS, "eth1", "nft"),
+)
+
+
+# ---------------------------------------------------------------------------------------
+# Packets: what the ruleset mentions, and a seeded generator
+# ---------------------------------------------------------------------------------------
+
+PORT_OPTIONS = ("--dport", "--sport", "--dports", "--sports", "--ports", "--to-ports", "--ctorigdstport")
+
+
+def is_usable(address: ipaddress.IPv4Address) -> bool:
+    """A unicast address a packet can carry through a router (no loopback, multicast, 0/8, class E)."""
+    return not (address.is_loopback or address.is_multicast or address.is_reserved or address.is_unspecified) and (
+        int(address) >> 24 != 0
+    )
+
+
+def mentioned_addresses(ruleset: Ruleset) -> list[ipaddress.IPv4Address]:
+    """Addresses in and around every network the rules name (-s, -d, NAT targets, ranges)."""
+    found: set[ipaddress.IPv4Address] = set()
+    for rule in ruleset.rules:
+        for word in rule.text.replace(",", " ").replace("-", " ").split():
+            host = word.split(":")[0]
+            try:
+                network = ipaddress.IPv4Network(host, strict=False)
+            except ValueError:
+                continue
+            if "." not in host:
+                continue
+            first, last = int(network.network_address), int(network.broadcast_address)
+            for value in (first - 1, first, first + 1, (first + last) // 2, last - 1, last, last + 1):
+                if 0 <= value < 2**32:
+                    found.add(ipaddress.IPv4Address(value))
+    return sorted(address for address in found if is_usable(address))
+
+
+def mentioned_ports(rules: Iterable[Rule]) -> list[int]:
+    """Every port (and its neighbours) named by a port option of `rules`, range ends included."""
+    found: set[int] = set()
+    for rule in rules:
+        words = rule.text.split()
+        for index, word in enumerate(words[:-1]):
+            value = words[index + 1] if words[index + 1] != "!" else words[min(index + 2, len(words) - 1)]
+            if word in PORT_OPTIONS or (word == "--to-destination" and ":" in value):
+                for part in value.replace(":", ",").replace("-", ",").split(","):
+                    if part.isdigit():
+                        found.update(p for p in (int(part) - 1, int(part), int(part) + 1) if 1 <= p <= 65535)
+    return sorted(found)
+
+
+@dataclass
+class Generator:
+    """Seeded packet descriptions for one lab; keeps connection tuples unique within it."""
+
+    lab: NetLab
+    ruleset: Ruleset
+    seed: str
+    addresses: list[ipaddress.IPv4Address] = field(default_factory=list)
+    ports: list[int] = field(default_factory=list)
+    used: set[tuple] = field(default_factory=set)
+    icmp_ids: int = 1
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        self.networks = [(link.name, a.network) for link in self.lab.links for a in link.addresses]
+        self.locals = set(self.lab.local_addresses)
+        self.addresses = [a for a in mentioned_addresses(self.ruleset) if self.fits(a)]
+        self.ports = mentioned_ports(self.ruleset.rules) or [22, 53, 80, 443]
+        self.rules = list(self.ruleset.rules)
+
+    def routable(self, address: str) -> bool:
+        return address in self.locals or self.lab.out_interface(address) is not None
+
+    def aimed_interface(self, rule: Rule | None) -> str | None:
+        """A lab interface the rule's -i accepts (or, negated, refuses)."""
+        option = rule.in_interface if rule else None
+        if option is None:
+            return None
+        pattern = option.value.name
+        names = [link.name for link in self.lab.links]
+        fits = [n for n in names if (n.startswith(pattern[:-1]) if pattern.endswith("+") else n == pattern)]
+        choices = [n for n in names if n not in fits] if option.negated else fits
+        return self.rng.choice(choices) if choices else None
+
+    def aimed_address(self, rule: Rule, name: str) -> str | None:
+        """An address in the rule's -s/-d network (None when negated, absent or unusable)."""
+        option = rule.basic(name)
+        if option is None or option.negated or option.value.network is None:
+            return None
+        network = option.value.network
+        address = network.network_address if network.num_addresses <= 2 else self.host_in(network)
+        return str(address) if self.fits(address) else None
+
+    def fits(self, address: ipaddress.IPv4Address) -> bool:
+        """Usable, and neither the network nor the broadcast address of a lab subnet."""
+        special = any(address in (n.network_address, n.broadcast_address) for _, n in self.networks)
+        return is_usable(address) and not special
+
+    def host_in(self, network: ipaddress.IPv4Network) -> ipaddress.IPv4Address:
+        return ipaddress.IPv4Address(
+            self.rng.randint(int(network.network_address) + 1, int(network.broadcast_address) - 1)
+        )
+
+    def public(self) -> ipaddress.IPv4Address:
+        while True:
+            address = ipaddress.IPv4Address(self.rng.randint(0x01000000, 0xDFFFFFFF))
+            if address.is_global:
+                return address
+
+    def source(self, in_iface: str) -> str:
+        while True:
+            roll = self.rng.random()
+            own = [n for name, n in self.networks if name == in_iface]
+            if roll < 0.45 and own:
+                address = self.host_in(self.rng.choice(own))
+            elif roll < 0.75 and self.addresses:
+                address = self.rng.choice(self.addresses)
+            elif roll < 0.85:
+                address = self.host_in(self.rng.choice(self.networks)[1])
+            else:
+                address = self.public()
+            if self.fits(address) and str(address) not in self.locals:
+                return str(address)
+
+    def destination(self) -> str:
+        while True:
+            roll = self.rng.random()
+            if roll < 0.3:
+                address = ipaddress.IPv4Address(self.rng.choice(sorted(self.locals)))
+            elif roll < 0.65 and self.addresses:
+                address = self.rng.choice(self.addresses)
+            elif roll < 0.85:
+                address = self.host_in(self.rng.choice(self.networks)[1])
+            else:
+                address = self.public()
+            local = str(address) in self.locals
+            if self.fits(address) and (local or self.lab.out_interface(str(address)) is not None):
+                return str(address)
+
+    def port(self, mentioned_share: float) -> int:
+        if self.rng.random() < mentioned_share:
+            return self.rng.choice(self.ports)
+        return self.rng.randint(1, 65535)
+
+    def packet(self) -> dict[str, Any]:
+        """One packet description (iptlint field names, plus the lab's `icmp_id`).
+
+        Two in five are aimed at a rule picked at random (its interface, addresses,
+        protocol and ports), the others are drawn from the ruleset's mentions at large.
+        """
+        rule = self.rng.choice(self.rules) if self.rules and self.rng.random() < AIMED_SHARE else None
+        in_iface = self.aimed_interface(rule) or self.rng.choice([link.name for link in self.lab.links])
+        source = self.aimed_address(rule, "-s") if rule else None
+        destination = self.aimed_address(rule, "-d") if rule else None
+        packet: dict[str, Any] = {
+            "in_iface": in_iface,
+            "src": source if source and source not in self.locals else self.source(in_iface),
+            "dst": destination if destination and self.routable(destination) else self.destination(),
+        }
+        protocol = rule.protocol if rule else None
+        wanted = protocol.value.number if protocol is not None and not protocol.negated else None
+        roll = {6: 0.0, 17: 0.5, 1: 0.8}.get(wanted, self.rng.random())
+        if roll < 0.45:
+            self.add_tcp(packet)
+        elif roll < 0.72:
+            packet |= {"proto": 17, "sport": self.port(0.25), "dport": self.port(0.7), "ct_state": "NEW"}
+        elif roll < 0.93:
+            self.add_icmp(packet)
+        else:
+            packet |= {"proto": self.rng.choice((47, 50)), "ct_state": "NEW"}
+        if rule is not None and packet["proto"] in (6, 17) and mentioned_ports([rule]):
+            packet["dport"] = self.rng.choice(mentioned_ports([rule]))
+        forwarded = packet["dst"] not in self.locals
+        if packet["proto"] in (6, 17) and forwarded and self.rng.random() < 0.15:
+            packet["ct_state"] = "ESTABLISHED"
+            if packet["proto"] == 6:
+                packet["tcp_flags"] = 0x10
+        return packet
+
+    def add_tcp(self, packet: dict[str, Any]) -> None:
+        roll = self.rng.random()
+        flags, state = (0x02, "NEW") if roll < 0.85 else (0x10, "NEW") if roll < 0.93 else (0x03, "INVALID")
+        packet |= {"proto": 6, "sport": self.port(0.2), "dport": self.port(0.7), "tcp_flags": flags, "ct_state": state}
+
+    def add_icmp(self, packet: dict[str, Any]) -> None:
+        roll = self.rng.random()
+        icmp_type, state = (8, "NEW") if roll < 0.7 else (13, "NEW") if roll < 0.8 else (0, "INVALID")
+        packet |= {"proto": 1, "icmp_type": icmp_type, "icmp_code": 0, "icmp_id": self.icmp_ids, "ct_state": state}
+        self.icmp_ids += 1
+
+    def connection_key(self, packet: dict[str, Any]) -> tuple:
+        """What must differ between two packets of one lab so that conntrack sees two connections."""
+        proto = packet["proto"]
+        if proto in (6, 17):
+            return (packet["src"], proto, packet["sport"])
+        if proto == 1:
+            return (packet["src"], proto, packet["icmp_id"])
+        return (packet["src"], packet["dst"], proto)
+
+    def unique_packet(self) -> dict[str, Any]:
+        while True:
+            packet = self.packet()
+            key = self.connection_key(packet)
+            if key not in self.used:
+                self.used.add(key)
+                return packet
+
+
+# ---------------------------------------------------------------------------------------
+# Walking and comparing
+# ---------------------------------------------------------------------------------------
+
+
+def walk_packet(lab: NetLab, ruleset: Ruleset, packet: dict[str, Any]) -> Trace:
+    """The walk of `packet`, told the out interface the kernel routes its (translated) destination by."""
+    given = {k: v for k, v in packet.items() if k != "icmp_id"}
+    out = lab.out_interface(given["dst"])
+    trace = walk(ruleset, given | ({"out_iface": out} if out else {}), local_addresses=lab.local_addresses)
+    final_dst = trace.final_packet.get("dst")
+    if final_dst and final_dst != given["dst"] and lab.out_interface(final_dst) not in (out, None):
+        trace = walk(ruleset, given | {"out_iface": lab.out_interface(final_dst)}, local_addresses=lab.local_addresses)
+    return trace
+
+
+def rule_numbers(ruleset: Ruleset) -> dict[int, tuple[str, str, int]]:
+    """id(rule) -> (table, chain, rule number from 1), as the lab's counters are keyed."""
+    numbers = {}
+    for table in ruleset.tables:
+        for chain in table.chains:
+            for number, rule in enumerate(chain.rules, 1):
+                numbers[id(rule)] = (table.name, chain.name, number)
+    return numbers
+
+
+def expected_counts(trace: Trace, numbers: dict[int, tuple[str, str, int]]) -> tuple[Counter, Counter]:
+    rules = Counter(numbers[id(rule)] for rule in trace.matched)
+    policies = Counter((s.table, s.chain) for s in trace.steps if s.kind == "policy" and s.counted)
+    return rules, policies
+
+
+def disagreements(trace: Trace, seen: Observation, numbers: dict[int, tuple[str, str, int]]) -> list[str]:
+    """Every way the walk and the kernel differ on one packet (empty: they agree)."""
+    problems = []
+    expected_where = (
+        {"local": "router", "forwarded": "server"}.get(trace.arrived_at) if trace.verdict == "ACCEPT" else None
+    )
+    if seen.where != expected_where:
+        problems.append(f"verdict: walk {trace.verdict} ({trace.arrived_at}), kernel {seen.where or 'lost it'}")
+    elif seen.where == "server":
+        final = trace.final_packet
+        if seen.iface != final.get("out_iface"):
+            problems.append(f"out interface: walk {final.get('out_iface')}, kernel {seen.iface}")
+        if seen.seen is not None and final.get("dst") != seen.seen.dst:
+            problems.append(f"destination: walk {final.get('dst')}, kernel {seen.seen.dst}")
+        if seen.seen is not None and final.get("dport") not in (None, seen.seen.dport) and seen.seen.proto in (6, 17):
+            problems.append(f"destination port: walk {final.get('dport')}, kernel {seen.seen.dport}")
+    rules, policies = expected_counts(trace, numbers)
+    if rules != Counter(seen.counters_delta):
+        problems.append(f"rule counters: walk matched {dict(rules)}, kernel counted {seen.counters_delta}")
+    if policies != Counter(seen.policy_delta):
+        problems.append(f"policy counters: walk {dict(policies)}, kernel {seen.policy_delta}")
+    return problems
+
+
+@dataclass
+class Tally:
+    """What one ruleset's packets gave."""
+
+    compared: int = 0
+    agreed: int = 0
+    unknown: int = 0
+    not_measured: int = 0
+    rules: int = 0  # rules in the ruleset
+    counted: set = field(default_factory=set)  # rules some packet made count, by the kernel
+    verdicts: Counter = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+
+
+def run_scenario(scenario: Scenario) -> Tally:
+    text = scenario.path.read_text(encoding="utf-8")
+    ruleset = parse(text, str(scenario.path)).ruleset
+    numbers = rule_numbers(ruleset)
+    tally = Tally(rules=len(numbers))
+    with NetLab(text, scenario.interfaces, default=scenario.default, backend=scenario.backend) as lab:
+        generator = Generator(lab, ruleset, scenario.name)
+        for _ in range(scenario.packets):
+            packet = generator.unique_packet()
+            trace = walk_packet(lab, ruleset, packet)
+            expected_arrival = trace.verdict in ("ACCEPT", "UNKNOWN")
+            seen = lab.send(packet, wait=0.3 if expected_arrival else SHORT_WAIT)
+            if seen.setup_failed:
+                tally.not_measured += 1
+                continue
+            if trace.verdict == "UNKNOWN":
+                tally.unknown += 1
+                continue
+            tally.compared += 1
+            tally.counted.update(seen.counters_delta)
+            tally.verdicts[trace.verdict] += 1
+            problems = disagreements(trace, seen, numbers)
+            if problems:
+                tally.failures.append(explain(scenario, packet, trace, seen, problems))
+            else:
+                tally.agreed += 1
+    return tally
+
+
+def explain(scenario: Scenario, packet: dict, trace: Trace, seen: Observation, problems: list[str]) -> str:
+    lines = [f"{scenario.name} ({scenario.path.name}, {scenario.backend}): packet {packet}"]
+    lines += [f"  - {problem}" for problem in problems]
+    lines.append(f"  kernel: {seen.describe()}")
+    lines.append("  iptlint walk:")
+    lines += ["    " + line for line in render_text(trace).splitlines()]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------
+# The test
+# ---------------------------------------------------------------------------------------
+
+_results: dict[str, Tally] = {}
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def test_walk_agrees_with_kernel(scenario: Scenario) -> None:
+    requires_root_tools()
+    if not scenario.path.is_file():
+        pytest.skip(f"ruleset not found: {scenario.path}")
+    tally = run_scenario(scenario)
+    _results[scenario.name] = tally
+    report_totals()
+    sent = tally.compared + tally.unknown
+    assert not tally.failures, f"{len(tally.failures)} disagreements:\n\n" + "\n\n".join(tally.failures[:5])
+    assert tally.unknown <= MAX_UNKNOWN_SHARE * max(sent, 1), f"{tally.unknown} of {sent} packets UNKNOWN"
+
+
+def report_totals() -> None:
+    """Rewrite the summary lines with the totals so far (the last test's call holds them all)."""
+    tallies = list(_results.values())
+    compared = sum(t.compared for t in tallies)
+    agreed = sum(t.agreed for t in tallies)
+    unknown = sum(t.unknown for t in tallies)
+    skipped = sum(t.not_measured for t in tallies)
+    verdicts = sum((t.verdicts for t in tallies), Counter())
+    rules = sum(t.rules for t in tallies)
+    counted = sum(len(t.counted) for t in tallies)
+    rate = 100.0 * agreed / compared if compared else 0.0
+    line = (
+        f"kernel differential (walk vs real packets): {compared} packets over {len(tallies)} rulesets, "
+        f"agreement {agreed}/{compared} = {rate:.2f}% "
+        f"({', '.join(f'{v} {n}' for v, n in sorted(verdicts.items()))}); "
+        f"UNKNOWN (left out) {unknown}; ESTABLISHED not opened {skipped}; "
+        f"rules that counted a packet: {counted} of {rules}"
+    )
+    report_summary_once(line)
+
+
+_summary_index: list[int] = []
+
+
+def report_summary_once(line: str) -> None:
+    """One summary line for the whole module, updated after each ruleset."""
+    import conftest
+
+    if _summary_index:
+        conftest._summary[_summary_index[0]] = line
+    else:
+        _summary_index.append(len(conftest._summary))
+        report_summary(line)
