@@ -265,7 +265,7 @@ def _listing_blocks(
     built-in chain follows a user chain (iptables lists built-in chains first)."""
     blocks: list[_TableBlock] = []
     comments: list[tuple[int, str]] = []
-    named: tuple[str, int, str] | None = (table, 0, "") if table else None
+    named: tuple[str | None, int, str] | None = (table, 0, "") if table else None
     current: _TableBlock | None = None
     chain: _ChainBlock | None = None
     layout = _Layout()
@@ -288,7 +288,12 @@ def _listing_blocks(
             continue
         names_table = table_named_by(stripped) if stripped else None
         if names_table is not None:
-            named = (names_table, number, command_flags(stripped))
+            if names_table not in BUILTIN_CHAINS:
+                losses.append(
+                    Loss(number, "table", f"'{names_table}' is not a table (iptables would refuse the command): "
+                         "the listing's table is read from its chains")
+                )  # fmt: skip
+            named = (names_table if names_table in BUILTIN_CHAINS else None, number, command_flags(stripped))
             current, chain = None, None
             if stripped.startswith("#"):
                 comments.append((number, stripped))
@@ -454,6 +459,8 @@ def _listing_rule(line: str, number: int, layout: _Layout, chain: _ChainBlock, l
     if stripped.startswith("[goto]"):
         goto, extra = True, stripped[len("[goto]") :]
     modules, rest = read_matches(extra, protocol_name)
+    if target == "CT" and rest.strip() == "NOTRACK":  # -j NOTRACK, an alias of CT, prints so
+        target, rest = "NOTRACK", ""
     target_words, rest = read_target(target, rest)
     if rest.strip():
         losses.append(Loss(number, "text", f"text iptlint cannot read back: {rest.strip()!r}", "S127"))
@@ -590,6 +597,20 @@ def _read_icmp(text: str, protocol: str | None) -> tuple[list[str], str] | None:
         if found.group(2) is None:
             return ["-m", "icmp"], text[found.end() :]
         return ["-m", "icmp"] + (["!"] if found.group(1) else []) + ["--icmp-type", found.group(2)], text[found.end() :]
+    return None
+
+
+def _read_icmp6(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    found = _take(r"ipv6-icmp\s*(!?)\s*type (\d+)(?: code (\d+)| codes (\d+)-(\d+))?", text)
+    if found:
+        value = found.group(2) + (f"/{found.group(3)}" if found.group(3) else "")
+        words = ["-m", "icmp6"] + (["!"] if found.group(1) else []) + ["--icmpv6-type", value]
+        return words, text[found.end() :]
+    found = _take(r"ipv6-icmp (!?)([a-z-]+)", text)
+    if found:
+        return ["-m", "icmp6"] + (["!"] if found.group(1) else []) + ["--icmpv6-type", found.group(2)], text[
+            found.end() :
+        ]
     return None
 
 
@@ -812,6 +833,7 @@ def _read_recent(text: str, protocol: str | None) -> tuple[list[str], str] | Non
     rest = text[head.end() :]
     negated = ["!"] if head.group(1) else []
     words = ["-m", "recent"]
+    side: list[str] = []
     commands = {"SET": "--set", "CHECK": "--rcheck", "UPDATE": "--update", "REMOVE": "--remove"}
     found = _take(r"(SET|CHECK|UPDATE|REMOVE)", rest)
     if found:
@@ -829,12 +851,12 @@ def _read_recent(text: str, protocol: str | None) -> tuple[list[str], str] | Non
         item = _take(pattern, rest)
         if item is None:
             continue
-        if option is None:
-            words.append("--rsource" if item.group(1) == "source" else "--rdest")
+        if option is None:  # iptables-save writes the side last
+            side = ["--rsource" if item.group(1) == "source" else "--rdest"]
         else:
             words += [option, *item.groups()]
         rest = rest[item.end() :]
-    return words, rest
+    return words + side, rest
 
 
 def _read_statistic(text: str, protocol: str | None) -> tuple[list[str], str] | None:
@@ -852,7 +874,7 @@ def _read_statistic(text: str, protocol: str | None) -> tuple[list[str], str] | 
 
 
 MATCH_READERS: tuple[Reader, ...] = (
-    _read_tcp_udp, _read_icmp, _read_multiport, _read_conntrack, _read_addrtype, _read_comment, _read_limit,
+    _read_tcp_udp, _read_icmp, _read_icmp6, _read_multiport, _read_conntrack, _read_addrtype, _read_comment, _read_limit,
     _read_hashlimit, _read_mark, _read_owner, _read_simple, _read_physdev, _read_policy, _read_recent,
     _read_statistic,
 )  # fmt: skip
