@@ -455,7 +455,11 @@ class Container:
 
 
 class LabError(RuntimeError):
-    """The lab could not be set up or a command in it failed."""
+    """A command in the lab failed."""
+
+
+class LabUnavailable(LabError):
+    """The lab could not be set up at all (dockerd, namespaces, image): a reason to skip outside CI."""
 
 
 def _run(argv: list[str], *, stdin: str = "", check: bool = True, timeout: float = COMMAND_TIMEOUT) -> str:
@@ -498,6 +502,9 @@ class DockerHost:
     def __enter__(self) -> DockerHost:
         try:
             self.start()
+        except LabError as error:
+            self.close()
+            raise LabUnavailable(str(error)) from error
         except BaseException:
             self.close()
             raise

@@ -36,7 +36,7 @@ from dockerlab import (
     UNPUBLISHED_PORT,
     Container,
     DockerHost,
-    LabError,
+    LabUnavailable,
     Probe,
     Scenario,
     rolled_back,
@@ -714,7 +714,7 @@ def live() -> dict[str, Scenario]:
     requires_docker_lab()
     try:
         recorded = scenarios()
-    except LabError as error:
+    except LabUnavailable as error:
         if in_ci():
             pytest.fail(f"CI=true but the real-dockerd lab failed: {error}", pytrace=False)
         pytest.skip(f"real dockerd lab could not start: {error}")
@@ -801,6 +801,20 @@ def test_published_ports_have_published_rules():
                 continue
             dnat = f"--dport {port.host_port} -j DNAT --to-destination {port.container_addr}:{port.container_port}"
             assert dnat in scenario.dumps["ipv4"], f"{scenario.name}: {dnat}"
+
+
+def test_iptlint_parses_every_real_dump():
+    """Real dumps (plain and with -c counters, nft and legacy) parse without syntax findings."""
+    from iptlint.syntax.parser import parse
+
+    for scenario in dockerlab.load_recorded():
+        for kind, texts in (("dump", scenario.dumps), ("counted", scenario.counters)):
+            for family, text in texts.items():
+                if text is None:
+                    continue
+                findings = parse(text, f"{scenario.name}:{kind}:{family}").findings
+                syntax = [f"{f.code} {f.message}" for f in findings if f.code.startswith("S1")]
+                assert not syntax, f"{scenario.name} {kind} {family}: {syntax}"
 
 
 def test_recorder_table_lists_every_port():
