@@ -87,6 +87,10 @@ IPTABLES_TARGETS = frozenset({
 # Other names iptables accepts for a match (xtables_find_match): `-m icmpv6` is icmp6.
 _MATCH_ALIASES = {"icmpv6": "icmp6", "ipv6-icmp": "icmp6"}
 
+# What can name a match module: iptables fails to load anything else ("Couldn't load match").
+# Unknown names of this shape may be modules iptlint does not know (S110), such as quota2.
+_MATCH_NAME = re.compile(r"[a-z][a-z0-9_]{0,27}")
+
 # Implicit protocol matches: `-p tcp --dport 22` loads the tcp match.
 # (There is no udplite match: `-p udplite --dport 53` is an unknown option.)
 _PROTOCOL_MATCH = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp6", 132: "sctp", 33: "dccp", 50: "esp", 51: "ah", 135: "mh"}
@@ -853,8 +857,11 @@ class _RuleBuilder:
     def module(self, kind: str, name: str, first: int, width: int, index: int) -> None:
         if kind == "-m":
             name = _MATCH_ALIASES.get(name, name)
-            if not name:
-                raise self.error("S108", "-m needs the name of a match", index, index + 1)
+            if not _MATCH_NAME.fullmatch(name):
+                raise self.error(
+                    "S108", f"-m {name!r}: not the name of a match (lower-case letters, digits and '_', at most 28)",
+                    index, index + 1,
+                )  # fmt: skip
             extension = extensions.find("match", name)
             if extension is None:
                 self.report_unknown("match", name, index)
