@@ -8,8 +8,11 @@ file's commands ran.
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import re
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
@@ -228,6 +231,12 @@ class _Parser:
         if not text:
             return
         first = text[0]
+        if FAST_PATH and (first == "-" or first == "["):
+            words = fast_words(text)
+            if words is not None:
+                program = self.programs.get(rule_key(text))
+                if program is not None and program.run(self, number, text, words):
+                    return
         try:
             if first == "#":
                 self.comments.append(Comment(number, text))
@@ -303,8 +312,16 @@ class _Parser:
         chain_names = set(state.chains)
         chains = []
         resolved: dict[int, Target] = {}
+        chain_kind = TargetKind.CHAIN
         for chain in state.chains.values():
-            rules = tuple(self.resolve_target(rule, chain_names, resolved) for rule in chain.rules)
+            rules = tuple(
+                [
+                    rule  # the common case, a jump to a chain that still exists, without a call
+                    if (target := rule.target) is not None and target.kind is chain_kind and target.name in chain_names
+                    else self.resolve_target(rule, chain_names, resolved)
+                    for rule in chain.rules
+                ]
+            )
             chains.append(Chain(chain.name, chain.policy, rules, chain.line, chain.counters, chain.builtin))
         self.tables.append(Table(state.name, tuple(chains), state.line, commit_line))
 
@@ -399,12 +416,6 @@ class _Parser:
     # -- commands -----------------------------------------------------------------------
 
     def command(self, number: int, text: str) -> None:
-        if FAST_PATH:
-            words = fast_words(text)
-            if words is not None:
-                program = self.programs.get(rule_key(text))
-                if program is not None and program.run(self, number, text, words):
-                    return
         if _SHELL_COMMAND.match(text):
             raise _LineError(
                 "S122",
@@ -1061,24 +1072,51 @@ def _tool(family: Family) -> str:
 FAST_PATH = True  # False: every line goes through _RuleBuilder (benchmarks/run.py --verify compares both)
 
 
+def _no_key(words: list[str]) -> None:
+    return None
+
+
+def _constructor(cls):
+    """`cls(*all_fields)` for a frozen slotted dataclass, twice as fast: the slots are set directly.
+
+    The same object as `cls(...)` makes (dataclasses' own __init__ does the same through
+    object.__setattr__); `cls` itself when it has a __post_init__ that must run.
+    """
+    fields = dataclasses.fields(cls)
+    if hasattr(cls, "__post_init__") or not all(f.init for f in fields):
+        return cls
+    names = [f.name for f in fields]
+    scope = {"_new": object.__new__, "_cls": cls} | {f"_set_{n}": getattr(cls, n).__set__ for n in names}
+    lines = [f"def make({', '.join(names)}):", "    self = _new(_cls)"]
+    lines += [f"    _set_{n}(self, {n})" for n in names]
+    exec("\n".join([*lines, "    return self"]), scope)
+    return scope["make"]
+
+
+_new_option = _constructor(Option)
+_new_match = _constructor(Match)
+_new_target = _constructor(Target)
+_new_rule = _constructor(Rule)
+
+
 class _Step:
     """One option of a part of a `_Program`, with its nodes by value words."""
 
-    __slots__ = ("cache", "first", "negated", "single", "spec", "typed", "values", "width")
+    __slots__ = ("cache", "first", "get", "negated", "spec", "typed", "values", "width")
 
     def __init__(self, spec: OptionSpec, values: tuple[int, ...], negated: bool, first: int, width: int, typed: bool):
         self.spec, self.values, self.negated, self.first, self.width, self.typed = (
             spec, values, negated, first, width, typed,
         )  # fmt: skip
-        self.single = values[0] if len(values) == 1 else None
+        self.get = itemgetter(*values) if values else _no_key
         self.cache: dict = {}
 
 
 class _Slot:
     """One part of a rule in a `_Program`: the basic options, one match, or the target."""
 
-    __slots__ = ("cache", "chain_name", "check", "extension", "goto", "implicit", "indices", "kind", "name",
-                 "name_at", "single", "steps", "token", "width")  # fmt: skip
+    __slots__ = ("cache", "chain_name", "check", "extension", "fixed", "get", "goto", "implicit", "indices", "is_target",
+                 "kind", "name", "name_at", "steps", "token", "width")  # fmt: skip
 
     def __init__(self, steps: list[_Step]) -> None:
         self.steps = tuple(steps)
@@ -1091,24 +1129,34 @@ class _Slot:
         self.extension: Extension | None = None
         self.check = None
         self.kind: TargetKind | None = None
+        self.fixed: Match | Target | None = None  # the node, when it depends on no word
+        self.is_target = False
         self.set_indices([i for step in steps for i in step.values])
 
     def set_indices(self, indices: list[int]) -> None:
         self.indices = tuple(indices)
-        self.single = indices[0] if len(indices) == 1 else None
+        self.get = itemgetter(*indices) if indices else _no_key  # the cache key: a word or a tuple of words
 
-    def key(self, words: list[str]):
-        if self.single is not None:
-            return words[self.single]
-        if self.indices:
-            return tuple([words[i] for i in self.indices])
-        return None
+    def make(self, program: _Program, words: list[str], key, kind: TargetKind) -> Match | Target | None:
+        """The match or target node of a line, cached; None when the builder must read the line."""
+        options = self.options(program, words)
+        if self.check is not None and self.check({o.name: o for o in options}, program.family, program.protocol):
+            return None
+        if not self.is_target:
+            node = _new_match(self.name, options, self.token, self.width, self.implicit, self.extension is not None)
+        else:
+            name = self.name if self.name_at is None else unquote(words[self.name_at])
+            node = _new_target(name, kind, options, self.goto, self.token, self.width)
+        self.cache[key] = node
+        if not self.indices:
+            self.fixed = node
+        return node
 
     def options(self, program: _Program, words: list[str]) -> tuple[Option, ...]:
         """The option nodes, made as _RuleBuilder makes them; raises ValueError."""
         result = []
         for step in self.steps:
-            key = words[step.single] if step.single is not None else tuple([words[i] for i in step.values])
+            key = step.get(words)
             node = step.cache.get(key)
             if node is None:
                 # As _RuleBuilder.value() and option(); a bad value raises ValueError and the
@@ -1116,14 +1164,9 @@ class _Slot:
                 texts = tuple([unquote(words[i]) for i in step.values])
                 spec = step.spec
                 value = _parse_value(spec, texts, program.family) if step.typed else None
-                node = step.cache[key] = Option(spec.name, value, step.negated, texts, step.first, step.width)
+                node = step.cache[key] = _new_option(spec.name, value, step.negated, texts, step.first, step.width)
             result.append(node)
         return tuple(result)
-
-    def checked(self, program: _Program, options: tuple[Option, ...]) -> bool:
-        if self.check is None:
-            return True
-        return not self.check({o.name: o for o in options}, program.family, program.protocol)
 
 
 class _Program:
@@ -1171,7 +1214,12 @@ class _Program:
             if finding.code != "S110" or span.column not in starts or span.end_column not in ends:
                 return None
             program.reports.append((finding.code, finding.message, starts[span.column], ends[span.end_column]))
-        # Which part each argument went to.
+        # Which part each argument went to.  Only lines whose arguments are the plan's, each
+        # with as many values as its option takes (no word taken from the next argument).
+        if len(builder.trace) != len(plan.arguments) or any(
+            traced[0] is not argument for traced, argument in zip(builder.trace, plan.arguments, strict=True)
+        ):
+            return None
         parts: dict[int, list[_Step]] = {}
         basics: list[_Step] = []
         target_word = None
@@ -1182,10 +1230,12 @@ class _Program:
             first = argument.option if argument.not_ is None else argument.not_
             width = (values[-1] if values else argument.option) - first + 1
             negated = argument.not_ is not None
+            if len(values) != spec.nargs:
+                return None
             if owner is None:
                 if spec.name in ("-m", "-j", "-g", "-p") and words[argument.option] != spec.name:
                     return None  # --match, --jump, --protocol...: the key blanked their value
-                if spec.name == "-c" or len(values) != spec.nargs:
+                if spec.name == "-c":
                     return None
                 if spec.name in ("-j", "-g"):
                     target_word = values[0]
@@ -1219,6 +1269,7 @@ class _Program:
                 loaded.name, loaded.token, loaded.extension, builder.target_goto,
             )  # fmt: skip
             slot.width = max(loaded.end, loaded.token + 1) - loaded.token + 1
+            slot.is_target = True
             slot.check = loaded.extension.check if loaded.extension is not None else None
             if loaded.name in VERDICTS:
                 slot.kind = TargetKind.VERDICT
@@ -1241,61 +1292,76 @@ class _Program:
         if table is None or not table.known or len(words) != self.length:
             return False
         chain_name = words[self.chain_at]
-        chain = table.chains.get(chain_name)
+        chains = table.chains
+        chain = chains.get(chain_name)
         if chain is None or chain.builtin:
             return False  # built-in chains have checks of their own (check_interfaces) and few rules
         lengths = tuple(map(len, words))
         offsets = parser.offsets.get(lengths)  # a few hundred shapes of offsets in 100,000 rules
         if offsets is None:
             offsets = parser.offsets[lengths] = word_offsets(words)
-        try:
-            counters = None
-            if self.counters_at is not None:
-                at = self.counters_at
+        counters = None
+        if self.counters_at is not None:
+            at = self.counters_at
+            try:
                 counters = _counters(words[at], offsets[2 * at] + 1)
+            except _LineError:
+                return False
+        try:
             basics = ()
             slot = self.basics
             if slot is not None:
-                key = slot.key(words)
+                key = slot.get(words)
                 basics = slot.cache.get(key)
                 if basics is None:
                     basics = slot.cache[key] = slot.options(self, words)
             matches = []
             for slot in self.matches:
-                key = slot.key(words)
-                match = slot.cache.get(key)
+                match = slot.fixed
                 if match is None:
-                    options = slot.options(self, words)
-                    if not slot.checked(self, options):
-                        return False
-                    match = Match(slot.name, options, slot.token, slot.width, slot.implicit, slot.extension is not None)
-                    slot.cache[key] = match
+                    key = slot.get(words)
+                    match = slot.cache.get(key)
+                    if match is None:
+                        match = slot.make(self, words, key, TargetKind.VERDICT)
+                        if match is None:
+                            return False
                 matches.append(match)
             target = None
             slot = self.target
             if slot is not None:
-                key = slot.key(words)
-                target = slot.cache.get(key)
-                kind = slot.kind
-                if slot.name_at is not None:
+                if slot.name_at is None:
+                    target = slot.fixed
+                    if target is None:
+                        key = slot.get(words)
+                        target = slot.cache.get(key)
+                        if target is None:
+                            target = slot.make(self, words, key, slot.kind)
+                            if target is None:
+                                return False
+                else:
                     name = words[slot.name_at]
-                    exists = name in table.chains
-                    if slot.chain_name and (not exists or name in BUILTIN_CHAINS[table.name]):
+                    if name in chains:
+                        if slot.chain_name and name in BUILTIN_CHAINS[table.name]:
+                            return False  # check_jump reports it
+                        kind = TargetKind.CHAIN
+                    elif slot.chain_name:
                         return False  # check_jump reports it
-                    kind = TargetKind.CHAIN if exists else TargetKind.UNKNOWN
-                if target is None or target.kind is not kind:
-                    options = slot.options(self, words)
-                    if not slot.checked(self, options):
-                        return False
-                    name = slot.name if slot.name_at is None else unquote(words[slot.name_at])
-                    target = slot.cache[key] = Target(name, kind, options, slot.goto, slot.token, slot.width)
-        except (_LineError, ValueError):
+                    else:
+                        kind = TargetKind.UNKNOWN
+                    key = slot.get(words)
+                    target = slot.cache.get(key)
+                    if target is None or target.kind is not kind:
+                        target = slot.make(self, words, key, kind)
+                        if target is None:
+                            return False
+        except ValueError:
             return False
         chain.rules.append(
-            Rule(table.name, chain_name, number, text, offsets, basics, tuple(matches), target, counters, "-A")
+            _new_rule(table.name, chain_name, number, text, offsets, basics, tuple(matches), target, counters, "-A")
         )
-        for code, message, first, last in self.reports:
-            parser.report(code, message, number, offsets[2 * first] + 1, offsets[2 * last + 1] + 1)
+        if self.reports:
+            for code, message, first, last in self.reports:
+                parser.report(code, message, number, offsets[2 * first] + 1, offsets[2 * last + 1] + 1)
         return True
 
 
@@ -1308,7 +1374,16 @@ def parse(text: str, path: str = "-", family: Family | None = None) -> ParseResu
     """Parse a dump.  Never raises on bad input: problems are S1xx findings."""
     if family is None:
         family = detect_family(text)
-    return _Parser(text, path, family).run()
+    # The AST holds no reference cycle, and the cyclic garbage collector, triggered again
+    # and again by the allocation of hundreds of thousands of nodes, would walk all of
+    # them each time: a third of the time of a kube-proxy-sized parse.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _Parser(text, path, family).run()
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def parse_bytes(data: bytes, path: str = "-", family: Family | None = None) -> ParseResult:
