@@ -460,6 +460,11 @@ def test_generic_module_owns_options_that_look_like_prefixes():
     assert "S110" in codes(text)
 
 
+@pytest.mark.parametrize("name", ["SYN", "12", "-m", '""', "ipv18446744073709551616header"])
+def test_what_cannot_name_a_match_is_an_error(name):
+    assert first_error(f"*filter\n-A INPUT -m {name}\nCOMMIT\n")[:2] in (("S108", 2), ("S114", 2))
+
+
 def test_known_target_without_table_is_read_generically():
     assert errors("*filter\n-A INPUT -j LED --led-trigger-id x\nCOMMIT\n") == []
 
