@@ -472,9 +472,13 @@ class MutationFilter:
     iptables: re.Pattern[str] | None  # matches iptables' error message
     iptlint: re.Pattern[str] | None  # matches the message of iptlint's first error
     iptables_accepts: bool | None  # only when iptables accepted (True) or rejected (False)
+    iptlint_accepts: bool | None = None  # only when iptlint had no error (True) or had one (False)
 
     def covers(self, verdict: kernel.Verdict, iptlint_message: str) -> bool:
+        """`iptlint_message` is the message of iptlint's first error, "" when it has none."""
         if self.iptables_accepts is not None and verdict.ok is not self.iptables_accepts:
+            return False
+        if self.iptlint_accepts is not None and (iptlint_message == "") is not self.iptlint_accepts:
             return False
         if self.iptables is not None and not self.iptables.search(verdict.message):
             return False
@@ -491,6 +495,7 @@ def load_mutation_filters(path: Path = KNOWN_DIFFERENCES) -> list[MutationFilter
                 re.compile(entry["iptables"]) if entry.get("iptables") else None,
                 re.compile(entry["iptlint"]) if entry.get("iptlint") else None,
                 entry.get("iptables_accepts"),
+                entry.get("iptlint_accepts"),
             )
         )
     return filters
