@@ -242,7 +242,7 @@ class _TableBlock:
 def convert_listing(text: str, table: str | None = None, family: Family = Family.IPV4) -> Conversion:
     """`iptables -L -n -v [-x] [--line-numbers]` output, of one or several tables -> a save text."""
     conversion = Conversion(exact_columns=False)
-    blocks, comments = _listing_blocks(_physical_lines(text), table, conversion.losses)
+    blocks, comments = _listing_blocks(_physical_lines(text), table, conversion.losses, family)
     for number, comment in comments:
         conversion.add(comment, number)
     names_seen: set[str] = set()
@@ -259,7 +259,7 @@ def convert_listing(text: str, table: str | None = None, family: Family = Family
 
 
 def _listing_blocks(
-    lines: list[str], table: str | None, losses: list[Loss]
+    lines: list[str], table: str | None, losses: list[Loss], family: Family = Family.IPV4
 ) -> tuple[list[_TableBlock], list[tuple[int, str]]]:
     """Cut a listing into tables: at a line naming a table, or when a chain repeats or a
     built-in chain follows a user chain (iptables lists built-in chains first)."""
@@ -305,7 +305,7 @@ def _listing_blocks(
             layout = _Layout(bool(columns.group(1)), bool(columns.group(2)), bool(columns.group(3)), number)
             continue
         if chain is not None:
-            rule = _listing_rule(line, number, layout, chain, losses)
+            rule = _listing_rule(line, number, layout, chain, losses, family)
             if rule is not None:
                 chain.rules.append((number, rule))
                 continue
@@ -413,7 +413,9 @@ def _exact_counter(text: str, line: int, losses: list[Loss]) -> int:
 _OPT_WORDS = frozenset(_FRAGMENT)
 
 
-def _listing_rule(line: str, number: int, layout: _Layout, chain: _ChainBlock, losses: list[Loss]) -> str | None:
+def _listing_rule(
+    line: str, number: int, layout: _Layout, chain: _ChainBlock, losses: list[Loss], family: Family = Family.IPV4
+) -> str | None:
     """A listing rule line -> the iptables-save rule it was printed from (None: not a rule line)."""
     words = [(m.group(), m.start(), m.end()) for m in re.finditer(r"\S+", line)]
     head = (1 if layout.numbers else 0) + (2 if layout.counters else 0)
@@ -447,7 +449,8 @@ def _listing_rule(line: str, number: int, layout: _Layout, chain: _ChainBlock, l
     else:
         losses.append(Loss(number, "interfaces", "listed without -v: interfaces (-i/-o) are not shown"))
     # iptables-save's order: -s -d -i -o -p -f
-    basics = _address("-s", words[position][0], number, losses) + _address("-d", words[position + 1][0], number, losses)
+    basics = _address("-s", words[position][0], number, losses, family)
+    basics += _address("-d", words[position + 1][0], number, losses, family)
     basics += interfaces
     if protocol_name is not None:
         basics += (["!"] if negated_protocol else []) + ["-p", protocol_name]
@@ -497,13 +500,17 @@ def _interface(option: str, word: str) -> list[str]:
 _ADDRESS = re.compile(r"^[0-9.]+(?:/[0-9.]+)?$|^[0-9a-fA-F:]*:[0-9a-fA-F:.]*(?:/\d+)?$")
 
 
-def _address(option: str, word: str, line: int, losses: list[Loss]) -> list[str]:
+def _address(option: str, word: str, line: int, losses: list[Loss], family: Family = Family.IPV4) -> list[str]:
+    """`-s`/`-d` words of an address column.  Without -n, IPv4 prints 'anywhere' for a /0
+    mask (exact), but IPv6 for the address `::` whatever its mask (`::/8` too): a loss."""
     negated = word.startswith("!")
     address = word[1:] if negated else word
-    if address in ("0.0.0.0/0", "::/0", "anywhere") and not negated:
-        return []
     if address == "anywhere":
-        address = "0.0.0.0/0"
+        address = "::/0" if family is Family.IPV6 else "0.0.0.0/0"
+        if family is Family.IPV6:
+            losses.append(Loss(line, "names", "IPv6 'anywhere' (listed without -n) is the address :: with any mask"))
+    if address in ("0.0.0.0/0", "::/0") and not negated:
+        return []
     if not _ADDRESS.match(address):
         losses.append(
             Loss(line, "names", f"'{address}' is a host name, not an address (listed without -n): condition left out")
@@ -730,7 +737,7 @@ def _read_owner(text: str, protocol: str | None) -> tuple[list[str], str] | None
         for label, option in labels:
             found = _take(r"(!\s*)?" + label + r" (\S+)", text)
             if found:
-                words += (["!"] if found.group(1) else []) + [option, found.group(2)]
+                words += (["!"] if found.group(1) else []) + [option, _owner_id(option, found.group(2))]
                 text = text[found.end() :]
                 break
         else:
@@ -746,6 +753,22 @@ def _read_owner(text: str, protocol: str | None) -> tuple[list[str], str] | None
                 continue
             break
     return (["-m", "owner", *words], text) if words else None
+
+
+def _owner_id(option: str, name: str) -> str:
+    """A user or group name (listed without -n) as its number in this host's databases."""
+    if name.replace("-", "").isdigit():
+        return name
+    try:
+        if option == "--uid-owner":
+            import pwd
+
+            return str(pwd.getpwnam(name).pw_uid)
+        import grp
+
+        return str(grp.getgrnam(name).gr_gid)
+    except (KeyError, ImportError):
+        return name
 
 
 _TTL = {"==": ("", "--ttl-eq"), "!=": ("!", "--ttl-eq"), "<": ("", "--ttl-lt"), ">": ("", "--ttl-gt")}
