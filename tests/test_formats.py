@@ -351,10 +351,13 @@ def test_seed_losses_are_reported(seed_text):
 # The real tools: listings of rulesets loaded into a network namespace
 # ---------------------------------------------------------------------------------------
 
-BACKEND_TOOLS = {
-    Family.IPV4: ("iptables-legacy-restore", "iptables-legacy", "iptables-legacy-save"),
-    Family.IPV6: ("ip6tables-legacy-restore", "ip6tables-legacy", "ip6tables-legacy-save"),
-}
+
+def backend_tools(backend: str, family: Family) -> tuple[str, str, str]:
+    """(restore, iptables, save) of a backend ('legacy' or 'nft') for a family."""
+    tool = f"{'ip6tables' if family is Family.IPV6 else 'iptables'}-{backend}"
+    return f"{tool}-restore", tool, f"{tool}-save"
+
+
 SOURCES_PER_FAMILY = 60  # files per corpus source and family, at most: a spread, under a minute
 
 
@@ -407,11 +410,11 @@ OUTPUT_COMMANDS = {
 }
 
 
-def outputs_of(namespace: kernel.Namespace, entry: dict) -> dict[str, str] | None:
+def outputs_of(namespace: kernel.Namespace, entry: dict, backend: str = "legacy") -> dict[str, str] | None:
     """`iptables-save -c` and the other outputs, by kind, of one corpus file loaded with
     counters (None when it does not load); only the file's own tables."""
     family = Family(entry["family"])
-    restore, tool, save = BACKEND_TOOLS[family]
+    restore, tool, save = backend_tools(backend, family)
     text = with_counters((CORPUS / entry["file"]).read_text(encoding="utf-8", errors="surrogateescape"), entry["file"])
     try:
         run(namespace, [restore, "--counters"], text)  # replaces the tables it names
@@ -436,17 +439,18 @@ def load_differences() -> dict[str, str]:
     return {f"{item['file']} {item['rule']}": item["reason"] for item in data.get("differences", [])}
 
 
-@pytest.fixture(scope="module")
-def real_outputs():
+@pytest.fixture(scope="module", params=kernel.BACKENDS)
+def real_outputs(request):
+    """The outputs of every chosen corpus file, loaded with one backend (nft, legacy)."""
     requires_root_tools()
     requires_corpus()
     collected = []
     with kernel.Namespace("iptlint-formats") as namespace:
         for entry in corpus_files():
-            outputs = outputs_of(namespace, entry)
+            outputs = outputs_of(namespace, entry, request.param)
             if outputs is not None:
                 collected.append((entry, outputs))
-    return collected
+    return request.param, collected
 
 
 @pytest.mark.kernel
@@ -455,7 +459,8 @@ def test_real_outputs_read_back_as_the_dump(real_outputs, kind):
     known = load_differences()
     total = agreed = 0
     unexplained, sources = [], set()
-    for entry, outputs in real_outputs:
+    backend, collected = real_outputs
+    for entry, outputs in collected:
         family = Family(entry["family"])
         expected = parse(outputs["save"], "save", family)
         if not expected.ok:  # the dump parser's own disagreement: tests/test_differential.py
@@ -473,8 +478,8 @@ def test_real_outputs_read_back_as_the_dump(real_outputs, kind):
         unexplained += [f"{kind} {entry['file']}:{f.span.line}: {f.code} {f.message}" for f in errors]
     rate = agreed / total if total else 0.0
     report_summary(
-        f"iptables -{'L -n -v -x' if kind == 'listing' else 'S -v'} read back: {agreed}/{total} rules equal to "
-        f"iptables-save -c ({rate:.2%}) over {len(real_outputs)} rulesets from {len(sources)} sources"
+        f"iptables -{'L -n -v -x --line-numbers' if kind == 'listing' else 'S -v'} read back: {agreed}/{total} rules equal to "
+        f"iptables-save -c ({rate:.2%}) over {len(collected)} rulesets from {len(sources)} sources ({backend})"
     )
     assert total > 1000
     assert rate >= MIN_AGREEMENT
@@ -495,7 +500,8 @@ def test_plain_listings_read_back_within_their_losses(real_outputs):
     exact counters."""
     compared = equal = lossy = lossy_equal = 0
     unexplained = []
-    for entry, outputs in real_outputs:
+    backend, collected = real_outputs
+    for entry, outputs in collected:
         family = Family(entry["family"])
         expected = parse(outputs["save"], "save", family)
         if not expected.ok:
@@ -520,7 +526,7 @@ def test_plain_listings_read_back_within_their_losses(real_outputs):
                     unexplained.append(f"{entry['file']} {table}/{chain}#{index + 1}: {shown!r} != {rule.text!r}")
     rate = equal / compared if compared else 0.0
     report_summary(
-        f"iptables -L -v (names, rounded counters) read back: {equal}/{compared} rules equal to iptables-save -c "
+        f"iptables -L -v (names, rounded counters; {backend}) read back: {equal}/{compared} rules equal to iptables-save -c "
         f"({rate:.2%}), counters within their rounding; {lossy} more marked lossy (names, IPv6 'anywhere', "
         f"hashlimit names), {lossy_equal} of them equal anyway"
     )
