@@ -549,3 +549,35 @@ def test_rounded_counters_hold_the_exact_ones(netns):
             low, high = counter_range(text)
             assert low <= number <= high, (text, number)
         assert meaning(want, counters=False) == meaning(have, counters=False)
+
+
+# ---------------------------------------------------------------------------------------
+# The command line
+# ---------------------------------------------------------------------------------------
+
+NAT_LISTING = """\
+Chain PREROUTING (policy ACCEPT 6 packets, 328 bytes)
+num   pkts bytes target     prot opt in     out     source               destination
+1    14138  743K DOCKER     all  --  *      *       0.0.0.0/0            0.0.0.0/0            ADDRTYPE match dst-type LOCAL
+
+Chain DOCKER (1 references)
+num   pkts bytes target     prot opt in     out     source               destination
+1       19  1140 RETURN     all  --  docker0 *       0.0.0.0/0            0.0.0.0/0
+"""
+
+
+def test_cli_parse_and_check_read_a_listing(tmp_path, capsys):
+    from iptlint.cli import main
+
+    path = tmp_path / "nat.txt"
+    path.write_text(NAT_LISTING)
+    assert main(["parse", str(path), "--table", "nat"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["input_format"] == "listing" and [t["name"] for t in document["tables"]] == ["nat"]
+    assert [u["kind"] for u in document["uncertain"]] == ["counters"]
+    assert document["tables"][0]["chains"][0]["rules"][0]["counters"] == {"packets": 14138, "bytes": 743000}
+    main(["check", str(path), "--no-config", "--input-format", "listing", "--table", "nat", "--format", "concise"])
+    out = capsys.readouterr().out
+    assert f"{path}:3:1: S126" in out
+    assert main(["check", str(path), "--no-config", "--input-format", "save", "--format", "concise"]) == 1
+    assert "S103" in capsys.readouterr().out

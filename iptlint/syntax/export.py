@@ -121,6 +121,8 @@ def to_json(result) -> dict:
             }
             for table in ruleset.tables
         ],
+        "input_format": ruleset.input_format,
+        "uncertain": [{"line": u.line, "kind": u.kind, "detail": u.detail} for u in ruleset.uncertain],
         "findings": [
             {
                 "code": f.code,
