@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -376,6 +377,11 @@ def forward_accept(host: DockerHost) -> Scenario:
     )
 
 
+CTORIGDSTPORT_FIX = tuple(
+    shlex.split("iptables -I DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 8080 -j DROP")
+)
+
+
 def ctorigdstport_fix(host: DockerHost) -> Scenario:
     container = web(host)
     return record(
@@ -383,23 +389,18 @@ def ctorigdstport_fix(host: DockerHost) -> Scenario:
         "fix-docker-user-ctorigdstport",
         "The documented fix: `iptables -I DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 8080 -j DROP`.",
         [container],
-        mistakes=(
-            (
-                "iptables",
-                "-I",
-                "DOCKER-USER",
-                "-i",
-                "eth0",
-                "-p",
-                "tcp",
-                "-m",
-                "conntrack",
-                "--ctorigdstport",
-                "8080",
-                "-j",
-                "DROP",
-            ),
-        ),
+        mistakes=(CTORIGDSTPORT_FIX,),
+    )
+
+
+def dual_stack_fix(host: DockerHost) -> Scenario:
+    container = web(host)
+    return record(
+        host,
+        "fix-dual-stack-proxy",
+        "The IPv4 fix plus `ip6tables -I INPUT -i eth0 -p tcp --dport 8080 -j DROP` for docker-proxy's [::]:8080.",
+        [container],
+        mistakes=(CTORIGDSTPORT_FIX, tuple(shlex.split("ip6tables -I INPUT -i eth0 -p tcp --dport 8080 -j DROP"))),
     )
 
 
@@ -422,6 +423,7 @@ DEFAULT_DAEMON_SCENARIOS = (
     forward_appended,
     forward_accept,
     ctorigdstport_fix,
+    dual_stack_fix,
 )
 
 
@@ -435,22 +437,21 @@ def ipv6_ip6tables(host: DockerHost) -> Scenario:
         "ipv6-ip6tables-v4-fix-only",
         "dockerd --ipv6 --ip6tables: the `--ctorigdstport 8080` fix applied with iptables only.",
         [container],
+        mistakes=(CTORIGDSTPORT_FIX,),
+    )
+
+
+def ipv6_ip6tables_both_fixed(host: DockerHost) -> Scenario:
+    container = web(host)
+    return record(
+        host,
+        "ipv6-ip6tables-both-fixed",
+        "dockerd --ipv6 --ip6tables: the IPv4 fix plus"
+        " `ip6tables -I FORWARD -i eth0 -p tcp -m conntrack --ctorigdstport 8080 -j DROP` (20.10 has no ip6tables DOCKER-USER).",
+        [container],
         mistakes=(
-            (
-                "iptables",
-                "-I",
-                "DOCKER-USER",
-                "-i",
-                "eth0",
-                "-p",
-                "tcp",
-                "-m",
-                "conntrack",
-                "--ctorigdstport",
-                "8080",
-                "-j",
-                "DROP",
-            ),
+            CTORIGDSTPORT_FIX,
+            tuple(shlex.split("ip6tables -I FORWARD -i eth0 -p tcp -m conntrack --ctorigdstport 8080 -j DROP")),
         ),
     )
 
@@ -490,7 +491,7 @@ class DaemonGroup:
 
 GROUPS = (
     DaemonGroup((), DEFAULT_DAEMON_SCENARIOS),
-    DaemonGroup(IPV6_DAEMON, (ipv6_ip6tables,)),
+    DaemonGroup(IPV6_DAEMON, (ipv6_ip6tables, ipv6_ip6tables_both_fixed)),
     DaemonGroup(NO_PROXY_DAEMON, (no_userland_proxy,)),
     DaemonGroup((), (legacy_default_bridge,), backend="legacy"),
 )
@@ -524,7 +525,9 @@ SCENARIO_NAMES = (
     "mistake-forward-append",
     "mistake-forward-accept",
     "fix-docker-user-ctorigdstport",
+    "fix-dual-stack-proxy",
     "ipv6-ip6tables-v4-fix-only",
+    "ipv6-ip6tables-both-fixed",
     "no-userland-proxy",
     "legacy-default-bridge",
 )
@@ -673,6 +676,19 @@ def _check_ipv6_v4_fix_only(s: Scenario) -> None:
     assert ":DOCKER-USER" not in s.dumps["ipv6"], "20.10 creates DOCKER-USER in iptables only"
 
 
+def _check_dual_stack_fix(s: Scenario) -> None:
+    assert not _reachable(s, V4, 8080) and not _reachable(s, V6, 8080), (
+        "IPv4 in DOCKER-USER, IPv6 at docker-proxy's INPUT"
+    )
+    assert _direct(s, V4, 8080), "neither rule covers direct routing to the container port"
+    assert s.dumps["ipv6"] and "--dport 8080 -j DROP" in s.dumps["ipv6"]
+
+
+def _check_ipv6_both_fixed(s: Scenario) -> None:
+    assert not _reachable(s, V4, 8080) and not _reachable(s, V6, 8080)
+    assert _direct(s, V4, 8080) and _direct(s, V6, 8080), "direct routing has no original port 8080"
+
+
 def _check_no_proxy(s: Scenario) -> None:
     assert [(port.host_addr, port.host_port) for port in s.ports] == [(V4, 8080), ("127.0.0.1", 8081)]
     assert _reachable(s, V4, 8080) and not _reachable(s, "127.0.0.1", 8081)
@@ -701,6 +717,8 @@ CHECKS: dict[str, Callable[[Scenario], None]] = {
     "mistake-forward-accept": _check_forward_accept,
     "fix-docker-user-ctorigdstport": _check_ctorigdstport,
     "ipv6-ip6tables-v4-fix-only": _check_ipv6_v4_fix_only,
+    "ipv6-ip6tables-both-fixed": _check_ipv6_both_fixed,
+    "fix-dual-stack-proxy": _check_dual_stack_fix,
     "no-userland-proxy": _check_no_proxy,
     "legacy-default-bridge": _check_legacy_default_bridge,
 }
