@@ -59,7 +59,7 @@ What the walk infers, and says so in `trace.notes`:
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -304,9 +304,15 @@ def packet_point(packet: Mapping[str, Any], family: Family, hints: Mapping[str, 
 
     `hints` narrow a field the packet leaves out (out_iface "not a Docker bridge").
     """
-    point = PacketSet.any(family)
+    constraints: dict[str, p.Constraint] = {}
     for name, value in packet.items():
-        point &= p.from_values(name, [value], family)
+        spec = p.SPECS[name]
+        number = p.encode(name, value, family)
+        if spec.kind == "bits":
+            constraints[name] = p.PatternSet.point(number, spec.size)
+        else:
+            constraints[name] = p.IntervalSet.point(number)
+    point = PacketSet.of(family, constraints)
     for name, hint in (hints or {}).items():
         if name not in packet:
             point &= hint
@@ -332,25 +338,71 @@ def match_text(match: Match) -> str:
     return f"-m {match.name} {options}".strip()
 
 
-def rule_parts(rule: Rule, ctx: ModelContext) -> tuple[tuple[str, Bounds], ...]:
+@dataclass(frozen=True)
+class Condition:
+    """One condition of a rule (`-s 10.0.0.0/8`, `-m tcp --dport 80`), its bounds and the fields they read."""
+
+    text: str
+    bounds: Bounds
+    fields: frozenset[str]
+
+    @classmethod
+    def of(cls, text: str, bounds: Bounds) -> Condition:
+        return cls(text, bounds, frozenset(constrained_fields(bounds)))
+
+    def decide(self, numbers: Mapping[str, int], point: Callable[[], PacketSet]) -> bool | None:
+        """Membership when the packet gives every field read, the set algebra otherwise.
+
+        `numbers` is the packet with its values encoded (`packets.encode`).
+        """
+        if self.fields.issubset(numbers.keys()):
+            if holds(self.bounds.under, numbers):
+                return True
+            return None if holds(self.bounds.over, numbers) else False
+        return decide(self.bounds, point())
+
+
+def holds(packets: PacketSet, numbers: Mapping[str, int]) -> bool:
+    """Whether the encoded packet is in the set (`PacketSet.contains` without re-encoding)."""
+    return any(all(numbers[name] in constraint for name, constraint in cube.items) for cube in packets.cubes)
+
+
+def encoded(packet: Mapping[str, Any], family: Family) -> dict[str, int]:
+    return {name: p.encode(name, value, family) for name, value in packet.items()}
+
+
+def constrained_fields(bounds: Bounds) -> set[str]:
+    return {name for packets in (bounds.over, bounds.under) for cube in packets.cubes for name, _ in cube.items}
+
+
+def condition_of(node: Option | Match, ctx: ModelContext) -> Condition:
+    """A basic option (`-s`, `-p`...) or a match as a condition."""
+    if isinstance(node, Option):
+        return Condition.of(option_text(node), option_bounds(node, ctx))
+    return Condition.of(match_text(node), match_bounds(node, ctx))
+
+
+def rule_parts(rule: Rule, ctx: ModelContext) -> tuple[Condition, ...]:
     """The rule's conditions in the kernel's order: its own options, then each match."""
-    parts = [(option_text(option), option_bounds(option, ctx)) for option in rule.basics]
-    parts += [(match_text(match), match_bounds(match, ctx)) for match in rule.matches]
-    return tuple(parts)
+    return tuple(condition_of(node, ctx) for node in (*rule.basics, *rule.matches))
 
 
-def evaluate_rule(parts: tuple[tuple[str, Bounds], ...], point: PacketSet) -> tuple[bool | None, str | None]:
+def evaluate_rule(
+    parts: Iterable[Condition], numbers: Mapping[str, int], point: Callable[[], PacketSet]
+) -> tuple[bool | None, str | None]:
     """Whether the rule matches, and which condition is unknown when that is undecided.
 
     A condition that surely fails decides, whatever the others: the kernel ANDs them.
+    `point()` gives the packet as a set (fields left out free), for conditions on them.
+    `parts` may be lazy: conditions after a failing one are not computed.
     """
     unknown = None
-    for text, bounds in parts:
-        result = decide(bounds, point)
+    for condition in parts:
+        result = condition.decide(numbers, point)
         if result is False:
             return False, None
         if result is None and unknown is None:
-            unknown = text
+            unknown = condition.text
     return (None, unknown) if unknown is not None else (True, None)
 
 
@@ -368,14 +420,10 @@ HOW_TO_TELL = {
 }
 
 
-def constrained_fields(bounds: Bounds) -> set[str]:
-    return {name for packets in (bounds.over, bounds.under) for cube in packets.cubes for name in cube.fields()}
-
-
-def undetermined_reason(unknown: str | None, parts: tuple[tuple[str, Bounds], ...], packet: Mapping[str, Any]) -> str:
+def undetermined_reason(unknown: str | None, parts: tuple[Condition, ...], packet: Mapping[str, Any]) -> str:
     """Why a condition could go either way: a field the packet leaves out, or a match known only in part."""
-    bounds = next((b for text, b in parts if text == unknown), None)
-    missing = sorted(constrained_fields(bounds) - set(packet)) if bounds is not None else []
+    condition = next((c for c in parts if c.text == unknown), None)
+    missing = sorted(condition.fields - set(packet)) if condition is not None else []
     if missing:
         hints = "; ".join(f"{name} ({HOW_TO_TELL[name]})" if name in HOW_TO_TELL else name for name in missing)
         return f"`{unknown}` depends on what the packet leaves unknown: {hints}"
@@ -542,16 +590,39 @@ class _Walker:
     ruleset: Ruleset
     host: Host
     ipsets: Mapping[str, Any] = field(default_factory=dict)
-    parts_cache: dict[int, tuple[tuple[str, Bounds], ...]] = field(default_factory=dict)
+    condition_cache: dict[tuple[int, str, str], Condition] = field(default_factory=dict)
+    point_cache: dict[tuple, PacketSet] = field(default_factory=dict)
+    numbers_cache: dict[tuple, dict[str, int]] = field(default_factory=dict)
     evaluations: int = 0
 
-    def parts(self, rule: Rule) -> tuple[tuple[str, Bounds], ...]:
-        key = id(rule)
-        found = self.parts_cache.get(key)
+    def numbers(self, packet: Mapping[str, Any]) -> dict[str, int]:
+        """The packet's values encoded, cached like `point`."""
+        key = tuple(packet.items())
+        found = self.numbers_cache.get(key)
         if found is None:
-            ctx = ModelContext(self.ruleset.family, rule.table, rule.chain, self.ipsets)
-            found = self.parts_cache[key] = rule_parts(rule, ctx)
+            found = self.numbers_cache[key] = encoded(packet, self.ruleset.family)
         return found
+
+    def point(self, packet: Mapping[str, Any], hints: Mapping[str, PacketSet] | None) -> PacketSet:
+        """`packet_point`, cached: the packet changes only when a target rewrites it."""
+        key = (tuple(packet.items()), tuple((hints or {}).items()))
+        found = self.point_cache.get(key)
+        if found is None:
+            found = self.point_cache[key] = packet_point(packet, self.ruleset.family, hints)
+        return found
+
+    def parts(self, rule: Rule) -> Iterator[Condition]:
+        """The rule's conditions, each computed once for the walk, and only when it is reached.
+
+        Keyed by the node: the parser shares identical option nodes between rules.
+        """
+        for node in (*rule.basics, *rule.matches):
+            key = (id(node), rule.table, rule.chain)
+            found = self.condition_cache.get(key)
+            if found is None:
+                ctx = ModelContext(self.ruleset.family, rule.table, rule.chain, self.ipsets)
+                found = self.condition_cache[key] = condition_of(node, ctx)
+            yield found
 
     def run_table(
         self,
@@ -601,11 +672,11 @@ class _Walker:
             if self.evaluations > MAX_EVALUATIONS:
                 made = step("rule", "stop: too many rules evaluated (a loop?)", rule=rule, matched=True)
                 return outcome("UNKNOWN", made, "the walk evaluated too many rules")
-            point = packet_point(packet, self.ruleset.family, hints)
-            matched, unknown = evaluate_rule(self.parts(rule), point)
+            numbers = self.numbers(packet)
+            matched, unknown = evaluate_rule(self.parts(rule), numbers, lambda: self.point(packet, hints))
             if matched is None:
                 made = step("rule", "undetermined", rule=rule, matched=None, unknown=unknown)
-                return outcome("UNKNOWN", made, undetermined_reason(unknown, self.parts(rule), packet))
+                return outcome("UNKNOWN", made, undetermined_reason(unknown, tuple(self.parts(rule)), packet))
             if not matched:
                 step("rule", "no match", rule=rule, matched=False)
                 continue
