@@ -31,6 +31,7 @@ examples:
   iptlint rules                            # every code, its severity and default
   iptlint rule S207                        # what a code means, with examples
   iptlint parse rules.v4 --format json     # the typed AST, for other tools
+  iptlint diff git:HEAD:rules.v4 rules.v4   # what a change does to packets, ports, findings
   iptlint trace rules.v4 --in eth0 --dst 203.0.113.10 --dport 80 --local-address 203.0.113.10
 """
 
@@ -106,6 +107,20 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("--family", choices=("auto", "ipv4", "ipv6"))
     _add_input_options(parse)
 
+    diff = commands.add_parser("diff", help="what changes between two dumps: packets, published ports, findings")
+    diff.add_argument("old", nargs="?", metavar="OLD", help="a dump, or git:REV:PATH (read with git show)")
+    diff.add_argument("new", nargs="?", metavar="NEW", help="a dump, or git:REV:PATH")
+    diff.add_argument("--git-staged", metavar="PATH", help="diff PATH as staged (the index) against HEAD")
+    diff.add_argument("--format", choices=("text", "json", "sarif", "github", "markdown"), default="text")
+    diff.add_argument("--local-address", action="append", default=[], metavar="A", help="an address of the host")
+    diff.add_argument(
+        "--fail-on",
+        choices=("opened", "changed", "any"),
+        default="opened",
+        help="exit 1 when the change opens something (default), changes behaviour, or differs at all (findings too)",
+    )
+    diff.add_argument("-o", "--output-file", metavar="FILE", help="write the report to FILE instead of stdout")
+
     trace = commands.add_parser("trace", help="follow one packet through the chains, rule by rule")
     trace.add_argument("path", metavar="FILE", help="a dump, or '-' for standard input")
     for word, dest, meaning in TRACE_WORDS:
@@ -161,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_exposure(args)
         if args.command == "trace":
             return run_trace(args)
+        if args.command == "diff":
+            return run_diff(args)
         parser.print_help()
         return EXIT_ERROR
     except (UsageError, ConfigError, PolicyError, baseline.BaselineError) as error:
@@ -427,3 +444,56 @@ def run_trace(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     sys.stdout.write(render_json(trace) if args.format == "json" else render_text(trace))
     return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------
+# diff
+# ---------------------------------------------------------------------------------------
+
+
+def _git_show(spec: str) -> str:
+    """The text of `REV:PATH` (`:PATH` is the index) as `git show` prints it."""
+    import subprocess
+
+    try:
+        done = subprocess.run(["git", "show", spec], capture_output=True, check=False)
+    except OSError as error:
+        raise UsageError(f"git show {spec}: cannot run git: {error.strerror}") from None
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise UsageError(f"git show {spec}: {message[-1] if message else 'failed'}")
+    return done.stdout.decode("utf-8", "surrogateescape")
+
+
+def _diff_input(spec: str) -> tuple[str, str]:
+    """(text, name) of a diff side: a file, `-`, or `git:REV:PATH`."""
+    if spec.startswith("git:"):
+        return _git_show(spec[len("git:") :]), spec
+    data, name = _read(spec)
+    return data.decode("utf-8", "surrogateescape"), name
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    from iptlint.report.diff import render
+    from iptlint.semantics.diff import diff
+
+    if args.git_staged:
+        if args.old or args.new:
+            raise UsageError("--git-staged PATH takes no OLD or NEW")
+        old_text, old_name = _git_show(f"HEAD:{args.git_staged}"), f"git:HEAD:{args.git_staged}"
+        new_text, new_name = _git_show(f":{args.git_staged}"), f"git::{args.git_staged}"
+    elif args.old and args.new:
+        (old_text, old_name), (new_text, new_name) = _diff_input(args.old), _diff_input(args.new)
+    else:
+        raise UsageError("diff needs OLD and NEW (files or git:REV:PATH), or --git-staged PATH")
+    try:
+        difference = diff(old_text, new_text, old_name, new_name, local_addresses=tuple(args.local_address))
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    _write(render(args.format, difference, __version__, str(Path.cwd())), args.output_file)
+    failing = {
+        "opened": difference.opened,
+        "changed": difference.behaviour_changed,
+        "any": difference.any_difference,
+    }[args.fail_on]
+    return EXIT_FINDINGS if failing else EXIT_OK

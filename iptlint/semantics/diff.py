@@ -1,0 +1,765 @@
+"""What changes between two rulesets of one family: `iptlint diff OLD NEW`.
+
+The answer comes from walking probe packets (`iptlint.semantics.walk`) through both
+rulesets and comparing what happens to each, so reordering independent rules, renaming
+a user chain, splitting a chain, or spelling a rule another way is "no change".
+
+Probes.  For each field the rules of *both* dumps constrain, the values are cut into
+*cells*: the boundaries are every interval the rules' match models name (addresses of
+`-s`/`-d` and of conntrack's `--ctorigdst`, interface names and wildcards, protocols,
+ports, conntrack states, marks), so every value of one cell meets every rule the same
+way, and one value per cell stands for the cell (the argument of
+`iptlint.docker.exposure`).  Fields enumerated: `in_iface`, `out_iface`, `src`, `dst`,
+`proto`, `sport`, `dport`, `ct_state`, `mark`.  The rest keep the walk's defaults (TCP
+flags of a NEW or later packet, no fragment, `ct_mark` 0).
+
+- interfaces: the cells of the names used, one of them a name no rule mentions;
+- addresses: the cells of every network named, plus the `--local-address` ones;
+- protocols: every protocol named and the rest (one cell);
+- ports: per protocol, the cells of the ports and ranges named for that protocol (or
+  for any protocol), enumerated only for protocols with ports;
+- `ct_state`: the states the rules tell apart, always NEW and ESTABLISHED among them;
+- `mark`: 0 and each value a `--mark` names, when a rule reads the mark.
+
+Hook paths.  Probes are enumerated per path: *to the host* (incoming, `dst_local`),
+*through the host* (incoming, forwarded) and *from the host* (local output).  A field
+that no rule of the chains a path traverses (in either dump) constrains keeps one value
+on that path.  When the walk itself infers the out interface (a destination in a Docker
+bridge's subnet), the probe leaves it out.
+
+Bound.  At most `MAX_WALKS` walks (200,000: two per probe).  When the cells would need
+more, a seeded sample of the probes is walked instead and the difference says it is not
+exhaustive (`Difference.exhaustive` False): a change may then go unnoticed.
+
+What is compared.  A probe's *outcome* is its verdict, where it arrived (local,
+forwarded) and its destination after NAT: the deciding rules are reported, not
+compared (a rule moved to another line decides the same).  Probes whose outcomes
+differ are grouped by path, incoming interface and the pair of outcomes; each group is
+described as a packet set (its cells merged where they differ in one field) with one
+concrete example packet, the one walked.
+
+Besides: published Docker ports newly exposed or closed (`iptlint.docker.exposure`,
+compared by host address, port and protocol) and findings new or fixed (`iptlint.linter`,
+matched by `iptlint.baseline.fingerprint`, as many times as they occur).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import random
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from iptlint.semantics import packets as p
+from iptlint.semantics import walk as walk_module
+from iptlint.semantics.models import ModelContext, match_bounds
+from iptlint.semantics.models.basics import option_bounds
+from iptlint.semantics.packets import Cube, IntervalSet, PacketSet, PatternSet
+from iptlint.syntax.ast import Family, Rule, Ruleset, TargetKind
+
+MAX_WALKS = 200_000
+SAMPLE_SEED = 20_231
+PATHS = ("input", "forward", "output")
+PATH_TITLES = {"input": "to the host", "forward": "through the host", "output": "from the host"}
+ENUMERATED = ("in_iface", "out_iface", "src", "dst", "proto", "sport", "dport", "ct_state", "mark")
+PORT_PROTOCOLS = walk_module.PORT_PROTOCOLS
+# Targets whose effect the comparison does not see: they change no verdict, no destination.
+UNCOMPARED_TARGETS = frozenset(
+    {"LOG", "NFLOG", "ULOG", "MASQUERADE", "SNAT", "TCPMSS", "CHECKSUM", "TOS", "TTL", "HL", "DSCP", "CLASSIFY"}
+    | {"AUDIT", "TRACE", "SECMARK", "CONNSECMARK", "IDLETIMER", "LED", "RATEEST", "NETMAP_SRC"}
+)
+FOLDED = {"ct_orig_dst": "dst", "ct_orig_dport": "dport"}  # conntrack's original values cut these too
+
+_HOOKS = {
+    "input": walk_module.PREROUTING + walk_module.LOCAL_INPUT + walk_module.FORWARDING,
+    "forward": walk_module.PREROUTING + walk_module.FORWARDING,
+    "output": walk_module.LOCAL_OUTPUT,
+}
+_DEFAULTS = {
+    Family.IPV4: {"src": "198.51.100.7", "dst": "203.0.113.10"},
+    Family.IPV6: {"src": "2001:db8:77::7", "dst": "2001:db8:ffff::10"},
+}
+_NICE_ADDRESSES = {
+    Family.IPV4: ("203.0.113.7", "192.0.2.7", "10.0.0.7", "172.16.0.7", "192.168.0.7"),
+    Family.IPV6: ("2001:db8::7", "fd00::7"),
+}
+_DEFAULT_IN, _DEFAULT_SPORT, _DEFAULT_DPORT = "eth0", 40000, 80
+_PREFERRED_PROTOCOLS = (6, 17, 1, 58, 132)
+
+
+# ---------------------------------------------------------------------------------------
+# The result
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one ruleset does with one probe: the compared part, and who decided."""
+
+    verdict: str  # ACCEPT / DROP / REJECT / UNKNOWN
+    arrived_at: str | None  # local / forwarded / None
+    destination: str  # after NAT, `172.17.0.3:5432` ('' when unchanged or unknown)
+    rule: Rule | None = field(default=None, compare=False)
+    decider: str = field(default="", compare=False)  # `rules.v4:40` or `policy of filter INPUT`
+
+    @property
+    def key(self) -> tuple[str, str | None, str]:
+        return (self.verdict, self.arrived_at, self.destination)
+
+    def text(self) -> str:
+        where = f" to {self.destination}" if self.destination else ""
+        return f"{self.verdict}{where} ({self.decider})"
+
+
+@dataclass(frozen=True)
+class Change:
+    """Packets that one ruleset treats differently from the other, with one example."""
+
+    path: str  # input / forward / output
+    description: str  # `tcp from any via eth0 to any port 5432`
+    example: tuple[tuple[str, Any], ...]  # the packet walked, as given to `walk`
+    old: Outcome
+    new: Outcome
+    probes: int  # how many probes (cells) differ in this group
+
+    @property
+    def opened(self) -> bool:
+        """The new ruleset lets through (or delivers elsewhere) what the old one did not."""
+        return self.new.verdict == "ACCEPT" and self.old.key != self.new.key
+
+    @property
+    def example_packet(self) -> dict[str, Any]:
+        return dict(self.example)
+
+    def text(self) -> str:
+        return f"{self.description}: was {self.old.text()}, now {self.new.text()}"
+
+
+@dataclass(frozen=True)
+class ExposureChange:
+    """A published port whose exposure differs: `opened`, `closed` or `changed` (other sources)."""
+
+    kind: str
+    port: str  # `*:5432/tcp -> 172.17.0.3:5432`
+    key: tuple[str, str, str]  # host address, host ports, protocol
+    old_sources: tuple[str, ...]
+    new_sources: tuple[str, ...]
+    old_status: str  # exposed / possibly / closed / host-only / absent
+    new_status: str
+    line: int = 0  # the DNAT rule of the port (in NEW, in OLD for a port closed)
+
+    def text(self) -> str:
+        if self.kind == "opened":
+            return f"{self.port} newly {self.new_status} to {', '.join(self.new_sources) or 'nobody'}"
+        if self.kind == "closed":
+            return f"{self.port} no longer exposed (was {self.old_status} to {', '.join(self.old_sources)})"
+        return f"{self.port} reachable from {', '.join(self.new_sources)} (was {', '.join(self.old_sources)})"
+
+
+@dataclass(frozen=True)
+class Difference:
+    old_path: str
+    new_path: str
+    family: Family
+    changes: tuple[Change, ...]
+    exposure_changes: tuple[ExposureChange, ...] = ()
+    new_findings: tuple = ()  # iptlint.findings.Finding
+    fixed_findings: tuple = ()
+    walks: int = 0
+    exhaustive: bool = True
+
+    @property
+    def behaviour_changed(self) -> bool:
+        return bool(self.changes or self.exposure_changes)
+
+    @property
+    def opened(self) -> bool:
+        return any(c.opened for c in self.changes) or any(e.kind == "opened" for e in self.exposure_changes)
+
+    @property
+    def any_difference(self) -> bool:
+        return self.behaviour_changed or bool(self.new_findings or self.fixed_findings)
+
+
+# ---------------------------------------------------------------------------------------
+# Cells
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One value standing for every value of `constraint` (a field's cell)."""
+
+    value: Any
+    constraint: Any  # IntervalSet / PatternSet, or None for "any"
+
+
+def reachable_rules(ruleset: Ruleset, path: str) -> Iterator[Rule]:
+    """The rules of every chain a packet on `path` may traverse (built-in chains and what they call)."""
+    for hook, table in _HOOKS[path]:
+        seen: set[str] = set()
+        pending = [hook]
+        while pending:
+            name = pending.pop()
+            chain = ruleset.chain(table, name)
+            if name in seen or chain is None:
+                continue
+            seen.add(name)
+            for rule in chain.rules:
+                yield rule
+                if rule.target is not None and rule.target.kind is TargetKind.CHAIN:
+                    pending.append(rule.target.name)
+
+
+def rule_cubes(rule: Rule, family: Family, ipsets: Mapping[str, Any]) -> Iterator[Cube]:
+    """Every cube of the over- and under-approximations of each of the rule's conditions."""
+    ctx = ModelContext(family, rule.table, rule.chain, ipsets)
+    conditions = [option_bounds(option, ctx) for option in rule.basics]
+    conditions += [match_bounds(match, ctx) for match in rule.matches]
+    for bounds in conditions:
+        yield from bounds.over.cubes
+        yield from bounds.under.cubes
+
+
+@dataclass
+class _Cuts:
+    """Boundaries per field, gathered from the rules (internal)."""
+
+    points: dict[str, set[int]] = field(default_factory=dict)
+    names: dict[str, set[IntervalSet]] = field(default_factory=dict)  # interface sets, for atoms
+    port_points: dict[int | None, dict[str, set[int]]] = field(default_factory=dict)  # per protocol
+    marks: set[int] = field(default_factory=set)
+
+    def add(self, name: str, constraint: Any, protocols: IntervalSet | None) -> None:
+        name = FOLDED.get(name, name)
+        if name in ("mark",) and isinstance(constraint, PatternSet):
+            self.marks.update(value for value, _ in constraint.patterns)
+            return
+        if name not in ENUMERATED or not isinstance(constraint, IntervalSet):
+            return
+        target = self.points.setdefault(name, set())
+        if name in ("in_iface", "out_iface"):
+            self.names.setdefault(name, set()).add(constraint)
+        if name in ("sport", "dport"):
+            per = self.port_points.setdefault(_protocol_key(protocols), {}).setdefault(name, set())
+            target = per
+            self.points.setdefault(name, set())
+        for lo, hi in constraint.intervals:
+            target.add(lo)
+            target.add(hi + 1)
+
+
+def _protocol_key(protocols: IntervalSet | None) -> int | None:
+    """The one protocol a port condition is about, or None (any protocol)."""
+    if (
+        protocols is not None
+        and len(protocols.intervals) == 1
+        and protocols.intervals[0][0] == protocols.intervals[0][1]
+    ):
+        return protocols.intervals[0][0]
+    return None
+
+
+def gather_cuts(rulesets: Sequence[Ruleset], path: str, ipsets: Mapping[str, Any]) -> _Cuts:
+    cuts = _Cuts()
+    for ruleset in rulesets:
+        for rule in reachable_rules(ruleset, path):
+            if rule.target is not None and rule.target.name in UNCOMPARED_TARGETS:
+                continue
+            protocols = _rule_protocols(rule, ruleset.family)
+            for cube in rule_cubes(rule, ruleset.family, ipsets):
+                for name, constraint in cube.items:
+                    cuts.add(name, constraint, protocols)
+    return cuts
+
+
+def _rule_protocols(rule: Rule, family: Family) -> IntervalSet | None:
+    option = rule.protocol
+    if option is None or option.negated:
+        return None
+    try:
+        packets = p.from_protocol(option.value, family)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    values = packets.field_values("proto")
+    return values if isinstance(values, IntervalSet) else None
+
+
+def interval_cells(points: Iterable[int], lo: int, hi: int) -> list[IntervalSet]:
+    """The intervals of [lo, hi] that the `points` (each the first value of a cell) delimit."""
+    cuts = sorted({lo, hi + 1, *(x for x in points if lo < x <= hi)})
+    return [IntervalSet.span(a, b - 1) for a, b in itertools.pairwise(cuts)]
+
+
+def _domain_bounds(name: str, family: Family) -> tuple[int, int]:
+    full = p.domain(name, family)
+    return full.intervals[0][0], full.intervals[-1][1]
+
+
+def _pick(name: str, cell: IntervalSet, family: Family, preferred: Sequence[Any]) -> Any:
+    """A readable value of the cell: a preferred one inside it, else a sensible member."""
+    for value in preferred:
+        if cell.contains(p.encode(name, value, family)):
+            return value
+    lo, hi = cell.intervals[0]
+    if p.SPECS[name].kind == "address":
+        number = lo + 1 if hi - lo >= 2 else lo
+    elif name in ("sport", "dport") and lo == 0 and hi >= 1:
+        number = 1
+    else:
+        number = lo
+    value = p.decode(name, number, family)
+    return str(value) if p.SPECS[name].kind == "address" else value
+
+
+def _name_pick(cell: IntervalSet) -> str:
+    """`ext0` for the names no rule mentions when it is one of them, else a readable member."""
+    for name in ("ext0", "eth0", "lo"):
+        if cell.contains(p.name_index(name)):
+            return name
+    return p.name_at(p._nice_name_index(cell))
+
+
+def interface_cells(name: str, named: Iterable[IntervalSet], family: Family) -> list[Cell]:
+    """The atoms of the interface sets the rules name (each name, each wildcard's rest, the others).
+
+    The empty name (no interface) is left out: an incoming packet has an in interface and
+    a forwarded one an out interface.
+    """
+    atoms = [p.domain(name, family).subtract(IntervalSet.point(p.name_index("")))]
+    for chosen in named:
+        atoms = [piece for atom in atoms for piece in (atom.intersect(chosen), atom.subtract(chosen))]
+        atoms = [atom for atom in atoms if not atom.is_empty()]
+    return sorted((Cell(_name_pick(atom), atom) for atom in atoms), key=lambda cell: cell.value)
+
+
+def field_cells(name: str, points: set[int], family: Family, extra: Sequence[Any] = ()) -> list[Cell]:
+    """The cells of one (numeric or address) field, each with its representative value."""
+    lo, hi = _domain_bounds(name, family)
+    more = set(points)
+    for value in extra:
+        number = p.encode(name, value, family)
+        more.update((number, number + 1))
+    cells = interval_cells(more, lo, hi)
+    defaults = _DEFAULTS[family]
+    preferred: dict[str, Sequence[Any]] = {
+        "src": (defaults["src"], *_NICE_ADDRESSES[family]),
+        "dst": (*extra, defaults["dst"], *_NICE_ADDRESSES[family]),
+        "proto": _PREFERRED_PROTOCOLS,
+        "sport": (_DEFAULT_SPORT,),
+        "dport": (_DEFAULT_DPORT,),
+        "ct_state": ("NEW", "ESTABLISHED"),
+    }
+    picked = [Cell(_pick(name, c, family, preferred.get(name, ())), c) for c in cells]
+    if name == "ct_state":  # NEW and ESTABLISHED always, even when one cell holds both
+        for state in ("NEW", "ESTABLISHED"):
+            if all(cell.value != state for cell in picked):
+                number = p.encode(name, state, family)
+                picked.append(Cell(state, IntervalSet.point(number)))
+    return picked
+
+
+# ---------------------------------------------------------------------------------------
+# Probes
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A packet to walk, the path it starts on, and the cell of each enumerated field."""
+
+    path: str
+    packet: tuple[tuple[str, Any], ...]
+    cells: tuple[tuple[str, Any], ...]  # field -> constraint of its cell
+
+    def cube(self, family: Family) -> Cube:
+        return Cube.of(family, {name: constraint for name, constraint in self.cells if constraint is not None})
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The dimensions of one path: blocks of (field, cells) whose products are the probes."""
+
+    path: str
+    fixed: tuple[tuple[str, Any], ...]
+    blocks: tuple[tuple[tuple[str, tuple[Cell, ...]], ...], ...]  # one block per protocol cell
+
+    def size(self) -> int:
+        return sum(_product_size(block) for block in self.blocks)
+
+
+def _product_size(block: Sequence[tuple[str, Sequence[Cell]]]) -> int:
+    size = 1
+    for _, cells in block:
+        size *= len(cells)
+    return size
+
+
+def plan_path(rulesets: Sequence[Ruleset], path: str, local_addresses: Sequence[str], ipsets, bridges=()) -> _Plan:
+    """The cells of every field the rules of `path` constrain; one value for the others.
+
+    The walk decides from the address alone that a Docker bridge's gateway is local and
+    its other addresses are containers: such destinations are probed on the path they
+    really take (containers through the host, gateways to the host).
+    """
+    family = rulesets[0].family
+    cuts = gather_cuts(rulesets, path, ipsets)
+    if "dst" in cuts.points:
+        for bridge in bridges:
+            cuts.add(
+                "dst", IntervalSet.span(int(bridge.subnet.network_address), int(bridge.subnet.broadcast_address)), None
+            )
+    constrained = {name for name, points in cuts.points.items() if points} | ({"mark"} if cuts.marks else set())
+    fixed: dict[str, Any] = {}
+    dims: list[tuple[str, tuple[Cell, ...]]] = []
+    if path != "output":
+        fixed["dst_local"] = path == "input"
+        if "in_iface" in constrained:
+            dims.append(("in_iface", tuple(interface_cells("in_iface", cuts.names["in_iface"], family))))
+        else:
+            fixed["in_iface"] = _DEFAULT_IN
+    if path != "input" and "out_iface" in constrained:
+        dims.append(("out_iface", tuple(interface_cells("out_iface", cuts.names["out_iface"], family))))
+    for name in ("src", "dst"):
+        extra = tuple(local_addresses) if name == "dst" else ()
+        if name in constrained:
+            cells = field_cells(name, cuts.points[name], family, extra)
+            if name == "dst" and path == "input" and local_addresses:
+                cells = [c for c in cells if c.value in local_addresses]
+            if name == "dst" and path == "forward" and local_addresses:
+                cells = [c for c in cells if c.value not in local_addresses]
+            if name == "dst" and path != "output":
+                cells = [c for c in cells if _routed_as(c.value, bridges) in (None, path)] or cells
+            dims.append((name, tuple(cells)))
+        elif name == "dst" and path == "input" and local_addresses:
+            fixed["dst"] = local_addresses[0]
+        else:
+            fixed[name] = _DEFAULTS[family][name]
+    if "ct_state" in constrained:
+        dims.append(("ct_state", tuple(field_cells("ct_state", cuts.points["ct_state"], family))))
+    if cuts.marks:
+        values = sorted({0, *cuts.marks})
+        dims.append(("mark", tuple(Cell(v, PatternSet.point(v, 32)) for v in values)))
+    protocols = field_cells("proto", cuts.points.get("proto", set()), family) if "proto" in constrained else []
+    if not protocols:
+        protocols = [Cell(6, None)]
+    blocks = []
+    for protocol in protocols:
+        block = [*dims, ("proto", (protocol,))]
+        if protocol.value in PORT_PROTOCOLS:
+            for name, default in (("sport", _DEFAULT_SPORT), ("dport", _DEFAULT_DPORT)):
+                points = set(cuts.port_points.get(None, {}).get(name, set()))
+                points |= cuts.port_points.get(protocol.value, {}).get(name, set())
+                if points:
+                    block.append((name, tuple(field_cells(name, points, family))))
+                else:
+                    block.append((name, (Cell(default, None),)))
+        blocks.append(tuple(block))
+    return _Plan(path, tuple(fixed.items()), tuple(blocks))
+
+
+def _probe(plan: _Plan, chosen: Sequence[tuple[str, Cell]], bridges) -> Probe:
+    packet = dict(plan.fixed)
+    cells = []
+    for name, cell in chosen:
+        packet[name] = cell.value
+        cells.append((name, cell.constraint))
+    if "out_iface" in packet and _in_bridge(packet.get("dst"), bridges):
+        del packet["out_iface"]  # the walk routes it to the bridge
+        cells = [(n, c) for n, c in cells if n != "out_iface"]
+    return Probe(plan.path, tuple(packet.items()), tuple(cells))
+
+
+def _routed_as(address: str, bridges) -> str | None:
+    """The path the walk gives an incoming packet to `address` by its bridge, None when no bridge holds it."""
+    ip = ipaddress.ip_address(address)
+    for bridge in bridges:
+        if ip in bridge.subnet:
+            return "input" if ip == bridge.gateway else "forward"
+    return None
+
+
+def _in_bridge(address: str | None, bridges) -> bool:
+    if address is None:
+        return False
+    ip = ipaddress.ip_address(address)
+    return any(ip in bridge.subnet for bridge in bridges)
+
+
+def enumerate_probes(plan: _Plan, bridges) -> Iterator[Probe]:
+    seen: set[tuple] = set()
+    for block in plan.blocks:
+        names = [name for name, _ in block]
+        for combination in itertools.product(*(cells for _, cells in block)):
+            probe = _probe(plan, list(zip(names, combination, strict=True)), bridges)
+            if probe.packet not in seen:
+                seen.add(probe.packet)
+                yield probe
+
+
+def sample_probes(plan: _Plan, bridges, count: int, rng: random.Random) -> Iterator[Probe]:
+    """`count` probes drawn uniformly from the plan's product (seeded)."""
+    sizes = [_product_size(block) for block in plan.blocks]
+    total = sum(sizes)
+    for index in sorted(rng.sample(range(total), min(count, total))):
+        for block, size in zip(plan.blocks, sizes, strict=True):
+            if index < size:
+                chosen = []
+                for name, cells in reversed(block):
+                    index, digit = divmod(index, len(cells))
+                    chosen.append((name, cells[digit]))
+                yield _probe(plan, chosen[::-1], bridges)
+                break
+            index -= size
+
+
+# ---------------------------------------------------------------------------------------
+# Walking
+# ---------------------------------------------------------------------------------------
+
+
+def outcome_of(ruleset: Ruleset, probe: Probe, local_addresses: Sequence[str], ipsets) -> Outcome:
+    """Walk the probe through `ruleset`."""
+    trace = walk_module.walk(ruleset, dict(probe.packet), local_addresses=local_addresses, ipsets=ipsets)
+    start, final = dict(trace.packet), dict(trace.final)
+    moved = (str(final.get("dst")), final.get("dport")) != (str(start.get("dst")), start.get("dport"))
+    destination = ""
+    if moved and final.get("dst") is not None:
+        destination = str(final["dst"]) + (f":{final['dport']}" if final.get("dport") is not None else "")
+    return Outcome(trace.verdict, trace.arrived_at, destination, trace.decided_by, decider_text(ruleset, trace))
+
+
+def decider_text(ruleset: Ruleset, trace) -> str:
+    if trace.decided_by is not None:
+        return f"{ruleset.path}:{trace.decided_by.line}"
+    decision = trace.decision
+    if decision is not None and decision.kind == "policy":
+        return f"policy of {decision.table} {decision.chain}"
+    if decision is not None and decision.kind == "route":
+        return "routing"
+    return "no rule"
+
+
+# ---------------------------------------------------------------------------------------
+# Grouping
+# ---------------------------------------------------------------------------------------
+
+
+def interface_text(cells: Mapping[str, Any], packet: Mapping[str, Any], name: str) -> str | None:
+    """`eth0`, or `an interface no rule names (docker1)` for a cell of several names."""
+    cell = cells.get(name)
+    if name not in packet:
+        return None
+    if cell is None or (len(cell.intervals) == 1 and cell.intervals[0][0] == cell.intervals[0][1]):
+        return str(packet[name])
+    return f"other interfaces (e.g. {packet[name]})"
+
+
+_PLAIN_VALUES = frozenset({"198.51.100.7", "203.0.113.10", "2001:db8:77::7", "2001:db8:ffff::10", "eth0", "NEW", 6})
+
+
+def _plainness(probe: Probe) -> int:
+    """How many of the probe's values are the usual example values (the example chosen for a group)."""
+    return sum(1 for _, value in probe.packet if isinstance(value, (str, int)) and value in _PLAIN_VALUES)
+
+
+def describe_group(family: Family, probes: Sequence[Probe]) -> str:
+    """The probes' cells merged into a packet set, interfaces named by the group's first probe."""
+    first = probes[0]
+    cells, packet = dict(first.cells), dict(first.packet)
+    interfaces = {"in_iface": "via", "out_iface": "out"}
+    cubes = [
+        Cube.of(family, {n: c for n, c in probe.cells if c is not None and n not in interfaces}) for probe in probes
+    ]
+    clauses = PacketSet.from_cubes(family, cubes).describe().split("; ")
+    words = [f"{label} {text}" for name, label in interfaces.items() if (text := interface_text(cells, packet, name))]
+    if words:
+        clauses = [clause.replace(" to ", f" {' '.join(words)} to ", 1) for clause in clauses]
+    return "; ".join(clauses)
+
+
+def group_changes(
+    family: Family, differing: Sequence[tuple[Probe, Outcome, Outcome]], old_path: str, new_path: str
+) -> tuple[Change, ...]:
+    """One change per path, incoming interface and pair of outcomes (and deciders)."""
+    groups: dict[tuple, list[tuple[Probe, Outcome, Outcome]]] = {}
+    for probe, old, new in differing:
+        packet = dict(probe.packet)
+        key = (probe.path, packet.get("in_iface", ""), old.key, new.key)
+        groups.setdefault(key, []).append((probe, old, new))
+    changes = []
+    for members in groups.values():
+        probe, old, new = max(members, key=lambda member: _plainness(member[0]))
+        description = describe_group(family, [member for member, _, _ in members])
+        changes.append(Change(probe.path, description, probe.packet, old, new, len(members)))
+    order = {name: i for i, name in enumerate(PATHS)}
+    return tuple(sorted(changes, key=lambda c: (order[c.path], not c.opened, c.description)))
+
+
+# ---------------------------------------------------------------------------------------
+# Exposure and findings
+# ---------------------------------------------------------------------------------------
+
+
+def _exposure_table(ruleset: Ruleset, local_addresses: Sequence[str], ipsets) -> dict[tuple, Any]:
+    from iptlint.analysis import Analysis
+
+    analysis = Analysis(ruleset, {"local_addresses": tuple(local_addresses), "ipsets": ipsets or {}})
+    if analysis.docker is None:
+        return {}
+    table = {}
+    for exposure in analysis.exposures:
+        port = exposure.port
+        host = "*" if port.host_address is None else str(port.host_address)
+        table[(host, str(port.host_ports), port.protocol)] = exposure
+    return table
+
+
+def exposure_changes(old: Ruleset, new: Ruleset, local_addresses: Sequence[str], ipsets) -> tuple[ExposureChange, ...]:
+    """Published ports newly exposed, closed, or reachable from other sources."""
+    before = _exposure_table(old, local_addresses, ipsets)
+    after = _exposure_table(new, local_addresses, ipsets)
+    found = []
+    for key in sorted(set(before) | set(after)):
+        was, now = before.get(key), after.get(key)
+        was_open = was is not None and was.status in ("exposed", "possibly")
+        now_open = now is not None and now.status in ("exposed", "possibly")
+        old_sources = was.sources() if was is not None else ()
+        new_sources = now.sources() if now is not None else ()
+        if was_open == now_open and (not now_open or old_sources == new_sources):
+            continue
+        kind = "opened" if now_open and not was_open else ("closed" if was_open and not now_open else "changed")
+        described = (now or was).port.describe()
+        found.append(
+            ExposureChange(
+                kind,
+                described,
+                key,
+                old_sources,
+                new_sources,
+                was.status if was is not None else "absent",
+                now.status if now is not None else "absent",
+                (now or was).port.dnat.line if kind != "closed" else (was or now).port.dnat.line,
+            )
+        )
+    return tuple(found)
+
+
+def finding_changes(old_text: str, new_text: str, old: Ruleset, new: Ruleset, settings=None) -> tuple[tuple, tuple]:
+    """(new findings, fixed findings), matched by `baseline.fingerprint` as a multiset."""
+    from iptlint.baseline import fingerprint
+    from iptlint.linter import lint
+
+    before = lint(old_text, old.path, settings).findings
+    after = lint(new_text, new.path, settings).findings
+    left = Counter(fingerprint(f) for f in before)
+    added = []
+    for finding in after:
+        mark = fingerprint(finding)
+        if left[mark] > 0:
+            left[mark] -= 1
+        else:
+            added.append(finding)
+    right = Counter(fingerprint(f) for f in after)
+    fixed = []
+    for finding in before:
+        mark = fingerprint(finding)
+        if right[mark] > 0:
+            right[mark] -= 1
+        else:
+            fixed.append(finding)
+    return tuple(added), tuple(fixed)
+
+
+# ---------------------------------------------------------------------------------------
+# The difference
+# ---------------------------------------------------------------------------------------
+
+
+def behaviour_changes(
+    old: Ruleset,
+    new: Ruleset,
+    *,
+    local_addresses: Sequence[str] = (),
+    ipsets: Mapping[str, Any] | None = None,
+    max_walks: int = MAX_WALKS,
+    old_cache: dict | None = None,
+) -> tuple[tuple[Change, ...], int, bool]:
+    """(changes, walks, exhaustive): the probes whose outcome differs, grouped.
+
+    `old_cache`: probe packet -> outcome of `old`, reused between calls (tests diff one
+    old ruleset against many new ones).
+    """
+    if old.family is not new.family:
+        raise ValueError(f"{old.path} is {old.family} and {new.path} is {new.family}: diff one family")
+    ipsets = dict(ipsets or {})
+    local_addresses = tuple(str(ipaddress.ip_address(a)) for a in local_addresses)
+    bridges = walk_module.docker_bridges(old) + walk_module.docker_bridges(new)
+    plans = [plan_path((old, new), path, local_addresses, ipsets, bridges) for path in PATHS]
+    total = sum(plan.size() for plan in plans)
+    exhaustive = 2 * total <= max_walks
+    rng = random.Random(SAMPLE_SEED)
+    differing = []
+    walks = 0
+    cache = old_cache if old_cache is not None else {}
+    for plan in plans:
+        if exhaustive:
+            probes: Iterable[Probe] = enumerate_probes(plan, bridges)
+        else:
+            share = max(1, (max_walks // 2) * plan.size() // max(total, 1))
+            probes = sample_probes(plan, bridges, share, rng)
+        for probe in probes:
+            before = cache.get(probe.packet)
+            if before is None:
+                before = cache[probe.packet] = outcome_of(old, probe, local_addresses, ipsets)
+                walks += 1
+            after = outcome_of(new, probe, local_addresses, ipsets)
+            walks += 1
+            if before.key != after.key:
+                differing.append((probe, before, after))
+    return group_changes(old.family, differing, old.path, new.path), walks, exhaustive
+
+
+def diff(
+    old_text: str,
+    new_text: str,
+    old_path: str,
+    new_path: str,
+    *,
+    local_addresses: Sequence[str] = (),
+    ipsets: Mapping[str, Any] | None = None,
+    max_walks: int = MAX_WALKS,
+    findings: bool = True,
+) -> Difference:
+    """The whole difference of two dumps: behaviour, Docker exposure, findings.
+
+    Raises ValueError when the two dumps are of different families.
+    """
+    from iptlint.linter import Settings
+    from iptlint.syntax.parser import parse
+
+    old = parse(old_text, old_path).ruleset
+    new = parse(new_text, new_path).ruleset
+    changes, walks, exhaustive = behaviour_changes(
+        old, new, local_addresses=local_addresses, ipsets=ipsets, max_walks=max_walks
+    )
+    exposed = exposure_changes(old, new, local_addresses, ipsets)
+    added: tuple = ()
+    fixed: tuple = ()
+    if findings:
+        settings = Settings(check_options={"local_addresses": tuple(local_addresses), "ipsets": dict(ipsets or {})})
+        added, fixed = finding_changes(old_text, new_text, old, new, settings)
+    return Difference(old_path, new_path, old.family, changes, exposed, added, fixed, walks, exhaustive)
+
+
+__all__ = [
+    "Change",
+    "Difference",
+    "ExposureChange",
+    "Outcome",
+    "behaviour_changes",
+    "diff",
+]
