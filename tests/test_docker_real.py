@@ -11,7 +11,7 @@ Docker checks can be developed against real dumps without root.
 * With root and dockerd: the scenarios run once per module (one dockerd per daemon
   configuration), the reality is asserted, the table is printed (`-s`, and in the
   terminal summary), and the recordings are compared with the stored fixtures
-  (`DOCKERLAB_UPDATE=1` rewrites them).
+  (`DOCKERLAB_UPDATE=1` rewrites those that really differ).
 * Without: the live tests skip with the reason (fail under `CI=true`); the same
   assertions still run on the stored fixtures.
 
@@ -136,6 +136,7 @@ def record(
 
 
 def web(host: DockerHost, publish: str = "8080:80", **kwargs) -> Container:
+    """The busybox web container (80 published as told, 81 never), named `web` unless told otherwise."""
     return host.run(publish=[publish], name=kwargs.pop("name", "web"), **kwargs)
 
 
@@ -845,6 +846,13 @@ def test_iptlint_parses_every_real_dump():
                 findings = parse(text, f"{scenario.name}:{kind}:{family}").findings
                 syntax = [f"{f.code} {f.message}" for f in findings if f.code.startswith("S1")]
                 assert not syntax, f"{scenario.name} {kind} {family}: {syntax}"
+
+
+def test_every_scenario_has_a_check_and_a_recording():
+    assert sorted(CHECKS) == sorted(SCENARIO_NAMES)
+    assert sum(len(group.scenarios) for group in GROUPS) == len(SCENARIO_NAMES)
+    missing = [name for name in SCENARIO_NAMES if not dockerlab.fixture_path(name).is_file()]
+    assert not missing, f"no recording for {missing}: run the live tests as root"
 
 
 def test_recorder_table_lists_every_port():
