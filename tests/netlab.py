@@ -51,7 +51,7 @@ import socket
 import struct
 import subprocess
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +66,7 @@ COMMAND_TIMEOUT = 30.0
 ARRIVAL_WAIT = 0.3  # seconds: how long `send` waits for a packet that may arrive
 SETUP_WAIT = 0.1  # opening a connection: both packets arrive within microseconds when they do
 BLACKHOLE_TABLE = 4242
+SENDER_UID = 4242  # the router's own test packets come from sockets of this uid (the kernel's are uid 0)
 RAW_PROTOCOLS = (1, 6, 17, 47, 50)  # the router listens for locally delivered packets of these
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -223,6 +224,7 @@ class Seen:
     sport: int = 0
     dport: int = 0
     seq: int = 0
+    payload: bytes = b""  # after the TCP/UDP/ICMP header: where the lab's token is
 
     @classmethod
     def of(cls, packet: bytes) -> Seen | None:
@@ -237,7 +239,8 @@ class Seen:
             sport, dport = struct.unpack("!HH", body[:4])
             if proto == 6:
                 seq = struct.unpack("!I", body[4:8])[0]
-        return cls(src, dst, proto, ident, sport, dport, seq)
+        payload = body[8:24] if proto in (1, 17) else body[:16]
+        return cls(src, dst, proto, ident, sport, dport, seq, payload)
 
 
 def mac_bytes(text: str) -> bytes:
@@ -442,7 +445,7 @@ class NetLab:
             link = self.link(self.default)
             commands.append(f"route add default via {link.gateway} dev {link.name} onlink")
         commands.append(f"route add blackhole default table {BLACKHOLE_TABLE}")
-        commands.append(f"rule add pref 10 iif lo lookup {BLACKHOLE_TABLE}")
+        commands.append(f"rule add pref 10 iif lo uidrange 0-0 lookup {BLACKHOLE_TABLE}")
         ip_batch(self.router, commands)
 
     def load_ruleset(self) -> None:
@@ -512,8 +515,11 @@ class NetLab:
         frame = self.router_macs[in_iface] + self.peer_macs[in_iface] + struct.pack("!H", ETH_P_IP) + wire.bytes()
         self.peer_sockets[in_iface].send(frame)
 
-    def catch(self, ident: int, wait: float) -> tuple[str | None, str | None, Seen | None]:
-        """Wait up to `wait` seconds for the packet with IP id `ident`: (where, iface, seen)."""
+    def catch(self, wanted: int | Callable[[Seen], bool], wait: float) -> tuple[str | None, str | None, Seen | None]:
+        """Wait up to `wait` seconds for a packet (an IP id, or a test): (where, iface, seen)."""
+        if isinstance(wanted, int):
+            ident = wanted
+            wanted = lambda seen: seen.ident == ident  # noqa: E731
         by_fd = {sock.fileno(): ("server", name, sock) for name, sock in self.peer_sockets.items()}
         by_fd |= {sock.fileno(): ("router", None, sock) for sock in self.raw_sockets.values()}
         deadline = time.monotonic() + wait
@@ -521,13 +527,13 @@ class NetLab:
             ready, _, _ = select.select(list(by_fd), [], [], max(0.0, deadline - time.monotonic()))
             for fd in ready:
                 where, iface, sock = by_fd[fd]
-                found = self.receive(sock, where, ident)
+                found = self.receive(sock, where, wanted)
                 if found is not None:
                     return where, iface, found
             if time.monotonic() >= deadline:
                 return None, None, None
 
-    def receive(self, sock: socket.socket, where: str, ident: int) -> Seen | None:
+    def receive(self, sock: socket.socket, where: str, wanted: Callable[[Seen], bool]) -> Seen | None:
         while True:
             try:
                 data, address = sock.recvfrom(65535)
@@ -538,7 +544,7 @@ class NetLab:
                     continue
                 data = data[14:]  # the Ethernet header
             seen = Seen.of(data)
-            if seen is not None and seen.ident == ident:
+            if seen is not None and wanted(seen):
                 return seen
 
     def wire_for(self, packet: Mapping[str, Any], **changes: Any) -> Wire:
@@ -568,7 +574,9 @@ class NetLab:
         default SYN), icmp_type, icmp_code, and the lab-only `icmp_id`, `seq`.  ct_state
         ESTABLISHED opens the connection first; any other state is what the packet is.
         """
-        in_iface = packet["in_iface"]
+        in_iface = packet.get("in_iface")
+        if not in_iface:
+            return self.send_from_router(packet, wait)
         first = self.wire_for(packet)
         if packet.get("ct_state") == "ESTABLISHED":
             measured = self.open_connection(in_iface, first)
@@ -622,3 +630,62 @@ class NetLab:
         if first.proto == 6:
             changes |= {"tcp_flags": 0x10, "seq": opening.seq + 1, "ack": 5001}
         return Wire(**{**first.__dict__, **changes})
+
+    # -- packets the router sends itself (the OUTPUT path) -----------------------------
+
+    def send_from_router(self, packet: Mapping[str, Any], wait: float) -> Observation:
+        """A packet of the router's own: a TCP connect() (its SYN), a UDP datagram or an ICMP echo request.
+
+        The socket belongs to SENDER_UID, so the blackhole rule (uid 0 only) lets it
+        route; its source address is the one the kernel picks.  A packet the OUTPUT
+        chain drops fails the send with EPERM, which is simply "not arrived".
+        """
+        proto, dst = int(packet["proto"]), str(packet["dst"])
+        token = b"netlab" + struct.pack("!H", next(self.idents) & 0xFFFF)
+        self.drain()
+        before = self.counts if self.counts is not None else self.read_counts()
+        sock = self.router_socket(proto)
+        try:
+            sport = self.emit_from_router(sock, packet, dst, token)
+            if proto == 6:
+                wanted = lambda seen: seen.proto == 6 and seen.sport == sport  # noqa: E731
+            else:
+                wanted = lambda seen: seen.proto == proto and seen.payload.startswith(token)  # noqa: E731
+            where, iface, seen = self.catch(wanted, wait)
+        finally:
+            sock.close()  # a TCP socket closed in SYN_SENT sends nothing more
+        after = self.read_counts()
+        if where is None:
+            where, iface, seen = self.catch(wanted, 0.0)
+        self.counts = after
+        rules, policies = after.minus(before)
+        return Observation(where is not None, where, iface, seen, rules, policies)
+
+    def router_socket(self, proto: int) -> socket.socket:
+        kinds = {6: (socket.SOCK_STREAM, 0), 17: (socket.SOCK_DGRAM, 0), 1: (socket.SOCK_RAW, socket.IPPROTO_ICMP)}
+        kind, number = kinds[proto]
+        with entered(self.router):
+            previous = _libc.setfsuid(SENDER_UID)
+            try:
+                sock = socket.socket(socket.AF_INET, kind, number)
+            finally:
+                _libc.setfsuid(previous)
+        sock.setblocking(False)
+        return sock
+
+    def emit_from_router(self, sock: socket.socket, packet: Mapping[str, Any], dst: str, token: bytes) -> int:
+        """Send through `sock`; the source port used (0 for ICMP)."""
+        proto = int(packet["proto"])
+        sport = int(packet.get("sport", 0))
+        try:
+            if proto == 1:
+                sock.sendto(icmp_message(8, 0, int(packet.get("icmp_id", 0)), token), (dst, 0))
+                return 0
+            sock.bind(("0.0.0.0", sport))
+            if proto == 17:
+                sock.sendto(token, (dst, int(packet["dport"])))
+            else:
+                sock.connect_ex((dst, int(packet["dport"])))
+        except PermissionError:
+            pass  # the OUTPUT path dropped it
+        return sport

@@ -43,7 +43,8 @@ REAL = SHARED / "corpus" / "real"
 MOBY = REAL / "moby-docker"
 HAND = Path(__file__).resolve().parent / "data" / "kernel"
 PACKETS_PER_RULESET = 180
-AIMED_SHARE = 0.4  # of the packets, aimed at one rule of the ruleset
+AIMED_SHARE = 0.4  # of the packets from a peer, aimed at one rule of the ruleset
+OWN_SHARE = 0.15  # of the packets, sent by the router itself (the OUTPUT path)
 MAX_UNKNOWN_SHARE = 0.05  # of the packets sent, the walk may leave this many undecided
 SHORT_WAIT = 0.03  # seconds for a packet the walk expects lost (it arrives within microseconds when it does)
 
@@ -329,11 +330,29 @@ class Generator:
             return (packet["src"], proto, packet["sport"])
         if proto == 1:
             return (packet["src"], proto, packet["icmp_id"])
-        return (packet["src"], packet["dst"], proto)
+        return (packet["dst"], proto)  # no ports: after a MASQUERADE only the destination tells two apart
+
+    def own_packet(self) -> dict[str, Any]:
+        """A packet the router sends itself (OUTPUT path): TCP SYN, UDP or echo request to a routed address."""
+        while True:
+            dst = self.destination()
+            out = self.lab.out_interface(dst)
+            if out is not None:
+                break
+        packet: dict[str, Any] = {"src": str(self.lab.link(out).addresses[0].ip), "dst": dst, "ct_state": "NEW"}
+        roll = self.rng.random()
+        if roll < 0.45:
+            packet |= {"proto": 6, "sport": self.rng.randint(1024, 65535), "dport": self.port(0.7), "tcp_flags": 0x02}
+        elif roll < 0.8:
+            packet |= {"proto": 17, "sport": self.rng.randint(1024, 65535), "dport": self.port(0.7)}
+        else:
+            packet |= {"proto": 1, "icmp_type": 8, "icmp_code": 0, "icmp_id": self.icmp_ids}
+            self.icmp_ids += 1
+        return packet
 
     def unique_packet(self) -> dict[str, Any]:
         while True:
-            packet = self.packet()
+            packet = self.own_packet() if self.rng.random() < OWN_SHARE else self.packet()
             key = self.connection_key(packet)
             if key not in self.used:
                 self.used.add(key)
@@ -375,9 +394,8 @@ def expected_counts(trace: Trace, numbers: dict[int, tuple[str, str, int]]) -> t
 def disagreements(trace: Trace, seen: Observation, numbers: dict[int, tuple[str, str, int]]) -> list[str]:
     """Every way the walk and the kernel differ on one packet (empty: they agree)."""
     problems = []
-    expected_where = (
-        {"local": "router", "forwarded": "server"}.get(trace.arrived_at) if trace.verdict == "ACCEPT" else None
-    )
+    arrival = "forwarded" if trace.origin == "output" else trace.arrived_at  # the router's own packets leave
+    expected_where = {"local": "router", "forwarded": "server"}.get(arrival) if trace.verdict == "ACCEPT" else None
     if seen.where != expected_where:
         problems.append(f"verdict: walk {trace.verdict} ({trace.arrived_at}), kernel {seen.where or 'lost it'}")
     elif seen.where == "server":
@@ -407,6 +425,7 @@ class Tally:
     rules: int = 0  # rules in the ruleset
     counted: set = field(default_factory=set)  # rules some packet made count, by the kernel
     verdicts: Counter = field(default_factory=Counter)
+    paths: Counter = field(default_factory=Counter)  # "to the router", "forwarded", "sent by the router"
     failures: list[str] = field(default_factory=list)
 
 
@@ -431,12 +450,19 @@ def run_scenario(scenario: Scenario) -> Tally:
             tally.compared += 1
             tally.counted.update(seen.counters_delta)
             tally.verdicts[trace.verdict] += 1
+            tally.paths[path_of(trace)] += 1
             problems = disagreements(trace, seen, numbers)
             if problems:
                 tally.failures.append(explain(scenario, packet, trace, seen, problems))
             else:
                 tally.agreed += 1
     return tally
+
+
+def path_of(trace: Trace) -> str:
+    if trace.origin == "output":
+        return "sent by the router"
+    return {"local": "to the router", "forwarded": "forwarded"}.get(trace.arrived_at, "stopped before routing")
 
 
 def explain(scenario: Scenario, packet: dict, trace: Trace, seen: Observation, problems: list[str]) -> str:
@@ -477,13 +503,15 @@ def report_totals() -> None:
     unknown = sum(t.unknown for t in tallies)
     skipped = sum(t.not_measured for t in tallies)
     verdicts = sum((t.verdicts for t in tallies), Counter())
+    paths = sum((t.paths for t in tallies), Counter())
     rules = sum(t.rules for t in tallies)
     counted = sum(len(t.counted) for t in tallies)
     rate = 100.0 * agreed / compared if compared else 0.0
     line = (
         f"kernel differential (walk vs real packets): {compared} packets over {len(tallies)} rulesets, "
         f"agreement {agreed}/{compared} = {rate:.2f}% "
-        f"({', '.join(f'{v} {n}' for v, n in sorted(verdicts.items()))}); "
+        f"({', '.join(f'{v} {n}' for v, n in sorted(verdicts.items()))}; "
+        f"{', '.join(f'{n} {p}' for p, n in sorted(paths.items()))}); "
         f"UNKNOWN (left out) {unknown}; ESTABLISHED not opened {skipped}; "
         f"rules that counted a packet: {counted} of {rules}"
     )
@@ -502,3 +530,57 @@ def report_summary_once(line: str) -> None:
     else:
         _summary_index.append(len(conftest._summary))
         report_summary(line)
+
+
+# ---------------------------------------------------------------------------------------
+# The comparison itself must be able to fail
+# ---------------------------------------------------------------------------------------
+
+MUTATIONS = (
+    (":FORWARD DROP [0:0]", ":FORWARD ACCEPT [0:0]"),
+    ("-A BLOCKLIST -s 198.51.100.0/24 -j DROP", "-A BLOCKLIST -s 198.51.100.0/25 -j DROP"),
+    ("-A INPUT -i eth+ ! -s 10.0.0.0/24 -g WAN", "-A INPUT -i eth+ ! -s 10.0.0.0/24 -j WAN"),
+    ("-A WAN -p udp --sport 53 -j ACCEPT", "-A WAN -p udp --sport 53 -j REJECT"),
+)
+
+
+@pytest.mark.kernel
+def test_comparison_catches_a_wrong_walk() -> None:
+    """Walk a slightly different ruleset than the kernel holds: every packet whose trace changes must disagree.
+
+    Guards against a comparison that agrees with anything (an observation that never
+    sees the packet, counters that never move...).
+    """
+    requires_root_tools()
+    scenario = next(s for s in SCENARIOS if s.path.name == "negations-goto.rules")
+    text = scenario.path.read_text(encoding="utf-8")
+    mutant_text = text
+    for old, new in MUTATIONS:
+        assert old in mutant_text
+        mutant_text = mutant_text.replace(old, new)
+    ruleset, mutant = parse(text, "real").ruleset, parse(mutant_text, "mutant").ruleset
+    numbers, mutant_numbers = rule_numbers(ruleset), rule_numbers(mutant)
+    changed = caught = 0
+    with NetLab(text, scenario.interfaces, default=scenario.default, backend=scenario.backend) as lab:
+        generator = Generator(lab, ruleset, "mutants")
+        for _ in range(150):
+            packet = generator.unique_packet()
+            trace, wrong = walk_packet(lab, ruleset, packet), walk_packet(lab, mutant, packet)
+            if "UNKNOWN" in (trace.verdict, wrong.verdict):
+                continue
+            seen = lab.send(packet, wait=SHORT_WAIT)
+            if seen.setup_failed:
+                continue
+            assert not disagreements(trace, seen, numbers), explain(scenario, packet, trace, seen, ["(real)"])
+            if summary_of(trace, numbers) != summary_of(wrong, mutant_numbers):
+                changed += 1
+                caught += bool(disagreements(wrong, seen, mutant_numbers))
+    assert changed >= 10, f"only {changed} packets took a different path through the mutant"
+    assert caught == changed, f"the comparison missed {changed - caught} of {changed} wrong traces"
+    report_summary(f"kernel differential self-check: {caught} of {changed} traces of a mutated ruleset caught")
+
+
+def summary_of(trace: Trace, numbers: dict[int, tuple[str, str, int]]) -> tuple:
+    """What the comparison looks at: the verdict, the arrival, the counters."""
+    rules, policies = expected_counts(trace, numbers)
+    return trace.verdict, trace.arrived_at, trace.origin, sorted(rules.items()), sorted(policies.items())
