@@ -362,12 +362,14 @@ def _emit_table(conversion: Conversion, block: _TableBlock, name: str) -> None:
             conversion.losses.append(
                 Loss(chain.line, "table", f"chain '{chain.name}' has a policy but is not built into table '{name}'")
             )
-        counters = "[0:0]"
+        # A user chain's counters are always [0:0] in iptables-save; a listing without -v
+        # shows none for a built-in chain: leave them out (None), as `:NAME POLICY` does.
+        counters = "[0:0]" if chain.policy is None else ""
         if chain.counters is not None:
             packets = _exact_counter(chain.counters[0], chain.line, conversion.losses)
             octets = _exact_counter(chain.counters[1], chain.line, conversion.losses)
             counters = f"[{packets}:{octets}]"
-        conversion.add(f":{chain.name} {policy} {counters}", chain.line)
+        conversion.add(f":{chain.name} {policy} {counters}".rstrip(), chain.line)
     for chain in block.chains:
         for number, rule in chain.rules:
             conversion.add(rule, number)
@@ -569,7 +571,7 @@ def _flag_names(value: str) -> str:
 
 
 def _read_tcp_udp(text: str, protocol: str | None) -> tuple[list[str], str] | None:
-    head = _take(r"(tcp|udp|udplite|sctp|dccp)", text)
+    head = _take(r"(tcp|udp|sctp|dccp)", text)
     if head is None:
         return None
     module = head.group(1)
