@@ -370,19 +370,25 @@ def unexplained(outcomes: list[Outcome], known: KnownDifferences) -> list[str]:
     return [o.describe() for o in outcomes if not o.agrees and known.explain(o.item.name, o.backend) is None]
 
 
-def stale(outcomes: list[Outcome], known: KnownDifferences, source: str) -> list[str]:
-    """Known differences (by exact name) for items that now agree: they can be removed."""
-    agreeing = {(o.item.name, o.backend) for o in outcomes if o.agrees}
-    disagreeing = {(o.item.name, o.backend) for o in outcomes if not o.agrees}
-    names = {o.item.name for o in outcomes if o.item.source == source}
-    found = []
-    for entry in known.differences:
-        if entry.pattern not in names:
-            continue
-        pairs = {(entry.pattern, backend) for backend in entry.backends}
-        if pairs <= agreeing and not pairs & disagreeing:
-            found.append(entry.pattern)
-    return found
+def stale(outcomes: list[Outcome], known: KnownDifferences) -> list[str]:
+    """Known differences that name some of these items but explain none of their disagreements."""
+    names = [o.item.name for o in outcomes]
+    explained = Counter()
+    for outcome in outcomes:
+        if not outcome.agrees:
+            entry = known.explain(outcome.item.name, outcome.backend)
+            if entry is not None:
+                explained[entry.pattern] += 1
+    return [
+        entry.pattern
+        for entry in known.differences
+        if not explained[entry.pattern] and any(fnmatch.fnmatchcase(name, entry.pattern) for name in names)
+    ]
+
+
+def report_stale(patterns: list[str]) -> None:
+    if patterns:
+        report_summary(f"  known differences that explain nothing now (remove them): {', '.join(patterns)}")
 
 
 def summarize(label: str, outcomes: list[Outcome]) -> str:
@@ -403,9 +409,7 @@ def summarize(label: str, outcomes: list[Outcome]) -> str:
 @pytest.mark.slow
 def test_corpus_agrees_with_iptables(corpus_outcomes, known):
     report_summary(summarize("corpus (real dumps)", corpus_outcomes))
-    old = stale(corpus_outcomes, known, "corpus")
-    if old:
-        report_summary(f"  known differences that now agree (remove them): {', '.join(old)}")
+    report_stale(stale(corpus_outcomes, known))
     missing = unexplained(corpus_outcomes, known)
     assert not missing, "disagreements not in known-differences.yaml:\n" + "\n".join(missing)
 
@@ -420,6 +424,7 @@ def test_extension_cases_agree_with_iptables(extension_outcomes, known):
     report_summary(summarize("extension cases, typed modules, this machine able to load them", comparable))
     untyped = Counter(o.item.name.split(":")[0] for o in extension_outcomes if not o.item.typed)
     report_summary(f"  untyped extension test files: {len(untyped)} ({sum(untyped.values())} runs)")
+    report_stale(stale(extension_outcomes, known))
     low = [
         f"{backend} {percent(*rate(group))}"
         for backend, group in by_backend(comparable)
