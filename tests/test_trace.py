@@ -15,6 +15,8 @@ import shlex
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from iptlint.cli import main
 from iptlint.report.trace import render_json, render_text
@@ -466,3 +468,84 @@ def test_docs_show_the_real_output(capsys, monkeypatch):
         words = shlex.split(command.replace("\\\n", " "))
         assert main(words[1:]) == 0
         assert capsys.readouterr().out == shown, command
+
+
+# ---------------------------------------------------------------------------------------
+# Chain semantics against a second, recursive interpreter
+# ---------------------------------------------------------------------------------------
+
+CONDITIONS = ("", "-p tcp", "-p udp", "-p tcp -m tcp --dport 1", "-p tcp -m tcp ! --dport 1", "-s 10.0.0.0/31")
+TARGETS = ("ACCEPT", "DROP", "RETURN", "LOG", "", "jump", "goto")
+
+
+def _condition_holds(condition: str, pkt: dict) -> bool:
+    return {
+        "": True,
+        "-p tcp": pkt["proto"] == 6,
+        "-p udp": pkt["proto"] == 17,
+        "-p tcp -m tcp --dport 1": pkt["proto"] == 6 and pkt["dport"] == 1,
+        "-p tcp -m tcp ! --dport 1": pkt["proto"] == 6 and pkt["dport"] != 1,
+        "-s 10.0.0.0/31": pkt["src"] in ("10.0.0.0", "10.0.0.1"),
+    }[condition]
+
+
+def _interpret(chains: dict[str, list[tuple[str, str, int]]], policy: str, pkt: dict) -> tuple[str, list[int]]:
+    """A recursive reading of the kernel's rules: jump = call, goto = tail call, RETURN/end = return."""
+    matched: list[int] = []
+
+    def run(name: str) -> str | None:
+        for condition, target, line in chains[name]:
+            if not _condition_holds(condition, pkt):
+                continue
+            matched.append(line)
+            if target in ("ACCEPT", "DROP"):
+                return target
+            if target == "RETURN":
+                return None
+            if target.startswith(("-j ", "-g ")):
+                verdict = run(target[3:])
+                if verdict is not None:
+                    return verdict
+                if target.startswith("-g "):
+                    return None  # the goto'd chain returned: so does this one, to its caller
+        return None
+
+    return run("INPUT") or policy, matched
+
+
+@st.composite
+def small_rulesets(draw) -> tuple[str, dict[str, list[tuple[str, str, int]]], str]:
+    names = ["INPUT", "C1", "C2", "C3"]
+    policy = draw(st.sampled_from(["ACCEPT", "DROP"]))
+    lines = ["*filter", f":INPUT {policy} [0:0]", ":C1 - [0:0]", ":C2 - [0:0]", ":C3 - [0:0]"]
+    chains: dict[str, list[tuple[str, str, int]]] = {name: [] for name in names}
+    for index, name in enumerate(names):
+        later = names[index + 1 :]
+        for _ in range(draw(st.integers(0, 4))):
+            condition = draw(st.sampled_from(CONDITIONS))
+            target = draw(st.sampled_from(TARGETS if later else TARGETS[:5]))
+            if target in ("jump", "goto"):
+                word = "-j " if target == "jump" else "-g "
+                target = word + draw(st.sampled_from(later))
+                written = target
+            else:
+                written = f"-j {target}" if target else ""
+            lines.append(" ".join(part for part in (f"-A {name}", condition, written) if part))
+            chains[name].append((condition, target, len(lines)))
+    lines.append("COMMIT")
+    return "\n".join(lines) + "\n", chains, policy
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    small_rulesets(),
+    st.sampled_from([6, 17]),
+    st.sampled_from([1, 2]),
+    st.sampled_from(["10.0.0.1", "10.0.0.5"]),
+)
+def test_walk_agrees_with_a_recursive_interpreter(ruleset, proto, dport, src):
+    text, chains, policy = ruleset
+    pkt = {"in_iface": "eth0", "src": src, "dst": "192.0.2.2", "proto": proto, "dport": dport, "dst_local": True}
+    expected_verdict, expected_matched = _interpret(chains, policy, pkt)
+    trace = walk(dump(text), pkt)
+    assert (trace.verdict, [rule.line for rule in trace.matched]) == (expected_verdict, expected_matched), text
