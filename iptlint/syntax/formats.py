@@ -245,17 +245,26 @@ def convert_listing(text: str, table: str | None = None, family: Family = Family
     blocks, comments = _listing_blocks(_physical_lines(text), table, conversion.losses, family)
     for number, comment in comments:
         conversion.add(comment, number)
-    names_seen: set[str] = set()
-    for block in blocks:
-        name = block.name or _infer_table(block, conversion.losses)
-        if name in names_seen:
-            conversion.losses.append(
-                Loss(block.line, "table", f"table '{name}' is listed twice: only its first listing is read", "S127")
-            )
+    named = [(block.name or _infer_table(block, conversion.losses), block) for block in blocks]
+    latest = {name: block for name, block in named}
+    for name, block in named:
+        if latest[name] is block:
+            _emit_table(conversion, block, name)
             continue
-        names_seen.add(name)
-        _emit_table(conversion, block, name)
+        # An earlier state of a table listed again later (a post's before/after, `watch`).
+        first, last = _block_lines(block)
+        conversion.losses[:] = [x for x in conversion.losses if not first <= x.line <= last]
+        conversion.losses.append(
+            Loss(block.line, "repeated", f"table '{name}' is listed again on line {latest[name].line}: "
+                 "this earlier listing is ignored, the last one is read", "S127")
+        )  # fmt: skip
     return conversion
+
+
+def _block_lines(block: _TableBlock) -> tuple[int, int]:
+    """The first and last line of a table's listing."""
+    lines = [block.line] + [c.line for c in block.chains] + [n for c in block.chains for n, _ in c.rules]
+    return min(lines), max(lines)
 
 
 def _listing_blocks(
@@ -317,11 +326,20 @@ def _listing_blocks(
 
 
 def _starts_new_table(block: _TableBlock, chain: str) -> bool:
+    """Whether `chain` cannot belong to the table listed so far: it repeats, or it is a
+    built-in chain after a user chain or out of hook order (iptables lists built-in
+    chains first, PREROUTING, INPUT, FORWARD, OUTPUT, POSTROUTING)."""
     names = [c.name for c in block.chains]
     if chain in names:
         return True
-    builtin = chain in _ALL_BUILTINS
-    return builtin and bool(names) and names[-1] not in _ALL_BUILTINS
+    if chain not in _HOOK_ORDER or not names:
+        return False
+    if names[-1] not in _HOOK_ORDER:
+        return True
+    return _HOOK_ORDER[chain] <= _HOOK_ORDER[names[-1]]
+
+
+_HOOK_ORDER = {"PREROUTING": 0, "INPUT": 1, "FORWARD": 2, "OUTPUT": 3, "POSTROUTING": 4}
 
 
 _ALL_BUILTINS = frozenset(name for chains in BUILTIN_CHAINS.values() for name in chains)
@@ -373,8 +391,7 @@ def _emit_table(conversion: Conversion, block: _TableBlock, name: str) -> None:
     for chain in block.chains:
         for number, rule in chain.rules:
             conversion.add(rule, number)
-    last = max([block.line] + [c.line for c in block.chains] + [n for c in block.chains for n, _ in c.rules])
-    conversion.add("COMMIT", last)
+    conversion.add("COMMIT", _block_lines(block)[1])
 
 
 # -- counters -----------------------------------------------------------------------------
@@ -1230,6 +1247,7 @@ _LOSS_HINTS = {
     "interfaces": "interfaces are not shown",
     "names": "host names stand for addresses",
     "excerpt": "rules are missing",
+    "line": "text that is not part of a listing",
 }
 
 
