@@ -170,6 +170,7 @@ class _Parser:
         self.path = path
         self.family = family
         self.lines = text.split("\n")
+        self.final_newline = text.endswith("\n")
         if self.lines and self.lines[-1] == "":
             self.lines.pop()
         self.findings: list[Finding] = []
@@ -302,6 +303,11 @@ class _Parser:
             return
         if self.table is None:
             raise _LineError("S103", "COMMIT outside a table")
+        if number == len(self.lines) and not self.final_newline:
+            self.report(
+                "S119", "'COMMIT' without a newline at the end of the file: iptables-legacy-restore 1.8.9 rejects it",
+                number, 1,
+            )  # fmt: skip
         self.close_table(number)
 
     def close_table(self, commit_line: int) -> None:
@@ -501,6 +507,11 @@ class _Parser:
                 chain = self.chain_for(table, name, number, chain_col, create=False)
                 if chain.builtin:
                     raise _LineError("S124", f"cannot delete built-in chain '{name}'", chain_col)
+                jump = _first_jump_to(table, name)
+                if jump is not None:
+                    raise _LineError(
+                        "S124", f"cannot delete chain '{name}': the rule on line {jump.line} jumps to it", chain_col
+                    )
                 del table.chains[name]
         elif action == "flush":
             for name in [chain_name] if chain_name else list(table.chains):
@@ -524,6 +535,9 @@ class _Parser:
                 )
             new = unquote(words[w[2]])
             self.check_chain_name(new, offsets[2 * w[2]] + 1)
+            if new in table.chains or new in BUILTIN_CHAINS[table.name]:
+                column = offsets[2 * w[2]] + 1
+                raise _LineError("S124", f"chain '{new}' already exists", column, column + len(new))
             del table.chains[chain_name]
             chain.name = new
             table.chains[new] = chain
@@ -608,6 +622,15 @@ def _counter_value(text: str, what: str) -> int:
 
 
 _SCANF_LLU = re.compile(r"[ \t]*[+-]?[0-9]+")
+
+
+def _first_jump_to(table: _TableState, name: str) -> Rule | None:
+    """The first rule of the table that jumps to chain `name` (which then cannot be deleted)."""
+    for chain in table.chains.values():
+        for rule in chain.rules:
+            if rule.target is not None and rule.target.name == name:
+                return rule
+    return None
 
 
 def _argument_words(argument) -> tuple[int, ...]:
