@@ -581,3 +581,28 @@ def test_cli_parse_and_check_read_a_listing(tmp_path, capsys):
     assert f"{path}:3:1: S126" in out
     assert main(["check", str(path), "--no-config", "--input-format", "save", "--format", "concise"]) == 1
     assert "S103" in capsys.readouterr().out
+
+
+def test_the_whole_post_reads_as_its_latest_listings(seed_text):
+    """The post as one file: prose is one S127, each table is read from its last listing
+    (the excerpts after nginx started), with what they lose."""
+    result = parse_input(seed_text, "post.txt", input_format="auto")
+    assert [(t.name, [c.name for c in t.chains]) for t in result.ruleset.tables] == [
+        ("nat", ["POSTROUTING", "DOCKER"]),
+        ("filter", ["DOCKER"]),
+    ]
+    lines = {f.code: set() for f in result.findings}
+    for finding in result.findings:
+        lines[finding.code].add(finding.span.line)
+    assert lines["S126"] == {254}  # rule 2 without rule 1 (`-t fillter` is in an ignored listing)
+    assert len(lines["S127"]) == 5  # the prose, and four earlier listings of nat and filter
+
+
+def test_concatenated_listings_split_where_a_table_must_begin():
+    filter_part = "Chain INPUT (policy ACCEPT)\ntarget prot opt source destination\n\nChain FORWARD (policy DROP)\n"
+    nat_part = "Chain PREROUTING (policy ACCEPT)\n\nChain INPUT (policy ACCEPT)\n\nChain OUTPUT (policy ACCEPT)\n"
+    nat_part += "\nChain POSTROUTING (policy ACCEPT)\ntarget     prot opt source               destination\n"
+    nat_part += "MASQUERADE  all  --  172.17.0.0/16        0.0.0.0/0\n"
+    result = parse_input(filter_part + "Chain OUTPUT (policy ACCEPT)\n" + nat_part, input_format="auto")
+    assert [t.name for t in result.ruleset.tables] == ["filter", "nat"]
+    assert result.ruleset.chain("nat", "POSTROUTING").rules[0].target.name == "MASQUERADE"
