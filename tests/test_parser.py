@@ -78,6 +78,7 @@ CASES = [
     ("S117 -i in POSTROUTING", "*nat\n-A POSTROUTING -i eth0 -j ACCEPT\nCOMMIT\n", ("S117", 2, 16)),
     ("S119 blank line", "*filter\n   \nCOMMIT\n", ("S119", 2, 1)),
     ("S119 indented #", "*filter\n  # hi\nCOMMIT\n", ("S119", 2, 3)),
+    ("S119 COMMIT without newline", "*filter\nCOMMIT", ("S119", 2, 1)),
     ("S120 undeclared chain", "*filter\n-A MISSING -j ACCEPT\nCOMMIT\n", ("S120", 2, 4)),
     ("S120 long name", "*filter\n:ABCDEFGHIJKLMNOPQRSTUVWXYZ0123 - [0:0]\nCOMMIT\n", ("S120", 2, 2)),
     ("S120 jump nowhere", "*filter\n-A INPUT -j NOWHERE\nCOMMIT\n", ("S120", 2, 13)),
@@ -95,6 +96,8 @@ CASES = [
     ("S124 replace", "*filter\n-R INPUT 1 -j ACCEPT\nCOMMIT\n", ("S124", 2, 1)),
     ("S124 new chain exists", "*filter\n:X - [0:0]\n-N X\nCOMMIT\n", ("S124", 3, 4)),
     ("S124 delete built-in", "*filter\n-X INPUT\nCOMMIT\n", ("S124", 2, 4)),
+    ("S124 delete a chain in use", "*filter\n:X - [0:0]\n-A INPUT -j X\n-X X\nCOMMIT\n", ("S124", 4, 4)),
+    ("S124 rename onto a chain", "*filter\n:X - [0:0]\n:Y - [0:0]\n-E X Y\nCOMMIT\n", ("S124", 4, 6)),
     ("S125 icmp6 in IPv4", "*filter\n-A INPUT -p 58 -m icmp6 --icmpv6-type 128 -j ACCEPT\nCOMMIT\n", ("S125", 2, 16)),
     ("S125 IPv6 address in IPv4", "*filter\n-A INPUT -s 2001:db8::1 -j ACCEPT\nCOMMIT\n", ("S125", 2, 10)),
 ]
@@ -107,6 +110,7 @@ def test_first_error_is_where_iptables_puts_it(text, expected):
 
 # Where one backend of iptables 1.8.9 accepts what the other rejects: iptlint follows the other.
 ACCEPTED_BY = {
+    "S119 COMMIT without newline": "nft",
     "S106 chain twice": "nft",
     "S120 name starts with -": "legacy",
     "S123 user chain policy": "nft",
