@@ -50,6 +50,10 @@ What the walk infers, and says so in `trace.notes`:
   else it stays unknown.
 - The out interface of a forwarded packet: `out_iface` when given, else the Docker
   bridge whose subnet holds the destination, else unknown.
+- The source of a packet the host sends, when not given: the destination itself when
+  it is local, the bridge's gateway when it goes to a Docker bridge.  A packet coming
+  in from a network interface (not `lo`) has a non-local source unless it is one of
+  the local addresses.
 - Defaults: `ct_state` NEW, `mark` 0, `ct_mark` 0 for a NEW packet, `ct_snat` and
   `ct_dnat` false, `fragment` false, TCP flags SYN for a NEW TCP packet and ACK
   otherwise, `ct_orig_dst`/`ct_orig_dport` the destination as the packet arrives.
