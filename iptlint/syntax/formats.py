@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import re
 import socket
 from collections.abc import Callable, Iterable
@@ -480,10 +481,7 @@ def _listing_rule(
     stripped = extra.lstrip()
     if stripped.startswith("[goto]"):
         goto, extra = True, stripped[len("[goto]") :]
-    modules, rest = read_matches(extra, protocol_name)
-    if target == "CT" and rest.strip() == "NOTRACK":  # -j NOTRACK, an alias of CT, prints so
-        target, rest = "NOTRACK", ""
-    target_words, rest = read_target(target, rest)
+    modules, target, target_words, rest = _read_extra(extra, protocol_name, target)
     if rest.strip():
         losses.append(Loss(number, "text", f"text iptlint cannot read back: {rest.strip()!r}", "S127"))
     if any(words == ["-m", "hashlimit"] for words in (m[:2] for m in modules)):
@@ -493,6 +491,17 @@ def _listing_rule(
         jump = ["-g" if goto else "-j", target, *target_words]
     text = " ".join(_quote(w) for w in [*basics, *(w for m in modules for w in m), *jump])
     return f"{counters}-A {chain.name} {text}".rstrip()
+
+
+@functools.lru_cache(maxsize=4096)
+def _read_extra(extra: str, protocol: str | None, target: str | None) -> tuple[list, str | None, list[str], str]:
+    """The modules' words, the target, its words and the text left, of the text after the
+    addresses (the same texts recur thousands of times in a big listing)."""
+    modules, rest = read_matches(extra, protocol)
+    if target == "CT" and rest.strip() == "NOTRACK":  # -j NOTRACK, an alias of CT, prints so
+        target, rest = "NOTRACK", ""
+    target_words, rest = read_target(target, rest)
+    return modules, target, target_words, rest
 
 
 def _check_numbering(shown: int, line: int, chain: _ChainBlock, losses: list[Loss]) -> None:
@@ -573,7 +582,13 @@ def _ports(value: str, protocol: str | None) -> str:
 
 
 def _take(pattern: str, text: str) -> re.Match | None:
-    return re.match(r"\s*(?:" + pattern + r")(?=\s|$)", text)
+    """`pattern` at the start of `text` (after blanks), ending at a blank or the end."""
+    return _anchored(pattern).match(text)
+
+
+@functools.cache
+def _anchored(pattern: str) -> re.Pattern:
+    return re.compile(r"\s*(?:" + pattern + r")(?=\s|$)")
 
 
 _TCP_FLAGS = (("FIN", 0x01), ("SYN", 0x02), ("RST", 0x04), ("PSH", 0x08), ("ACK", 0x10), ("URG", 0x20))
