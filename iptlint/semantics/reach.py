@@ -30,7 +30,9 @@ dictionary lookup per rule.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -59,8 +61,10 @@ REWRITTEN_FIELDS: dict[str, frozenset[str]] = {
 
 # The fields a rule can be indexed by (interval fields only), most useful first on a tie.
 INDEX_FIELDS = ("dst", "src", "dport", "sport", "in_iface", "out_iface", "ct_orig_dst", "ct_orig_dport", "icmp_type")
+_INDEXED = frozenset(INDEX_FIELDS)
 _MAX_INDEX_INTERVALS = 8  # beyond this, a rule is indexed by the hull of its values
 _MAX_EXPLAINED_PARTS = 4
+_LARGE_RULESET = 20_000  # rules; from here on the walk's objects are frozen for the collector
 _MAX_PRUNED_DECIDERS = 12  # beyond this, every decider found is kept (pruning is quadratic)
 
 
@@ -112,32 +116,38 @@ def chain_rewrites(ruleset: Ruleset) -> dict[tuple[str, str], frozenset[str]]:
     """(table, chain) -> the fields a packet may have changed when it comes back from a jump there.
 
     The non-terminal targets of the chain and, through `-j` and `-g`, of every chain it
-    leads to (a goto returns to the caller of the chain that went).
+    leads to (a goto returns to the caller of the chain that went); a jump to a chain
+    the table lacks may change anything.  Propagated from callee to callers with a
+    worklist, so each jump is followed once per change (few: there are few fields).
     """
-    own: dict[tuple[str, str], frozenset[str]] = {}
-    callees: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
+    result: dict[tuple[str, str], frozenset[str]] = {}
+    callers: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    effects: dict[tuple, frozenset[str]] = {}  # (name, kind, goto) of a target -> the fields it rewrites
     for table in ruleset.tables:
+        declared = {chain.name for chain in table.chains}
         for chain in table.chains:
             key = (table.name, chain.name)
             fields: set[str] = set()
-            called = []
             for rule in chain.rules:
                 target = rule.target
-                if target is not None and target.kind is TargetKind.CHAIN:
-                    called.append((table.name, target.name))
-                elif target is not None and not target.goto:
-                    fields |= target_effect(rule, {}).rewrites
-            own[key] = frozenset(fields)
-            callees[key] = tuple(called)
-    result = dict(own)
-    changed = True
-    while changed:  # a fixpoint: each pass can only add fields, there are few of them
-        changed = False
-        for key, called in callees.items():
-            merged = result[key].union(*(result.get(callee, ALL_FIELDS) for callee in called))
-            if merged != result[key]:
-                result[key] = merged
-                changed = True
+                if target is None:
+                    continue
+                if target.kind is TargetKind.CHAIN and target.name in declared:
+                    callers.setdefault((table.name, target.name), []).append(key)
+                    continue
+                kind = (target.name, target.kind, target.goto)
+                if kind not in effects:
+                    effects[kind] = target_effect(rule, {}).rewrites
+                fields |= effects[kind]
+            result[key] = frozenset(fields)
+    pending = [key for key, fields in result.items() if fields]
+    while pending:
+        callee = pending.pop()
+        for caller in callers.get(callee, ()):
+            merged = result[caller] | result[callee]
+            if merged != result[caller]:
+                result[caller] = merged
+                pending.append(caller)
     return result
 
 
@@ -168,12 +178,16 @@ def _projection(packets: PacketSet, field: str) -> IntervalSet | None:
 
 def _index_key(packets: PacketSet) -> tuple[str | None, tuple[tuple[int, int], ...]]:
     """The most selective field of a set and its values (as few intervals), or (None, ())."""
+    family = packets.family
+    if len(packets.cubes) == 1:  # the usual case: read the constrained fields only
+        candidates = [(field, values) for field, values in packets.cubes[0].items if field in _INDEXED]
+    else:
+        candidates = [(field, _projection(packets, field)) for field in INDEX_FIELDS]
     best: tuple[float, str, IntervalSet] | None = None
-    for field in INDEX_FIELDS:
-        values = _projection(packets, field)
+    for field, values in candidates:
         if values is None or values.is_empty():
             continue
-        share = values.size() / _domain_size(field, packets.family)
+        share = values.size() / _domain_size(field, family)
         if best is None or share < best[0]:
             best = (share, field, values)
     if best is None:
@@ -202,6 +216,9 @@ class OverlapIndex:
     def __init__(self) -> None:
         self._fields: dict[str, dict[int, dict[int, list[int]]]] = {}
         self._wide: list[int] = []
+
+    def is_empty(self) -> bool:
+        return not self._fields and not self._wide
 
     def add(self, entry: int, packets: PacketSet) -> None:
         if packets.is_empty():
@@ -333,25 +350,79 @@ class ChainReach:
         return target.name == "RETURN" or target.name == self.chain.policy
 
 
-class CachedConditions:
-    """`rule_bounds`, computed once per distinct set of condition nodes.
+@contextlib.contextmanager
+def _collector_paused(freeze: bool = False) -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the walk builds its (acyclic) results.
 
+    The walk allocates a few objects per rule that all live on; each collection would
+    scan every object of the AST again, which doubles the time of a 100,000-rule dump.
+    With `freeze` (a large dump, whose analysis lives as long as the run), the objects
+    are then moved out of the collector's sight (`gc.freeze`), or the first collections
+    after the pause would scan them all anyway; only cyclic garbage made before could
+    leak, and the walk makes none.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if freeze:
+            gc.freeze()
+        if was_enabled:
+            gc.enable()
+
+
+_ADDRESS_OPTIONS = frozenset({"-s", "-d"})
+
+
+def _shared_first(rule: Rule) -> tuple[Option | Match, ...]:
+    """The rule's condition nodes, comments left out, addresses last: the nodes most
+    rules share (`-p tcp`, `-m tcp --dport 80`) come first, so prefixes repeat."""
+    return (
+        *(option for option in rule.basics if option.name not in _ADDRESS_OPTIONS),
+        *(match for match in rule.matches if match.name != "comment"),
+        *(option for option in rule.basics if option.name in _ADDRESS_OPTIONS),
+    )
+
+
+class CachedConditions:
+    """`rule_bounds`, with each distinct condition node and each distinct rule computed once.
+
+    `rule_bounds` is the intersection of the bounds of the rule's options and matches.
     The parser shares identical option and match nodes between rules (`-p tcp`, `-m tcp
-    --dport 80` recur thousands of times), so rules whose nodes are the same objects,
-    comments aside (a comment matches every packet), get the same bounds.  One cache
-    serves all the user chains of a table: a model may depend on the table and on the
-    built-in chain (its hook), not on the name of a user chain.
+    --dport 80` recur thousands of times), so each node's bounds are kept by identity,
+    and so are those of each prefix of a rule's nodes (`_shared_first`), comments aside
+    (a comment matches every packet).  One cache serves all the user chains of a table: a model may depend
+    on the table and on the built-in chain (its hook), not on the name of a user chain.
     """
 
     def __init__(self, ctx: ModelContext) -> None:
         self.ctx = ctx
-        self._known: dict[tuple, tuple[Rule, Bounds]] = {}
+        self._nodes: dict[int, tuple[Option | Match, Bounds]] = {}  # the node keeps its id alive
+        self._rules: dict[tuple[int, ...], Bounds] = {}
 
     def __call__(self, rule: Rule) -> Bounds:
-        key = (tuple(map(id, rule.basics)), tuple(id(m) for m in rule.matches if m.name != "comment"))
-        found = self._known.get(key)
+        nodes = _shared_first(rule)
+        return self._combined(nodes, tuple(map(id, nodes)))
+
+    def _combined(self, nodes: tuple[Option | Match, ...], key: tuple[int, ...]) -> Bounds:
+        """The intersection of the nodes' bounds, cached for every prefix of the node list."""
+        found = self._rules.get(key)
         if found is None:
-            found = self._known[key] = (rule, rule_bounds(rule, self.ctx))  # the rule keeps the ids alive
+            if not nodes:
+                found = Bounds.exactly(PacketSet.any(self.ctx.family))
+            elif len(nodes) == 1:
+                found = self._node(nodes[0])
+            else:
+                found = self._combined(nodes[:-1], key[:-1]) & self._node(nodes[-1])
+            self._rules[key] = found
+        return found
+
+    def _node(self, node: Option | Match) -> Bounds:
+        found = self._nodes.get(id(node))
+        if found is None:
+            bounds = option_bounds(node, self.ctx) if isinstance(node, Option) else match_bounds(node, self.ctx)
+            found = self._nodes[id(node)] = (node, bounds)
         return found[1]
 
 
@@ -364,6 +435,11 @@ class Reachability:
 
     def __init__(self, ruleset: Ruleset, ipsets: Mapping | None = None) -> None:
         self.ruleset = ruleset
+        large = sum(len(chain.rules) for table in ruleset.tables for chain in table.chains) >= _LARGE_RULESET
+        with _collector_paused(freeze=large):
+            self._walk(ruleset, ipsets)
+
+    def _walk(self, ruleset: Ruleset, ipsets: Mapping | None) -> None:
         rewrites = chain_rewrites(ruleset)
         self.chains: dict[tuple[str, str], ChainReach] = {}
         for table in ruleset.tables:
@@ -382,7 +458,8 @@ class Reachability:
 
     @functools.cached_property
     def redundancies(self) -> tuple[Redundancy, ...]:
-        return tuple(found for reach in self.chains.values() for found in reach.redundancies())
+        with _collector_paused():
+            return tuple(found for reach in self.chains.values() for found in reach.redundancies())
 
     @functools.cached_property
     def unreachable_chains(self) -> dict[tuple[str, str], tuple[Rule, ...]]:
@@ -390,7 +467,8 @@ class Reachability:
 
         A chain counts when every rule of another chain that jumps or goes to it never
         matches, or lies in a chain that is itself unreachable.  Chains no other chain
-        names are left out (unused, not unreachable).
+        names are left out (unused, not unreachable).  A worklist: each rule is
+        looked at once when its chain turns out unreachable.
         """
         referrers: dict[tuple[str, str], list[Rule]] = {}
         for table in self.ruleset.tables:
@@ -398,44 +476,63 @@ class Reachability:
                 name = rule.jump
                 if name is not None and name != rule.chain:
                     referrers.setdefault((table.name, name), []).append(rule)
+        live = {key: sum(1 for rule in rules if self.never_matches(rule) is None) for key, rules in referrers.items()}
+        pending = [key for key, count in live.items() if count == 0]
         found: dict[tuple[str, str], tuple[Rule, ...]] = {}
-        changed = True
-        while changed:
-            changed = False
-            for key, rules in referrers.items():
-                if key in found:
+        while pending:
+            key = pending.pop()
+            found[key] = tuple(referrers[key])
+            reach = self.chains.get(key)
+            for rule in reach.chain.rules if reach is not None else ():
+                callee = (key[0], rule.jump)
+                if rule.jump is None or rule.jump == key[1] or self.never_matches(rule) is not None:
                     continue
-                if all(self.never_matches(rule) is not None or (rule.table, rule.chain) in found for rule in rules):
-                    found[key] = tuple(rules)
-                    changed = True
+                live[callee] -= 1  # a referrer in a chain never entered
+                if live[callee] == 0:
+                    pending.append(callee)
         return found
 
     @functools.cached_property
     def inert_chains(self) -> frozenset[tuple[str, str]]:
         """User chains that do nothing to any packet: every rule has no target, RETURNs, or
-        jumps or goes to a chain that does nothing (a packet comes back as it went in)."""
+        jumps or goes to a chain that does nothing (a packet comes back as it went in).
+
+        A worklist: a chain waits for the chains it jumps to; when its last one turns out
+        inert, so does it.
+        """
+        waiting: dict[tuple[str, str], int] = {}  # chain -> its jumps to chains not yet known inert
+        callers: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        pending = []
+        for table in self.ruleset.tables:
+            for chain in table.chains:
+                key = (table.name, chain.name)
+                if chain.builtin or not all(_inert_or_jump(rule) for rule in chain.rules):
+                    continue
+                jumps = [(table.name, rule.jump) for rule in chain.rules if rule.jump is not None]
+                waiting[key] = len(jumps)
+                for callee in jumps:
+                    callers.setdefault(callee, []).append(key)
+                if not jumps:
+                    pending.append(key)
         found: set[tuple[str, str]] = set()
-        changed = True
-        while changed:
-            changed = False
-            for table in self.ruleset.tables:
-                for chain in table.chains:
-                    key = (table.name, chain.name)
-                    if chain.builtin or key in found:
-                        continue
-                    if all(_inert_rule(rule, found) for rule in chain.rules):
-                        found.add(key)
-                        changed = True
+        while pending:
+            key = pending.pop()
+            found.add(key)
+            for caller in callers.get(key, ()):
+                waiting[caller] -= 1
+                if waiting[caller] == 0:
+                    pending.append(caller)
         return frozenset(found)
 
 
-def _inert_rule(rule: Rule, inert: set[tuple[str, str]]) -> bool:
+def _inert_or_jump(rule: Rule) -> bool:
+    """A rule with no target, a RETURN, or a jump or goto to a user chain (inert if that chain is)."""
     target = rule.target
     if target is None:
         return True
     if target.kind is TargetKind.VERDICT:
         return target.name == "RETURN"
-    return target.kind is TargetKind.CHAIN and (rule.table, target.name) in inert
+    return target.kind is TargetKind.CHAIN
 
 
 # ---------------------------------------------------------------------------------------
@@ -466,7 +563,8 @@ def walk_chain(
     rules = chain.rules
     bounds = tuple(conditions(rule) for rule in rules)
     effects = tuple(target_effect(rule, rewrites) for rule in rules)
-    index = OverlapIndex()
+    index = OverlapIndex()  # every rule that may match: for `redundancies`
+    decider_index = OverlapIndex()  # the rules that end the chain and may match: for `_decide`
     events: list[_Rewrite] = []
     never: dict[int, NeverMatches] = {}
     seen: dict[int, PacketSet] = {}
@@ -475,14 +573,16 @@ def walk_chain(
         if over.is_empty():
             never[position] = NeverMatches(rule, conflict=explain_contradiction(rule, ctx))
             continue
-        deciders, remaining = _decide(over, position, index, bounds, effects, never, events)
-        index.add(position, over)  # never-matching rules too: `redundancies` asks about them
+        deciders, remaining = _decide(over, position, decider_index, bounds, effects, never, events)
+        if seen:  # after a rule that ends the chain, never-matching rules too: `redundancies` asks
+            index.add(position, over)
         if remaining.is_empty():
             needed = _fewest(over, [(i, _surviving(bounds[i].under, i, events)) for i in deciders])
             never[position] = NeverMatches(rule, deciders=tuple(rules[i] for i in needed))
             continue
         if effects[position].ends:
             seen[position] = remaining
+            decider_index.add(position, bounds[position].under)  # what it certainly decides
         elif effects[position].rewrites:
             events.append(_Rewrite(position, effects[position].rewrites, over))
     return ChainReach(table, chain, bounds, effects, never, seen, index)
@@ -500,6 +600,8 @@ def _decide(
     """The earlier rules that certainly decide part of `over`, and the part left undecided."""
     remaining = over
     deciders: list[int] = []
+    if index.is_empty():
+        return deciders, remaining
     for earlier in sorted(index.query(over)):
         if not effects[earlier].ends or earlier in never:
             continue
