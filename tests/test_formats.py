@@ -606,3 +606,20 @@ def test_concatenated_listings_split_where_a_table_must_begin():
     result = parse_input(filter_part + "Chain OUTPUT (policy ACCEPT)\n" + nat_part, input_format="auto")
     assert [t.name for t in result.ruleset.tables] == ["filter", "nat"]
     assert result.ruleset.chain("nat", "POSTROUTING").rules[0].target.name == "MASQUERADE"
+
+
+@pytest.mark.parametrize(
+    ("line", "family"),
+    [
+        ("1 0 0 ACCEPT  all  --  *  *  ::/0  ::/0", Family.IPV6),
+        ("1 0 0 ACCEPT  all  --  *  *  fe80::/10  !2001:db8::1/128", Family.IPV6),
+        ("1 0 0 ACCEPT  ipv6-icmp  --  any  any  anywhere  anywhere", Family.IPV6),
+        ("1 0 0 ACCEPT  all  --  *  *  0.0.0.0/0  0.0.0.0/0  MAC 00:00:F1:05:A0:E0", Family.IPV4),
+        ("1 0 0 DNAT  tcp  --  *  *  0.0.0.0/0  0.0.0.0/0  tcp dpt:80 to:172.17.0.2:80", Family.IPV4),
+    ],
+)
+def test_listing_family(line, family):
+    header = (
+        "Chain INPUT (policy ACCEPT 0 packets, 0 bytes)\nnum pkts bytes target prot opt in out source destination\n"
+    )
+    assert parse_input(header + line + "\n", input_format="listing").ruleset.family is family

@@ -1192,7 +1192,15 @@ def on_listing_lines(findings: Iterable[Finding], ruleset: Ruleset) -> list[Find
 
 
 def _listing_family(text: str) -> Family:
-    return Family.IPV6 if re.search(r"\bip6tables\b|\s::/0\s", text) else Family.IPV4
+    """IPv6 when an ip6tables command names the listing, a rule uses ICMPv6, or an address
+    column holds an IPv6 network (`::/0`, `fe80::/10`: ip6tables prints every address with
+    its prefix).  A listing without -n showing only 'anywhere' cannot say: IPv4."""
+    return Family.IPV6 if _IPV6_LISTING.search(text) else Family.IPV4
+
+
+_IPV6_LISTING = re.compile(
+    r"\bip6tables\b|\bipv6-icmp|\bicmpv6\b|(?<!\S)!?[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}/\d{1,3}(?!\S)"
+)
 
 
 def map_back(result: ParseResult, conversion: Conversion, source: list[str], chosen: InputFormat) -> ParseResult:
