@@ -21,6 +21,8 @@ from iptlint.syntax.ast import Family
 
 DUMP_PATTERNS = ("*.rules", "*.v4", "*.v6", "rules.v4", "rules.v6", "*.iptables", "*.save")
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+# Info findings explain (an exposed port, a redundant rule); they fail only with --fail-on info.
+DEFAULT_FAIL_ON = "warning"
 
 EXAMPLES = """\
 examples:
@@ -298,7 +300,7 @@ def run_check(args: argparse.Namespace) -> int:
 
     if problems:
         return EXIT_ERROR
-    fail_on = Severity.parse(args.fail_on or fail_on_config or "info")
+    fail_on = Severity.parse(args.fail_on or fail_on_config or DEFAULT_FAIL_ON)
     failing = [f for f in findings if f.severity >= fail_on]
     return EXIT_FINDINGS if failing and not args.exit_zero else EXIT_OK
 

@@ -30,6 +30,7 @@ _MODULES: dict[str, str] = {
     "D006": "input_rule_for_published_port",
     "D007": "forward_policy_accept",
     "D008": "half_configured_port",
+    "D009": "docker_nat_missing",
     "R001": "rule_never_matches",
     "R002": "redundant_rule",
     "R003": "unreachable_chain",

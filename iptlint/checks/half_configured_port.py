@@ -4,8 +4,8 @@
 On a Docker host, pairs each published port's `DNAT` in nat `DOCKER` with the `ACCEPT`
 for the container address and port in filter `DOCKER` (see `iptlint exposure`), and
 reports either half alone: a DNAT whose ACCEPT is missing (unless the bridge deliberately
-accepts every port, Docker's `nat-unprotected` mode), and, on bridges in NAT mode, a
-per-container ACCEPT that no DNAT leads to.
+accepts every port, Docker's `nat-unprotected` mode), and a per-container ACCEPT that no
+DNAT leads to, on bridges in NAT mode (in `routed` gateway mode that is the design).
 
 ## Why it matters
 A DNAT without its ACCEPT sends the connection to the container and then drops it in

@@ -94,8 +94,16 @@ def _port_bindings(port: PublishedPort) -> dict[str, str]:
     return binding
 
 
+_LOOPBACK = {Family.IPV4: "127.0.0.0/8", Family.IPV6: "::1/128"}
+
+
 def instances(for_each: str | None, docker: DockerModel | None, family: Family) -> list[dict[str, str]]:
-    """The placeholder bindings an expectation is checked with (one empty binding without for_each)."""
+    """The placeholder bindings an expectation is checked with; `{loopback}` is always bound."""
+    common = {"loopback": _LOOPBACK[family]}
+    return [{**common, **binding} for binding in _instances(for_each, docker, family)]
+
+
+def _instances(for_each: str | None, docker: DockerModel | None, family: Family) -> list[dict[str, str]]:
     if for_each is None:
         return [{}]
     if docker is None:
