@@ -54,13 +54,14 @@ from iptlint.syntax.parser import parse
 imported = time.perf_counter()
 with open(sys.argv[1], encoding="utf-8") as handle:
     text = handle.read()
-began = time.perf_counter()
+began, cpu = time.perf_counter(), time.process_time()
 result = parse(text, sys.argv[1])
-ended = time.perf_counter()
+ended, cpu = time.perf_counter(), time.process_time() - cpu
 rules = sum(len(c.rules) for t in result.ruleset.tables for c in t.chains)
 print(json.dumps({
     "import_s": imported - start,
     "parse_s": ended - began,
+    "parse_cpu_s": cpu,
     "process_s": ended - start,
     "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     "rules": rules,
@@ -87,6 +88,7 @@ def time_parse(path: Path, repeat: int) -> dict:
     return {
         "parse_s": best["parse_s"],
         "parse_all_s": [round(r["parse_s"], 4) for r in runs],
+        "parse_cpu_s": min(r["parse_cpu_s"] for r in runs),
         "process_s": min(r["process_s"] for r in runs),
         "wall_s": min(r["wall_s"] for r in runs),
         "import_s": min(r["import_s"] for r in runs),
@@ -96,6 +98,31 @@ def time_parse(path: Path, repeat: int) -> dict:
         "findings": best["findings"],
         "codes": best["codes"],
     }
+
+
+def verify(paths: list[Path]) -> None:
+    """Exit with an error unless parse() gives the same ruleset and findings with and without its fast path."""
+    from iptlint.syntax import parser
+
+    for path in paths:
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        results = []
+        for fast in (False, True):
+            parser.FAST_PATH = fast
+            result = parser.parse(text, str(path))
+            results.append((result.ruleset, result.findings))
+        parser.FAST_PATH = True
+        if results[0] != results[1]:
+            raise SystemExit(f"{path}: the fast path changes the result of parse()")
+    print(f"verified: the fast path gives the builder's result on {len(paths)} file(s)")
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of the finished children (`ip netns exec` and iptables-restore)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _children_maxrss_mb() -> float:
@@ -115,20 +142,21 @@ def time_restore(tool: str, path: Path, repeat: int) -> dict | None:
     if created.returncode != 0:
         return {"error": f"ip netns add: {created.stderr.strip()}"}
     try:
-        times = []
+        times, cpus = [], []
         for _ in range(repeat):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), _children_cpu()
             done = subprocess.run(
                 ["ip", "netns", "exec", namespace, tool, "--test", str(path)],
                 capture_output=True,
                 text=True,
                 check=False,
             )
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, _children_cpu() - cpu
             if done.returncode != 0:
                 return {"error": f"{tool} --test failed: {done.stderr.strip()[:300]}"}
             times.append(elapsed)
-        return {"s": min(times), "all_s": [round(t, 4) for t in times]}
+            cpus.append(cpu)
+        return {"s": min(times), "all_s": [round(t, 4) for t in times], "cpu_s": min(cpus)}
     finally:
         subprocess.run(["ip", "netns", "del", namespace], capture_output=True, check=False)
 
@@ -191,6 +219,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small-runs", type=int, default=10, help="runs of the small check, median (default 10)")
     parser.add_argument("--keep", metavar="DIR", help="write the dump here and keep it")
     parser.add_argument("--skip-restore", action="store_true", help="do not run iptables-restore")
+    parser.add_argument(
+        "--verify",
+        nargs="*",
+        metavar="DUMP",
+        help="also check that the parser's fast path gives the same result as the builder alone, "
+        "on the generated dump and on these files",
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="iptlint-bench-") as temporary:
@@ -205,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         rules = sum(1 for line in text.splitlines() if line.startswith("-A "))
         del text
 
+        if args.verify is not None:
+            verify([dump, *map(Path, args.verify)])
         parse = time_parse(dump, args.repeat)
         nft = legacy = {"error": "skipped"}
         if not args.skip_restore:
@@ -225,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
         "iptlint_parse_s": round(parse["parse_s"], 4),
         "iptlint_parse_all_s": parse["parse_all_s"],
         "iptlint_import_s": round(parse["import_s"], 4),
+        "iptlint_parse_cpu_s": round(parse["parse_cpu_s"], 4),
+        "nft_restore_test_cpu_s": round(nft["cpu_s"], 4) if "cpu_s" in nft else None,
+        "legacy_restore_test_cpu_s": round(legacy["cpu_s"], 4) if "cpu_s" in legacy else None,
         "iptlint_process_s": round(parse["process_s"], 4),
         "iptlint_peak_rss_mb": round(parse["maxrss_mb"], 1),
         "iptlint_rules": parse["rules"],
@@ -250,6 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _s(value) -> str:
+    return "n/a" if value is None else f"{value:.3f} s"
+
+
 def print_table(r: dict, nft: dict, legacy: dict, small: dict) -> None:
     def ok(flag: bool) -> str:
         return "ok" if flag else "MISSED"
@@ -263,6 +307,12 @@ def print_table(r: dict, nft: dict, legacy: dict, small: dict) -> None:
         ("machine", r["machine"], ""),
         ("dump", f"{r['lines']:,} lines, {r['rules']:,} rules (generated in {r['generate_s']:.2f} s)", ""),
         ("iptlint parse()", f"{seconds(r['iptlint_parse_s'])} (best of {r['repeat']})", ""),
+        (
+            "  CPU time (user+sys)",
+            f"iptlint {r['iptlint_parse_cpu_s']:.3f} s, nft-restore {_s(r['nft_restore_test_cpu_s'])}, "
+            f"legacy-restore {_s(r['legacy_restore_test_cpu_s'])}",
+            "",
+        ),
         ("  whole process", f"{seconds(r['iptlint_process_s'])} (imports {r['iptlint_import_s'] * 1000:.0f} ms)", ""),
         ("iptables-nft-restore --test", seconds(r["nft_restore_test_s"]) if "s" in nft else nft["error"], ""),
         (
