@@ -623,3 +623,13 @@ def test_listing_family(line, family):
         "Chain INPUT (policy ACCEPT 0 packets, 0 bytes)\nnum pkts bytes target prot opt in out source destination\n"
     )
     assert parse_input(header + line + "\n", input_format="listing").ruleset.family is family
+
+
+def test_findings_about_uncertain_rules_say_so():
+    """`iptables -L -n` hides `-i lo`: the 'accept everything' rule may not be one."""
+    listing = "# iptables -L -n\nChain INPUT (policy DROP)\ntarget     prot opt source               destination\n"
+    listing += "ACCEPT     all  --  0.0.0.0/0            0.0.0.0/0\n"
+    listing += "ACCEPT     tcp  --  0.0.0.0/0            0.0.0.0/0            tcp dpt:22\n"
+    findings = [f for f in lint(listing, "l.txt", Settings(select=("S2",))).findings if f.span.line == 5]
+    assert findings and all(f.message.endswith("(uncertain: the listing hides interfaces)") for f in findings)
+    assert all(r.span.column == 1 for f in findings for r in f.related)

@@ -1183,12 +1183,38 @@ def parse_input_bytes(
 
 
 def on_listing_lines(findings: Iterable[Finding], ruleset: Ruleset) -> list[Finding]:
-    """Findings of a listing span whole lines: their columns belong to the translated text."""
+    """Findings of a listing span whole lines (their columns belong to the translated text),
+    and say so when a rule they name is uncertain: a check may be wrong about it."""
     findings = list(findings)
     if ruleset.input_format != str(InputFormat.LISTING):
         return findings
     source = list(ruleset.lines)
-    return [dataclasses.replace(f, span=_whole_line(f.span.line, source)) for f in findings]
+    return [_on_listing_line(f, ruleset, source) for f in findings]
+
+
+# What an uncertainty means for a finding about the rule (counters matter to no check).
+_UNCERTAIN_WORDS = {
+    "interfaces": "hides interfaces",
+    "names": "shows names instead of addresses",
+    "hashlimit-name": "hides the hashlimit name",
+    "excerpt": "is an excerpt",
+    "text": "has text iptlint could not read",
+}
+
+
+def _on_listing_line(finding: Finding, ruleset: Ruleset, source: list[str]) -> Finding:
+    own = [r for r in finding.related if r.path is None]
+    related = tuple(
+        dataclasses.replace(r, span=_whole_line(r.span.line, source)) if r.path is None else r for r in finding.related
+    )
+    message = finding.message
+    if finding.code not in ("S126", "S127"):
+        lines = [finding.span.line] + [r.span.line for r in own]
+        kinds = {u.kind for line in lines for u in ruleset.uncertainty(line)}
+        words = [_UNCERTAIN_WORDS[k] for k in _UNCERTAIN_WORDS if k in kinds]
+        if words:
+            message += f" (uncertain: the listing {', '.join(words)})"
+    return dataclasses.replace(finding, span=_whole_line(finding.span.line, source), related=related, message=message)
 
 
 def _listing_family(text: str) -> Family:
