@@ -19,19 +19,28 @@ def test_write_then_check_with_baseline(tmp_path, capsys):
     assert main(["check", "--no-config", "--select", "S", "--fail-on", "info", str(dump)]) == 1
     assert main(["check", "--no-config", "--select", "S", "--write-baseline", str(recorded), str(dump)]) == 0
     assert "S205" in {entry["code"] for entry in json.loads(recorded.read_text())["findings"]}
-    assert main(["check", "--no-config", "--select", "S", "--fail-on", "info", "--baseline", str(recorded), str(dump)]) == 0
+    assert (
+        main(["check", "--no-config", "--select", "S", "--fail-on", "info", "--baseline", str(recorded), str(dump)])
+        == 0
+    )
 
     # Rules inserted above and counters changed: the old finding is still the same finding.
     moved = OLD.replace("[10:200]", "[99:9999]").replace(
         "-A INPUT -p tcp", "-A INPUT -i lo -j ACCEPT\n-A INPUT -p tcp", 1
     )
     dump.write_text(moved)
-    assert main(["check", "--no-config", "--select", "S", "--fail-on", "info", "--baseline", str(recorded), str(dump)]) == 0
+    assert (
+        main(["check", "--no-config", "--select", "S", "--fail-on", "info", "--baseline", str(recorded), str(dump)])
+        == 0
+    )
 
     # A new problem is reported.
     dump.write_text(moved.replace("COMMIT", "-A INPUT -i lo -j ACCEPT\nCOMMIT"))
     capsys.readouterr()
-    assert main(["check", "--no-config", "--select", "S", "--format", "concise", "--baseline", str(recorded), str(dump)]) == 1
+    assert (
+        main(["check", "--no-config", "--select", "S", "--format", "concise", "--baseline", str(recorded), str(dump)])
+        == 1
+    )
     assert "S205" in capsys.readouterr().out
 
 
