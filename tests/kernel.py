@@ -45,6 +45,12 @@ _LINE_PATTERNS = (
 )
 
 
+# Failures that say nothing about the text: netlink busy with another process's batch.
+_TRANSIENT = re.compile(
+    r"Resource temporarily unavailable|generation id|Another app is currently holding the xtables lock"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """What iptables-restore said about a text."""
@@ -137,8 +143,12 @@ class Namespace:
         argv = [restore_tool(backend, family)]
         if test:
             argv.append("--test")
-        done = self.run(argv, text)
-        return verdict_of(done.returncode, done.stderr.decode("utf-8", "replace"))
+        for _attempt in range(3):
+            done = self.run(argv, text)
+            verdict = verdict_of(done.returncode, done.stderr.decode("utf-8", "replace"))
+            if verdict.ok or not _TRANSIENT.search(verdict.message):
+                break
+        return verdict
 
 
 def restore_in_fresh_namespace(text: str, backend: str, family: Family, *, test: bool = False) -> Verdict:
