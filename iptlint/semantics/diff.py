@@ -10,7 +10,7 @@ Probes.  For each field the rules of *both* dumps constrain, the values are cut 
 ports, conntrack states, marks), so every value of one cell meets every rule the same
 way, and one value per cell stands for the cell (the argument of
 `iptlint.docker.exposure`).  Fields enumerated: `in_iface`, `out_iface`, `src`, `dst`,
-`proto`, `sport`, `dport`, `ct_state`, `mark`.  The rest keep the walk's defaults (TCP
+`proto`, `sport`, `dport`, `icmp_type`, `icmp_code`, `ct_state`, `mark`, `ct_mark`.  The rest keep the walk's defaults (TCP
 flags of a NEW or later packet, no fragment, `ct_mark` 0).
 
 - interfaces: the cells of the names used, one of them a name no rule mentions;
@@ -19,7 +19,8 @@ flags of a NEW or later packet, no fragment, `ct_mark` 0).
 - ports: per protocol, the cells of the ports and ranges named for that protocol (or
   for any protocol), enumerated only for protocols with ports;
 - `ct_state`: the states the rules tell apart, always NEW and ESTABLISHED among them;
-- `mark`: 0 and each value a `--mark` names, when a rule reads the mark.
+- ICMP type and code: per ICMP protocol, like ports (echo request when no rule reads them);
+- `mark`, `ct_mark`: 0 and each value a `--mark` names, when a rule reads the mark.
 
 Hook paths.  Probes are enumerated per path: *to the host* (incoming, `dst_local`),
 *through the host* (incoming, forwarded) and *from the host* (local output).  A field
@@ -64,8 +65,17 @@ MAX_WALKS = 200_000
 SAMPLE_SEED = 20_231
 PATHS = ("input", "forward", "output")
 PATH_TITLES = {"input": "to the host", "forward": "through the host", "output": "from the host"}
-ENUMERATED = ("in_iface", "out_iface", "src", "dst", "proto", "sport", "dport", "ct_state", "mark")
+ENUMERATED = ("in_iface", "out_iface", "src", "dst", "proto", "sport", "dport", "icmp_type", "icmp_code", "ct_state")
+MARKS = ("mark", "ct_mark")
 PORT_PROTOCOLS = walk_module.PORT_PROTOCOLS
+ICMP_PROTOCOLS = frozenset({1, 58})
+# Fields that mean something for some protocols only: enumerated per protocol, with a default.
+PER_PROTOCOL = {
+    "sport": (PORT_PROTOCOLS, {}),
+    "dport": (PORT_PROTOCOLS, {}),
+    "icmp_type": (ICMP_PROTOCOLS, {1: 8, 58: 128}),  # echo request
+    "icmp_code": (ICMP_PROTOCOLS, {1: 0, 58: 0}),
+}
 # Targets whose effect the comparison does not see: they change no verdict, no destination.
 UNCOMPARED_TARGETS = frozenset(
     {"LOG", "NFLOG", "ULOG", "MASQUERADE", "SNAT", "TCPMSS", "CHECKSUM", "TOS", "TTL", "HL", "DSCP", "CLASSIFY"}
@@ -127,8 +137,16 @@ class Change:
 
     @property
     def opened(self) -> bool:
-        """The new ruleset lets through (or delivers elsewhere) what the old one did not."""
-        return self.new.verdict == "ACCEPT" and self.old.key != self.new.key
+        """The new ruleset lets through what the old one did not, or translates it to a new destination.
+
+        (A packet the old ruleset translated that the new one lets in untranslated is a
+        change, not an opening.)
+        """
+        if self.new.verdict != "ACCEPT":
+            return False
+        if self.old.verdict != "ACCEPT":
+            return True
+        return bool(self.new.destination) and self.new.destination != self.old.destination
 
     @property
     def example_packet(self) -> dict[str, Any]:
@@ -231,19 +249,19 @@ class _Cuts:
     points: dict[str, set[int]] = field(default_factory=dict)
     names: dict[str, set[IntervalSet]] = field(default_factory=dict)  # interface sets, for atoms
     port_points: dict[int | None, dict[str, set[int]]] = field(default_factory=dict)  # per protocol
-    marks: set[int] = field(default_factory=set)
+    marks: dict[str, set[int]] = field(default_factory=dict)  # mark, ct_mark: the values named
 
     def add(self, name: str, constraint: Any, protocols: IntervalSet | None) -> None:
         name = FOLDED.get(name, name)
-        if name in ("mark",) and isinstance(constraint, PatternSet):
-            self.marks.update(value for value, _ in constraint.patterns)
+        if name in MARKS and isinstance(constraint, PatternSet):
+            self.marks.setdefault(name, set()).update(value for value, _ in constraint.patterns)
             return
         if name not in ENUMERATED or not isinstance(constraint, IntervalSet):
             return
         target = self.points.setdefault(name, set())
         if name in ("in_iface", "out_iface"):
             self.names.setdefault(name, set()).add(constraint)
-        if name in ("sport", "dport"):
+        if name in PER_PROTOCOL:
             per = self.port_points.setdefault(_protocol_key(protocols), {}).setdefault(name, set())
             target = per
             self.points.setdefault(name, set())
@@ -412,7 +430,7 @@ def plan_path(rulesets: Sequence[Ruleset], path: str, local_addresses: Sequence[
             cuts.add(
                 "dst", IntervalSet.span(int(bridge.subnet.network_address), int(bridge.subnet.broadcast_address)), None
             )
-    constrained = {name for name, points in cuts.points.items() if points} | ({"mark"} if cuts.marks else set())
+    constrained = {name for name, points in cuts.points.items() if points}
     fixed: dict[str, Any] = {}
     dims: list[tuple[str, tuple[Cell, ...]]] = []
     if path != "output":
@@ -440,23 +458,24 @@ def plan_path(rulesets: Sequence[Ruleset], path: str, local_addresses: Sequence[
             fixed[name] = _DEFAULTS[family][name]
     if "ct_state" in constrained:
         dims.append(("ct_state", tuple(field_cells("ct_state", cuts.points["ct_state"], family))))
-    if cuts.marks:
-        values = sorted({0, *cuts.marks})
-        dims.append(("mark", tuple(Cell(v, PatternSet.point(v, 32)) for v in values)))
+    for name, named in sorted(cuts.marks.items()):
+        dims.append((name, tuple(Cell(v, PatternSet.point(v, 32)) for v in sorted({0, *named}))))
     protocols = field_cells("proto", cuts.points.get("proto", set()), family) if "proto" in constrained else []
     if not protocols:
         protocols = [Cell(6, None)]
     blocks = []
     for protocol in protocols:
         block = [*dims, ("proto", (protocol,))]
-        if protocol.value in PORT_PROTOCOLS:
-            for name, default in (("sport", _DEFAULT_SPORT), ("dport", _DEFAULT_DPORT)):
-                points = set(cuts.port_points.get(None, {}).get(name, set()))
-                points |= cuts.port_points.get(protocol.value, {}).get(name, set())
-                if points:
-                    block.append((name, tuple(field_cells(name, points, family))))
-                else:
-                    block.append((name, (Cell(default, None),)))
+        for name, (protocols_of_field, defaults) in PER_PROTOCOL.items():
+            if protocol.value not in protocols_of_field:
+                continue
+            points = set(cuts.port_points.get(None, {}).get(name, set()))
+            points |= cuts.port_points.get(protocol.value, {}).get(name, set())
+            if points:
+                block.append((name, tuple(field_cells(name, points, family))))
+            else:
+                default = {"sport": _DEFAULT_SPORT, "dport": _DEFAULT_DPORT}.get(name, defaults.get(protocol.value))
+                block.append((name, (Cell(default, None),)))
         blocks.append(tuple(block))
     return _Plan(path, tuple(fixed.items()), tuple(blocks))
 
