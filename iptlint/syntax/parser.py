@@ -1125,7 +1125,7 @@ _new_rule = _constructor(Rule)
 class _Step:
     """One option of a part of a `_Program`, with its nodes by value words."""
 
-    __slots__ = ("cache", "first", "get", "negated", "spec", "typed", "values", "width")
+    __slots__ = ("cache", "first", "get", "negated", "shared", "spec", "typed", "values", "width")
 
     def __init__(self, spec: OptionSpec, values: tuple[int, ...], negated: bool, first: int, width: int, typed: bool):
         self.spec, self.values, self.negated, self.first, self.width, self.typed = (
@@ -1133,6 +1133,7 @@ class _Step:
         )  # fmt: skip
         self.get = itemgetter(*values) if values else _no_key
         self.cache: dict = {}
+        self.shared = True  # False: the only step of its part, whose cache already holds the node
 
 
 class _Slot:
@@ -1155,6 +1156,8 @@ class _Slot:
         self.fixed: Match | Target | None = None  # the node, when it depends on no word
         self.is_target = False
         self.set_indices([i for step in steps for i in step.values])
+        if len(steps) == 1:
+            steps[0].shared = False
 
     def set_indices(self, indices: list[int]) -> None:
         self.indices = tuple(indices)
@@ -1184,10 +1187,12 @@ class _Slot:
             if node is None:
                 # As _RuleBuilder.value() and option(); a bad value raises ValueError and the
                 # line goes through the builder, which reports it.
-                texts = tuple([unquote(words[i]) for i in step.values])
+                texts = (unquote(key),) if len(step.values) == 1 else tuple([unquote(words[i]) for i in step.values])
                 spec = step.spec
                 value = _parse_value(spec, texts, program.family) if step.typed else None
-                node = step.cache[key] = _new_option(spec.name, value, step.negated, texts, step.first, step.width)
+                node = _new_option(spec.name, value, step.negated, texts, step.first, step.width)
+                if step.shared:
+                    step.cache[key] = node
             result.append(node)
         return tuple(result)
 
