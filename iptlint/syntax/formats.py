@@ -518,7 +518,7 @@ def _check_numbering(shown: int, line: int, chain: _ChainBlock, losses: list[Los
 
 
 def _interface(option: str, word: str) -> list[str]:
-    if word in ("*", "any"):
+    if word in ("*", "any", "+", "!+"):  # `-i +` matches every name: iptables-save leaves it out
         return []
     if word.startswith("!"):
         return ["!", option, word[1:]]
@@ -611,7 +611,9 @@ def _read_tcp_udp(text: str, protocol: str | None) -> tuple[list[str], str] | No
     text = text[head.end() :]
     for label, option in (("spt", "--sport"), ("dpt", "--dport")):
         found = _take(label + r"s?:(!?)(" + _PORT + r"(?::" + _PORT + r")?)", text)
-        if found:
+        if found and found.group(2) == "0:65535":  # `! --sport :`, which iptables-save leaves out
+            text = text[found.end() :]
+        elif found:
             words += (["!"] if found.group(1) else []) + [option, _ports(found.group(2), module)]
             text = text[found.end() :]
     if module == "tcp":
@@ -930,10 +932,91 @@ def _read_statistic(text: str, protocol: str | None) -> tuple[list[str], str] | 
     return None
 
 
+def _read_spi(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    """esp, ah and ipcomp: ` esp spi:N`, ` ah spis:!N:M`, ` comp spi:N reserved`."""
+    found = _take(r"(esp|ah|comp)(?:\s+spis?:(!?)(\d+(?::\d+)?))?", text)
+    if found is None:
+        return None
+    module = {"comp": "ipcomp"}.get(found.group(1), found.group(1))
+    words = ["-m", module]
+    if found.group(3):
+        words += (["!"] if found.group(2) else []) + [f"--{module}spi", found.group(3)]
+    rest = text[found.end() :]
+    extra = _take(r"reserved", rest)
+    if extra:
+        words.append("--compres" if module == "ipcomp" else "--ahres")
+        rest = rest[extra.end() :]
+    return words, rest
+
+
+# Modules printed as `NAME [!]VALUE`-like phrases: (pattern, module, option).  The pattern's
+# groups are the inversion mark and the value.
+_PHRASES = (
+    (r"tos match\s*(!?)\s*(0x[0-9a-f]+(?:/0x[0-9a-f]+)?)", "tos", "--tos"),
+    (r"tcpmss match\s*(!?)(\d+(?::\d+)?)", "tcpmss", "--mss"),
+    (r"cgroup (!\s)?(\d+)", "cgroup", "--cgroup"),
+    (r"cpu (!\s)?(\d+)", "cpu", "--cpu"),
+    (r"quota: (!?)(\d+) bytes", "quota", "--quota"),
+    (r"realm (!?)\s*(0x[0-9a-f]+(?:/0x[0-9a-f]+)?)", "realm", "--realm"),
+    (r"connlabel(\s!)? (\d+|'[^']*')", "connlabel", "--label"),
+    (r'u32(\s!)? "([^"]*)"', "u32", "--u32"),
+    (r"mh(\s!)? (\d+(?::\d+)?|[a-z-]+)", "mh", "--mh-type"),
+)
+
+
+def _read_phrase(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    for pattern, module, option in _PHRASES:
+        found = _take(pattern, text)
+        if found:
+            value = found.group(2).strip("'")
+            return ["-m", module] + (["!"] if found.group(1) else []) + [option, value], text[found.end() :]
+    return None
+
+
+def _read_flags_module(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    """Modules printed as their name and flag words: socket, rpfilter, bare mh."""
+    for module, flags in (
+        ("socket", ("transparent", "nowildcard", "restore-skmark")),
+        ("rpfilter", ("loose", "validmark", "accept-local", "invert")),
+        ("mh", ()),
+    ):
+        head = _take(module, text)
+        if head is None:
+            continue
+        words, rest = ["-m", module], text[head.end() :]
+        while (flag := _take("(?:--)?(" + ("|".join(flags) or "(?!)") + ")", rest)) is not None:
+            words.append("--" + flag.group(1))
+            rest = rest[flag.end() :]
+        return words, rest
+    return None
+
+
+_HL = {"==": ("", "eq"), "!=": ("!", "eq"), "<": ("", "lt"), ">": ("", "gt")}
+
+
+def _read_counts(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    """connlimit (` #conn src/32 > 10`), connbytes, hl (` HL match HL == 42`)."""
+    found = _take(r"#conn (src|dst)/(\d+) (>|<=) (\d+)", text)
+    if found:
+        side, mask, compare, count = found.groups()
+        option = "--connlimit-above" if compare == ">" else "--connlimit-upto"
+        words = ["-m", "connlimit", option, count, "--connlimit-mask", mask, f"--connlimit-{side[0]}addr"]
+        return words, text[found.end() :]
+    found = _take(r"(!\s)?connbytes (\d+(?::\d+)?) connbytes mode (\w+) connbytes direction (\w+)", text)
+    if found:
+        words = ["-m", "connbytes"] + (["!"] if found.group(1) else []) + ["--connbytes", found.group(2)]
+        return [*words, "--connbytes-mode", found.group(3), "--connbytes-dir", found.group(4)], text[found.end() :]
+    found = _take(r"HL match HL (==|!=|<|>) (\d+)", text)
+    if found:
+        negated, kind = _HL[found.group(1)]
+        return ["-m", "hl"] + ([negated] if negated else []) + [f"--hl-{kind}", found.group(2)], text[found.end() :]
+    return None
+
+
 MATCH_READERS: tuple[Reader, ...] = (
     _read_tcp_udp, _read_icmp, _read_icmp6, _read_multiport, _read_conntrack, _read_addrtype, _read_comment, _read_limit,
     _read_hashlimit, _read_mark, _read_owner, _read_simple, _read_physdev, _read_policy, _read_recent,
-    _read_statistic,
+    _read_statistic, _read_spi, _read_phrase, _read_flags_module, _read_counts,
 )  # fmt: skip
 
 
@@ -1061,11 +1144,16 @@ def _target_mark(text: str) -> tuple[list[str], str]:
 
 
 def _target_connmark(text: str) -> tuple[list[str], str]:
-    found = _take(r"CONNMARK (restore|save)(?: mask (0x[0-9a-f]+))?", text)
+    found = _take(
+        r"CONNMARK (restore|save)(?: mask (0x[0-9a-f]+)| (nfmask|ctmask) ~?(0x[0-9a-f]+) (nfmask|ctmask) ~?(0x[0-9a-f]+))?",
+        text,
+    )
     if found:
-        mask = found.group(2) or "0xffffffff"
+        masks = {"nfmask": found.group(2) or "0xffffffff", "ctmask": found.group(2) or "0xffffffff"}
+        if found.group(3):
+            masks = {found.group(3): found.group(4), found.group(5): found.group(6)}
         option = "--restore-mark" if found.group(1) == "restore" else "--save-mark"
-        return [option, "--nfmask", mask, "--ctmask", mask], text[found.end() :]
+        return [option, "--nfmask", masks["nfmask"], "--ctmask", masks["ctmask"]], text[found.end() :]
     found = _take(r"CONNMARK (xset|set|and|or|xor) (0x[0-9a-f]+)(?:/(0x[0-9a-f]+))?", text)
     if found:
         marked, _ = _target_mark("MARK " + text.strip()[len("CONNMARK ") :])
@@ -1084,11 +1172,12 @@ def _by_pattern(pattern: str, build: Callable[[re.Match], list[str]]) -> Callabl
 def _target_nflog(text: str) -> tuple[list[str], str]:
     words: list[str] = []
     while True:
-        found = _take(r'nflog-(prefix) "([^"]*)"|nflog-(group|size|range|threshold) (\d+)', text)
+        found = _take(r'nflog-(prefix) (?:"([^"]*)"|([^"\s]\S*))|nflog-(group|size|range|threshold) (\d+)', text)
         if found is None:
             return words, text
-        key = found.group(1) or found.group(3)
-        words += [f"--nflog-{key}", found.group(2) if found.group(1) else found.group(4)]
+        key = found.group(1) or found.group(4)
+        value = (found.group(2) if found.group(2) is not None else found.group(3)) if found.group(1) else found.group(5)
+        words += [f"--nflog-{key}", value]
         text = text[found.end() :]
 
 
@@ -1107,6 +1196,11 @@ def _target_ct(text: str) -> tuple[list[str], str]:
     return words, rest
 
 
+_TTL_ACTIONS = {
+    prefix: {"set to": f"{prefix}-set", "increment by": f"{prefix}-inc", "decrement by": f"{prefix}-dec"}
+    for prefix in ("--ttl", "--hl")
+}
+
 TARGET_READERS: dict[str, Callable[[str], tuple[list[str], str]]] = {
     "REJECT": _by_pattern(r"reject-with (\S+)", lambda m: ["--reject-with", m.group(1)]),
     "LOG": _target_log,
@@ -1124,8 +1218,12 @@ TARGET_READERS: dict[str, Callable[[str], tuple[list[str], str]]] = {
         lambda m: ["--set-mss", m.group(2)] if m.group(2) else ["--clamp-mss-to-pmtu"],
     ),
     "NFQUEUE": _by_pattern(
-        r"NFQUEUE (?:num (\d+)|balance (\d+:\d+))",
-        lambda m: ["--queue-num", m.group(1)] if m.group(1) else ["--queue-balance", m.group(2)],
+        r"NFQUEUE (?:num (\d+)|balance (\d+:\d+))( bypass)?( cpu-fanout)?",
+        lambda m: (
+            (["--queue-num", m.group(1)] if m.group(1) else ["--queue-balance", m.group(2)])
+            + (["--queue-bypass"] if m.group(3) else [])
+            + (["--queue-cpu-fanout"] if m.group(4) else [])
+        ),
     ),
     "CHECKSUM": _by_pattern(r"CHECKSUM fill", lambda m: ["--checksum-fill"]),
     "CLASSIFY": _by_pattern(r"CLASSIFY set (\S+)", lambda m: ["--set-class", m.group(1)]),
@@ -1133,6 +1231,16 @@ TARGET_READERS: dict[str, Callable[[str], tuple[list[str], str]]] = {
     "TOS": _by_pattern(r"TOS set (\S+)", lambda m: ["--set-tos", m.group(1)]),
     "SET": _by_pattern(r"(add|del)-set (\S+) (\S+)", lambda m: [f"--{m.group(1)}-set", m.group(2), m.group(3)]),
     "AUDIT": _by_pattern(r"AUDIT (\w+)", lambda m: ["--type", m.group(1)]),
+    "TEE": _by_pattern(
+        r"TEE gw:(\S+)(?: oif=(\S+))?",
+        lambda m: ["--gateway", m.group(1)] + (["--oif", m.group(2)] if m.group(2) else []),
+    ),
+    "TTL": _by_pattern(
+        r"TTL (set to|increment by|decrement by) (\d+)", lambda m: [_TTL_ACTIONS["--ttl"][m.group(1)], m.group(2)]
+    ),
+    "HL": _by_pattern(
+        r"HL (set to|increment by|decrement by) (\d+)", lambda m: [_TTL_ACTIONS["--hl"][m.group(1)], m.group(2)]
+    ),
 }
 
 
