@@ -291,9 +291,14 @@ class Analysis:
     @functools.cached_property
     def policy_findings(self) -> tuple[Finding, ...]:
         """Every unmet expectation of every policy in force, each with its own code."""
-        from iptlint.policy.evaluate import Context, evaluate
+        from iptlint.policy.evaluate import Context, evaluate, evaluate_assertions
 
-        return tuple(evaluate(list(self.policies), Context(self.ruleset, self.docker)))
+        context = Context(self.ruleset, self.docker)
+        policies = list(self.policies)
+        assertions = evaluate_assertions(
+            policies, context, tuple(self.options.get("local_addresses", ())), self.options.get("ipsets") or {}
+        )
+        return (*evaluate(policies, context), *assertions)
 
     @functools.cached_property
     def exposures(self) -> tuple:

@@ -112,3 +112,25 @@ def test_untouched_docker_layouts_get_no_docker_finding(path):
         assert docker == ["D007"]
     else:
         assert docker == []
+
+
+def test_packet_assertions_are_walked(tmp_path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "id: p\nassert:\n"
+        "  - name: ssh to containers is closed\n    code: P010\n"
+        "    packet: {in: eth0, src: 203.0.113.50, dst: 172.17.0.2, proto: tcp, dport: 22, state: NEW}\n"
+        "    verdict: DENY\n"
+        "  - name: 8080 is closed\n    code: P011\n"
+        "    packet: {in: eth0, src: 203.0.113.50, dst: 198.51.100.10, proto: tcp, dport: 8080, local: true}\n"
+        "    verdict: DENY\n"
+    )
+    found = [
+        f
+        for f in lint(
+            EXAMPLE.read_text(), "t.rules", Settings(check_options={"policies": (load_policy(policy),)})
+        ).findings
+        if f.code.startswith("P")
+    ]
+    assert [(f.code, f.span.line) for f in found] == [("P011", 41)]
+    assert "gets ACCEPT (line 41), expected DENY" in found[0].message

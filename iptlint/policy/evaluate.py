@@ -292,3 +292,61 @@ def _finding(expectation, context, reference, chain, rule, message, fix_text, re
         related=related,
         fix=Fix(fix_text) if fix_text else None,
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Packet assertions: a packet and the verdict it must get
+# ---------------------------------------------------------------------------------------
+
+_VERDICTS = {"ACCEPT": ("ACCEPT",), "DROP": ("DROP",), "REJECT": ("REJECT",), "DENY": ("DROP", "REJECT")}
+
+
+def _packet_words(packet: dict) -> dict[str, str]:
+    words = {key: str(value) for key, value in packet.items() if key != "local"}
+    if "local" in packet:
+        words["dst_local"] = "yes" if packet["local"] else "no"
+    return words
+
+
+def evaluate_assertions(
+    policies: list[Policy], context: Context, local_addresses: tuple[str, ...] = (), ipsets=None
+) -> Iterator[Finding]:
+    """Walk each assertion's packet through the ruleset; report those that get another verdict."""
+    from iptlint.semantics.walk import packet_from_words, walk
+
+    for policy in policies:
+        if not applies(policy, context):
+            continue
+        for assertion in policy.assertions:
+            try:
+                packet = packet_from_words(_packet_words(assertion.packet), context.family)
+            except ValueError as error:
+                raise PolicyError(f"{assertion.source}: packet: {error}") from None
+            trace = walk(context.ruleset, packet, local_addresses=local_addresses, ipsets=ipsets)
+            wanted = _VERDICTS[assertion.verdict]
+            if trace.verdict in wanted:
+                continue
+            rule = trace.decided_by
+            where = f"line {rule.line}" if rule is not None else trace.reason
+            if trace.verdict == "UNKNOWN":
+                message = f"policy assertion '{assertion.name}' cannot be decided from the dump: {trace.reason}"
+                severity = Severity.INFO
+            else:
+                message = (
+                    f"policy assertion '{assertion.name}' fails: the packet gets {trace.verdict} ({where}), "
+                    f"expected {assertion.verdict}"
+                )
+                severity = Severity.WARNING
+            if assertion.message:
+                message = f"{assertion.message} ({message})"
+            span = rule.span if rule is not None else Span(1, 1, 1, 1)
+            yield Finding(
+                code=assertion.code,
+                message=message,
+                path=context.ruleset.path,
+                span=span,
+                severity=severity,
+                table=rule.table if rule is not None else None,
+                chain=rule.chain if rule is not None else None,
+                related=(Related(f"the packet is decided here ({trace.verdict})", rule.span),) if rule else (),
+            )
