@@ -878,7 +878,9 @@ def _read_policy(text: str, protocol: str | None) -> tuple[list[str], str] | Non
         if found is None:
             break
         item = found.group(2)
-        if not item.startswith("["):
+        if item.startswith("[") and item != "[0]":  # the next element of the policy
+            words.append("--next")
+        elif not item.startswith("["):
             key, _, value = item.partition(" ")
             words += (["!"] if found.group(1) else []) + [f"--{key}", *([value] if value else [])]
         rest = rest[found.end() :]
@@ -939,7 +941,7 @@ def _read_spi(text: str, protocol: str | None) -> tuple[list[str], str] | None:
         return None
     module = {"comp": "ipcomp"}.get(found.group(1), found.group(1))
     words = ["-m", module]
-    if found.group(3):
+    if found.group(3) and found.group(3) != "0:4294967295":  # a full range: iptables-save leaves it out
         words += (["!"] if found.group(2) else []) + [f"--{module}spi", found.group(3)]
     rest = text[found.end() :]
     extra = _take(r"reserved", rest)
@@ -955,16 +957,31 @@ _PHRASES = (
     (r"tos match\s*(!?)\s*(0x[0-9a-f]+(?:/0x[0-9a-f]+)?)", "tos", "--tos"),
     (r"tcpmss match\s*(!?)(\d+(?::\d+)?)", "tcpmss", "--mss"),
     (r"cgroup (!\s)?(\d+)", "cgroup", "--cgroup"),
+    (r"cgroup (!\s)?(/\S*)", "cgroup", "--path"),
     (r"cpu (!\s)?(\d+)", "cpu", "--cpu"),
     (r"quota: (!?)(\d+) bytes", "quota", "--quota"),
     (r"realm (!?)\s*(0x[0-9a-f]+(?:/0x[0-9a-f]+)?)", "realm", "--realm"),
-    (r"connlabel(\s!)? (\d+|'[^']*')", "connlabel", "--label"),
+    (r"connlabel(\s!)? (\d+|'[^']*')(?! set)", "connlabel", "--label"),
     (r'u32(\s!)? "([^"]*)"', "u32", "--u32"),
-    (r"mh(\s!)? (\d+(?::\d+)?|[a-z-]+)", "mh", "--mh-type"),
+    (r"mh (!?)(\d+(?::\d+)?|[a-z-]+)", "mh", "--mh-type"),
 )
 
 
 def _read_phrase(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    found = _take(r"connlabel(\s!)? (\d+|'[^']*') set", text)
+    if found:
+        words = (
+            ["-m", "connlabel"] + (["!"] if found.group(1) else []) + ["--label", found.group(2).strip("'"), "--set"]
+        )
+        return words, text[found.end() :]
+    found = _take(r"ECN match((?: !?(?:ECE|CWR|ECT=\d))+)", text)
+    if found:
+        words = ["-m", "ecn"]
+        for item in found.group(1).split():
+            negated, name = item.startswith("!"), item.lstrip("!")
+            option = ["--ecn-ip-ect", name[4:]] if name.startswith("ECT=") else [f"--ecn-tcp-{name.lower()}"]
+            words += (["!"] if negated else []) + option
+        return words, text[found.end() :]
     for pattern, module, option in _PHRASES:
         found = _take(pattern, text)
         if found:
@@ -979,6 +996,7 @@ def _read_flags_module(text: str, protocol: str | None) -> tuple[list[str], str]
         ("socket", ("transparent", "nowildcard", "restore-skmark")),
         ("rpfilter", ("loose", "validmark", "accept-local", "invert")),
         ("mh", ()),
+        ("eui64", ()),
     ):
         head = _take(module, text)
         if head is None:
@@ -1231,6 +1249,10 @@ TARGET_READERS: dict[str, Callable[[str], tuple[list[str], str]]] = {
     "TOS": _by_pattern(r"TOS set (\S+)", lambda m: ["--set-tos", m.group(1)]),
     "SET": _by_pattern(r"(add|del)-set (\S+) (\S+)", lambda m: [f"--{m.group(1)}-set", m.group(2), m.group(3)]),
     "AUDIT": _by_pattern(r"AUDIT (\w+)", lambda m: ["--type", m.group(1)]),
+    "TPROXY": _by_pattern(
+        r"TPROXY redirect (\S+):(\d+) mark (\S+)",
+        lambda m: ["--on-port", m.group(2), "--on-ip", m.group(1), "--tproxy-mark", m.group(3)],
+    ),
     "TEE": _by_pattern(
         r"TEE gw:(\S+)(?: oif=(\S+))?",
         lambda m: ["--gateway", m.group(1)] + (["--oif", m.group(2)] if m.group(2) else []),
