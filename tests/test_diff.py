@@ -152,6 +152,18 @@ def test_cli_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     assert error.count("\n") == 2 and "Traceback" not in error
 
 
+def test_docs_show_the_real_output(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The `$ iptlint diff ...` block of docs/diff.md is followed by what the command prints."""
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    doc = (root / "docs" / "diff.md").read_text()
+    blocks = re.findall(r"```console\n\$ (iptlint diff [^\n]*)\n(.*?)```", doc, re.S)
+    assert blocks
+    for command, shown in blocks:
+        assert main(command.split()[1:]) == 1
+        assert capsys.readouterr().out == shown, command
+
+
 def test_cli_families_must_agree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     six = tmp_path / "six.rules"
     six.write_text("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 2001:db8::/32 -j DROP\nCOMMIT\n")

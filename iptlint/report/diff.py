@@ -96,7 +96,7 @@ def _protocol_name(number: int, names: Mapping) -> str:
     return names.get(number) or f"proto {number}"
 
 
-def trace_command(change: Change, path: str) -> str:
+def trace_command(change: Change, path: str, local_addresses: tuple[str, ...] = ()) -> str:
     """The `iptlint trace` command that shows the example on one side."""
     packet = change.example_packet
     words = [f"iptlint trace {path}"]
@@ -108,6 +108,7 @@ def trace_command(change: Change, path: str) -> str:
             words.append(f"{option} {packet[name]}")
     if "dst_local" in packet:
         words.append(f"--dst-local {'yes' if packet['dst_local'] else 'no'}")
+    words += [f"--local-address {address}" for address in local_addresses]
     return " ".join(words)
 
 
@@ -166,8 +167,8 @@ def render_markdown(difference: Difference) -> str:
             "<details><summary>Follow the first example on each side</summary>",
             "",
             "```sh",
-            trace_command(first, difference.old_path),
-            trace_command(first, difference.new_path),
+            trace_command(first, difference.old_path, difference.local_addresses),
+            trace_command(first, difference.new_path, difference.local_addresses),
             "```",
             "",
             "</details>",

@@ -188,6 +188,7 @@ class Difference:
     fixed_findings: tuple = ()
     walks: int = 0
     exhaustive: bool = True
+    local_addresses: tuple[str, ...] = ()  # as given (for the `iptlint trace` commands shown)
 
     @property
     def behaviour_changed(self) -> bool:
@@ -253,6 +254,9 @@ class _Cuts:
 
     def add(self, name: str, constraint: Any, protocols: IntervalSet | None) -> None:
         name = FOLDED.get(name, name)
+        if name == "dst_local":
+            self.points.setdefault(name, set()).add(1)
+            return
         if name in MARKS and isinstance(constraint, PatternSet):
             self.marks.setdefault(name, set()).update(value for value, _ in constraint.patterns)
             return
@@ -427,9 +431,9 @@ def plan_path(rulesets: Sequence[Ruleset], path: str, local_addresses: Sequence[
     cuts = gather_cuts(rulesets, path, ipsets)
     if "dst" in cuts.points:
         for bridge in bridges:
-            cuts.add(
-                "dst", IntervalSet.span(int(bridge.subnet.network_address), int(bridge.subnet.broadcast_address)), None
-            )
+            subnet = bridge.subnet
+            cuts.add("dst", IntervalSet.span(int(subnet.network_address), int(subnet.broadcast_address)), None)
+            cuts.add("dst", IntervalSet.point(int(bridge.gateway)), None)
     constrained = {name for name, points in cuts.points.items() if points}
     fixed: dict[str, Any] = {}
     dims: list[tuple[str, tuple[Cell, ...]]] = []
@@ -458,6 +462,9 @@ def plan_path(rulesets: Sequence[Ruleset], path: str, local_addresses: Sequence[
             fixed[name] = _DEFAULTS[family][name]
     if "ct_state" in constrained:
         dims.append(("ct_state", tuple(field_cells("ct_state", cuts.points["ct_state"], family))))
+    if path == "output" and "dst_local" in constrained and not local_addresses:
+        # the walk cannot tell whether an address is the host's: both, where the rules ask
+        dims.append(("dst_local", (Cell(False, IntervalSet.point(0)), Cell(True, IntervalSet.point(1)))))
     for name, named in sorted(cuts.marks.items()):
         dims.append((name, tuple(Cell(v, PatternSet.point(v, 32)) for v in sorted({0, *named}))))
     protocols = field_cells("proto", cuts.points.get("proto", set()), family) if "proto" in constrained else []
@@ -486,6 +493,9 @@ def _probe(plan: _Plan, chosen: Sequence[tuple[str, Cell]], bridges) -> Probe:
     for name, cell in chosen:
         packet[name] = cell.value
         cells.append((name, cell.constraint))
+    if "dst_local" in packet and plan.path == "output" and _known_locality(packet.get("dst"), bridges):
+        del packet["dst_local"]  # the walk knows from the address
+        cells = [(n, c) for n, c in cells if n != "dst_local"]
     if "out_iface" in packet and _in_bridge(packet.get("dst"), bridges):
         del packet["out_iface"]  # the walk routes it to the bridge
         cells = [(n, c) for n, c in cells if n != "out_iface"]
@@ -499,6 +509,11 @@ def _routed_as(address: str, bridges) -> str | None:
         if ip in bridge.subnet:
             return "input" if ip == bridge.gateway else "forward"
     return None
+
+
+def _known_locality(address: str | None, bridges) -> bool:
+    """Whether the walk tells from the address alone if it is the host's (loopback, Docker bridges)."""
+    return address is not None and (ipaddress.ip_address(address).is_loopback or _in_bridge(address, bridges))
 
 
 def _in_bridge(address: str | None, bridges) -> bool:
@@ -585,15 +600,40 @@ def _plainness(probe: Probe) -> int:
     return sum(1 for _, value in probe.packet if isinstance(value, (str, int)) and value in _PLAIN_VALUES)
 
 
-def describe_group(family: Family, probes: Sequence[Probe]) -> str:
-    """The probes' cells merged into a packet set, interfaces named by the group's first probe."""
+def host_destinations(family: Family, bridges) -> IntervalSet:
+    """The destinations a packet to the host may have: any address but the containers' subnets."""
+    containers = IntervalSet.of(
+        *(
+            (int(b.subnet.network_address), int(b.subnet.broadcast_address))
+            for b in bridges
+            if b.subnet.version == (4 if family is Family.IPV4 else 6)
+        )
+    )
+    return p.domain("dst", family).subtract(containers)
+
+
+def describe_group(family: Family, probes: Sequence[Probe], bridges=()) -> str:
+    """The probes' cells merged into a packet set, interfaces named by the group's first probe.
+
+    To the host, a destination set that holds every address but the Docker subnets
+    reads `to the host`.
+    """
     first = probes[0]
     cells, packet = dict(first.cells), dict(first.packet)
     interfaces = {"in_iface": "via", "out_iface": "out"}
-    cubes = [
-        Cube.of(family, {n: c for n, c in probe.cells if c is not None and n not in interfaces}) for probe in probes
-    ]
-    clauses = PacketSet.from_cubes(family, cubes).describe().split("; ")
+    merged = PacketSet.from_cubes(
+        family,
+        [Cube.of(family, {n: c for n, c in probe.cells if c is not None and n not in interfaces}) for probe in probes],
+    )
+    to_host = False
+    if first.path == "input" and bridges:
+        anywhere = host_destinations(family, bridges)
+        if all(isinstance(c.get("dst"), IntervalSet) and c.get("dst").covers(anywhere) for c in merged.cubes):
+            merged = PacketSet.from_cubes(family, [c.assign("dst", None) for c in merged.cubes])
+            to_host = True
+    clauses = merged.describe().split("; ")
+    if to_host:
+        clauses = [clause.replace(" to any", " to the host", 1) for clause in clauses]
     words = [f"{label} {text}" for name, label in interfaces.items() if (text := interface_text(cells, packet, name))]
     if words:
         clauses = [clause.replace(" to ", f" {' '.join(words)} to ", 1) for clause in clauses]
@@ -601,7 +641,7 @@ def describe_group(family: Family, probes: Sequence[Probe]) -> str:
 
 
 def group_changes(
-    family: Family, differing: Sequence[tuple[Probe, Outcome, Outcome]], old_path: str, new_path: str
+    family: Family, differing: Sequence[tuple[Probe, Outcome, Outcome]], bridges=()
 ) -> tuple[Change, ...]:
     """One change per path, incoming interface and pair of outcomes (and deciders)."""
     groups: dict[tuple, list[tuple[Probe, Outcome, Outcome]]] = {}
@@ -612,10 +652,10 @@ def group_changes(
     changes = []
     for members in groups.values():
         probe, old, new = max(members, key=lambda member: _plainness(member[0]))
-        description = describe_group(family, [member for member, _, _ in members])
+        description = describe_group(family, [member for member, _, _ in members], bridges)
         changes.append(Change(probe.path, description, probe.packet, old, new, len(members)))
     order = {name: i for i, name in enumerate(PATHS)}
-    return tuple(sorted(changes, key=lambda c: (order[c.path], not c.opened, c.description)))
+    return tuple(sorted(changes, key=lambda c: (order[c.path], not c.opened, c.old.verdict == "ACCEPT", c.description)))
 
 
 # ---------------------------------------------------------------------------------------
@@ -739,7 +779,7 @@ def behaviour_changes(
             walks += 1
             if before.key != after.key:
                 differing.append((probe, before, after))
-    return group_changes(old.family, differing, old.path, new.path), walks, exhaustive
+    return group_changes(old.family, differing, bridges), walks, exhaustive
 
 
 def diff(
@@ -771,7 +811,9 @@ def diff(
     if findings:
         settings = Settings(check_options={"local_addresses": tuple(local_addresses), "ipsets": dict(ipsets or {})})
         added, fixed = finding_changes(old_text, new_text, old, new, settings)
-    return Difference(old_path, new_path, old.family, changes, exposed, added, fixed, walks, exhaustive)
+    return Difference(
+        old_path, new_path, old.family, changes, exposed, added, fixed, walks, exhaustive, tuple(local_addresses)
+    )
 
 
 __all__ = [
