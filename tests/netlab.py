@@ -18,9 +18,10 @@ iptables-save dump, a set of network namespaces::
   ARP, and a forwarded packet to *any* address of a subnet reaches the peer.  The
   default route leaves through the interface named `default`.
 * Nothing the router itself emits may touch the counters (TCP resets, ICMP errors of
-  REJECT or of a closed port, echo replies): a policy routing rule sends every locally
-  generated packet (`iif lo`) to a blackhole table, so its route lookup fails before
-  the OUTPUT hook.  IPv6 is disabled everywhere (no neighbour discovery chatter).
+  REJECT or of a closed port, echo replies): an nftables chain at the first output
+  hook (priority -1000, before iptables' raw OUTPUT) drops every packet that does not
+  come from a socket of SENDER_UID, the uid the lab's own test sockets are made with.
+  IPv6 is disabled everywhere (no neighbour discovery chatter).
 * A packet is one crafted frame sent by the peer of the packet's `in_iface` to the
   router's MAC address.  It *arrived* when a peer captures it (forwarded: `where` is
   "server", `iface` the router interface it left by) or when a raw IP socket in the
@@ -47,6 +48,7 @@ import itertools
 import json
 import os
 import select
+import shutil
 import socket
 import struct
 import subprocess
@@ -65,8 +67,18 @@ PACKET_OUTGOING = 4
 COMMAND_TIMEOUT = 30.0
 ARRIVAL_WAIT = 0.3  # seconds: how long `send` waits for a packet that may arrive
 SETUP_WAIT = 0.1  # opening a connection: both packets arrive within microseconds when they do
-BLACKHOLE_TABLE = 4242
-SENDER_UID = 4242  # the router's own test packets come from sockets of this uid (the kernel's are uid 0)
+SENDER_UID = 4242  # the router's own test packets come from sockets of this uid
+# Drops every packet the router emits that is not from a SENDER_UID socket (TCP resets,
+# ICMP errors, REJECT's answers, echo replies: the kernel's own sockets, or none), at the
+# first output hook, before any iptables chain (raw OUTPUT is at -300).
+SILENCER = f"""
+table inet netlab_silencer {{
+    chain output {{
+        type filter hook output priority -1000; policy drop;
+        meta skuid {SENDER_UID} accept
+    }}
+}}
+"""
 RAW_PROTOCOLS = (1, 6, 17, 47, 50)  # the router listens for locally delivered packets of these
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -76,6 +88,14 @@ _lab_numbers = itertools.count()
 # ---------------------------------------------------------------------------------------
 # Namespaces and commands
 # ---------------------------------------------------------------------------------------
+
+
+def missing_tools() -> str | None:
+    """Why a lab cannot be built here (beyond root and iptables, see kernel.missing_tools), or None."""
+    for tool in ("nft", "nsenter"):
+        if shutil.which(tool) is None:
+            return f"needs `{tool}`"
+    return None
 
 
 def netns_path(name: str) -> str:
@@ -444,9 +464,8 @@ class NetLab:
         if self.default is not None:
             link = self.link(self.default)
             commands.append(f"route add default via {link.gateway} dev {link.name} onlink")
-        commands.append(f"route add blackhole default table {BLACKHOLE_TABLE}")
-        commands.append(f"rule add pref 10 iif lo uidrange 0-0 lookup {BLACKHOLE_TABLE}")
         ip_batch(self.router, commands)
+        run(["nft", "-f", "-"], SILENCER, namespace=self.router)
 
     def load_ruleset(self) -> None:
         run([f"iptables-{self.backend}-restore", "-c"], self.text, namespace=self.router)
@@ -636,8 +655,8 @@ class NetLab:
     def send_from_router(self, packet: Mapping[str, Any], wait: float) -> Observation:
         """A packet of the router's own: a TCP connect() (its SYN), a UDP datagram or an ICMP echo request.
 
-        The socket belongs to SENDER_UID, so the blackhole rule (uid 0 only) lets it
-        route; its source address is the one the kernel picks.  A packet the OUTPUT
+        The socket belongs to SENDER_UID, so the silencer lets it out; its source
+        address is the one the kernel picks.  A packet the OUTPUT
         chain drops fails the send with EPERM, which is simply "not arrived".
         """
         proto, dst = int(packet["proto"]), str(packet["dst"])
