@@ -1095,6 +1095,9 @@ def _tool(family: Family) -> str:
 FAST_PATH = True  # False: every line goes through _RuleBuilder (benchmarks/run.py --verify compares both)
 
 
+_BUILTIN_NAMES = frozenset(name for names in BUILTIN_CHAINS.values() for name in names)
+
+
 def _no_key(words: list[str]) -> None:
     return None
 
@@ -1207,7 +1210,7 @@ class _Program:
     final checks, whether a jump target exists yet, the counters.  Each option and each
     part of a rule (its basic options, each match, the target) is cached by its value
     words, so a part already seen costs one dict lookup; this is most of the speed on
-    kube-proxy dumps.  Lines in built-in chains always go through the builder.
+    kube-proxy dumps.  Lines in chains named like a built-in chain always go through the builder.
 
     What keeps this exact: in `_RuleBuilder`, anything that depends on a value word other
     than a -m or -p value, or a -j/-g name without '-', must come from a value parser
@@ -1322,8 +1325,8 @@ class _Program:
         chain_name = words[self.chain_at]
         chains = table.chains
         chain = chains.get(chain_name)
-        if chain is None or chain.builtin:
-            return False  # built-in chains have checks of their own (check_interfaces) and few rules
+        if chain is None or chain.builtin or chain_name in _BUILTIN_NAMES:
+            return False  # checks read these names (check_interfaces); they have few rules
         lengths = tuple(map(len, words))
         offsets = parser.offsets.get(lengths)  # a few hundred shapes of offsets in 100,000 rules
         if offsets is None:
