@@ -1031,10 +1031,63 @@ def _read_counts(text: str, protocol: str | None) -> tuple[list[str], str] | Non
     return None
 
 
+def _read_string(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    """` STRING match !"pattern" ALGO name bm FROM 1 TO 2 ICASE` (escaped as iptables-save does)."""
+    found = _take(
+        r'STRING match (!?)\s*"((?:[^"\\]|\\.)*)" ALGO name (\w+)(?: FROM (\d+))?(?: TO (\d+))?( ICASE)?', text
+    )
+    if found is None:
+        return None
+    pattern = re.sub(r"\\(.)", r"\1", found.group(2))
+    option = "--hex-string" if pattern.startswith("|") and pattern.endswith("|") and len(pattern) > 1 else "--string"
+    words = ["-m", "string"] + (["!"] if found.group(1) else []) + [option, pattern, "--algo", found.group(3)]
+    words += ["--from", found.group(4)] if found.group(4) else []
+    words += ["--to", found.group(5)] if found.group(5) else []
+    words += ["--icase"] if found.group(6) else []
+    return words, text[found.end() :]
+
+
+def _read_time(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    """` TIME from 01:02:03 to 04:05:06 on Mon,Fri on 1st,2nd starting from D T until date D T UTC contiguous`."""
+    head = _take(r"TIME", text)
+    if head is None:
+        return None
+    rest = text[head.end() :]
+    words = ["-m", "time"]
+    found = _take(r"from (\S+) to (\S+)", rest)
+    if found:
+        words += ["--timestart", found.group(1), "--timestop", found.group(2)]
+        rest = rest[found.end() :]
+    weekdays = _take(r"on ([A-Z][a-z]{2}(?:,[A-Z][a-z]{2})*)", rest)
+    if weekdays:
+        rest = rest[weekdays.end() :]
+    monthdays = _take(r"on (\d+(?:st|nd|rd|th)(?:,\d+(?:st|nd|rd|th))*)", rest)
+    if monthdays:
+        words += ["--monthdays", re.sub(r"(st|nd|rd|th)", "", monthdays.group(1))]
+        rest = rest[monthdays.end() :]
+    if weekdays:
+        words += ["--weekdays", weekdays.group(1)]
+    for label, option in (("starting from", "--datestart"), ("until date", "--datestop")):
+        date = _take(label + r" (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)", rest)
+        if date:
+            words += [option, f"{date.group(1)}T{date.group(2)}"]
+            rest = rest[date.end() :]
+    utc = _take("UTC", rest)
+    if utc:
+        rest = rest[utc.end() :]
+    else:
+        words.append("--kerneltz")
+    contiguous = _take("contiguous", rest)
+    if contiguous:
+        words.append("--contiguous")
+        rest = rest[contiguous.end() :]
+    return words, rest
+
+
 MATCH_READERS: tuple[Reader, ...] = (
     _read_tcp_udp, _read_icmp, _read_icmp6, _read_multiport, _read_conntrack, _read_addrtype, _read_comment, _read_limit,
     _read_hashlimit, _read_mark, _read_owner, _read_simple, _read_physdev, _read_policy, _read_recent,
-    _read_statistic, _read_spi, _read_phrase, _read_flags_module, _read_counts,
+    _read_statistic, _read_spi, _read_phrase, _read_flags_module, _read_counts, _read_string, _read_time,
 )  # fmt: skip
 
 
