@@ -7,7 +7,8 @@
     `tests/data/diff/expected.md` (`UPDATE_SNAPSHOTS=1` rewrites it).
 (b) Rewrites of real corpus dumps that keep their meaning (adjacent independent rules
     swapped, a user chain renamed, an option spelled another way, a multiport rule
-    split in two, a chain called once at the end inlined) are "no change".
+    split in two, a chain split in two, a chain called once at the end inlined) are
+    "no change".
 (c) Real changes (a verdict flipped, a rule deleted, a port changed): each reported
     change's example packet gets the two stated verdicts under `walk`; when nothing is
     reported, random packets of every cell (not the cells' representatives) agree on
@@ -119,6 +120,14 @@ def test_same_dump_is_no_change(example: D.Difference) -> None:
     text = load(DATA / "new.rules")
     same = D.diff(text, text, "a.rules", "b.rules")
     assert not same.any_difference and "No change in behaviour." in render("text", same)
+
+
+def test_too_many_probes_are_sampled_and_said_so() -> None:
+    old, new = load(DATA / "old.rules"), load(DATA / "new.rules")
+    sampled = D.diff(old, new, "old.rules", "new.rules", max_walks=400, findings=False)
+    assert not sampled.exhaustive and sampled.walks <= 400
+    assert "not exhaustive" in render("text", sampled)
+    assert sampled.opened  # the port is wide open: even a sample sees it
 
 
 def test_formats(example: D.Difference) -> None:
@@ -323,6 +332,35 @@ def inline_chain(lines: list[str], ruleset: Ruleset, rng: random.Random) -> list
     return out
 
 
+def split_chain(lines: list[str], ruleset: Ruleset, rng: random.Random) -> list[str] | None:
+    """Move the tail of a chain into a new chain that the head jumps to last.
+
+    RETURN in the new chain comes back to the end of the old one, which returns (or
+    applies the policy) as the RETURN did; a goto's chain returns there too.
+    """
+    if any(rule.command != "-A" for rule in ruleset.rules):
+        return None
+    candidates = [(t, c) for t in ruleset.tables for c in t.chains if len(c.rules) >= 2 and t.line]
+    if not candidates:
+        return None
+    table, chain = rng.choice(candidates)
+    cut = rng.randint(1, len(chain.rules) - 1)
+    tail = chain.rules[cut:]
+    new_name = (chain.name[:22] + "-tail")[:28]
+    if table.chain(new_name) is not None:
+        return None
+    out = []
+    for number, text in enumerate(lines, 1):
+        if number == tail[0].line:
+            out.append(f"-A {chain.name} -j {new_name}")
+        if number in {rule.line for rule in tail}:
+            text = re.sub(rf"^-A {re.escape(chain.name)} ", f"-A {new_name} ", text)
+        out.append(text)
+        if number == table.line:
+            out.append(f":{new_name} - [0:0]")
+    return out
+
+
 def flip_verdict(lines: list[str], ruleset: Ruleset, rng: random.Random) -> list[str] | None:
     candidates = [
         line for line, rule in _rule_lines(ruleset).items() if re.search(r"-j (ACCEPT|DROP)\s*$", lines[line - 1])
@@ -361,7 +399,7 @@ def change_port(lines: list[str], ruleset: Ruleset, rng: random.Random) -> list[
     return out
 
 
-PRESERVING = (swap_independent, rename_chain, respell, split_multiport, inline_chain)
+PRESERVING = (swap_independent, rename_chain, respell, split_multiport, split_chain, inline_chain)
 CHANGING = (flip_verdict, delete_rule, change_port)
 
 
