@@ -1084,10 +1084,45 @@ def _read_time(text: str, protocol: str | None) -> tuple[list[str], str] | None:
     return words, rest
 
 
+# IPv6 extension headers: ` rt type:0 segslefts:1:23 length:!42 reserved`, ` frag ids:1:2 first`,
+# ` hbh length:8 opts 149:92,12:12`: printed keys -> iptables-save options.
+_EXTENSION_HEADERS = {
+    "rt": {"type": "--rt-type", "segsleft": "--rt-segsleft", "length": "--rt-len", "reserved": "--rt-0-res",
+           "0-not-strict": "--rt-0-not-strict"},
+    "frag": {"id": "--fragid", "length": "--fraglen", "reserved": "--fragres", "first": "--fragfirst",
+             "more": "--fragmore", "last": "--fraglast"},
+    "hbh": {"length": "--hbh-len", "opts": "--hbh-opts"},
+    "dst": {"length": "--dst-len", "opts": "--dst-opts"},
+}  # fmt: skip
+_FULL_RANGES = ("0:4294967295", "0:65535")
+
+
+def _read_extension_header(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    head = _take(r"(rt|frag|hbh|dst)", text)
+    if head is None:
+        return None
+    module = head.group(1)
+    keys = _EXTENSION_HEADERS[module]
+    words, rest = ["-m", module], text[head.end() :]
+    while True:
+        item = _take(r"([\w-]+)(?::(!?)(\S+)| (\d\S*))?", rest)
+        word = item.group(1) if item else ""
+        key = word if word in keys else word[:-1] if word.endswith("s") and word[:-1] in keys else None
+        if key is None:
+            return words, rest
+        value = item.group(3) or item.group(4)
+        if value is None:
+            words.append(keys[key])
+        elif value not in _FULL_RANGES:
+            words += (["!"] if item.group(2) else []) + [keys[key], value]
+        rest = rest[item.end() :]
+
+
 MATCH_READERS: tuple[Reader, ...] = (
     _read_tcp_udp, _read_icmp, _read_icmp6, _read_multiport, _read_conntrack, _read_addrtype, _read_comment, _read_limit,
     _read_hashlimit, _read_mark, _read_owner, _read_simple, _read_physdev, _read_policy, _read_recent,
     _read_statistic, _read_spi, _read_phrase, _read_flags_module, _read_counts, _read_string, _read_time,
+    _read_extension_header,
 )  # fmt: skip
 
 
