@@ -181,6 +181,8 @@ def render_markdown(difference: Difference) -> str:
         for finding in difference.fixed_findings:
             out.append(f"- fixed `{finding.code}` (was line {finding.span.line}): {_cell(finding.message)}")
         out.append("")
+    scope = "exhaustive over the cells the rules name" if difference.exhaustive else "a seeded sample"
+    out.append(f"<sub>iptlint diff: {difference.walks} probe walks, {scope}.</sub>")
     return "\n".join(out).rstrip("\n") + "\n"
 
 
