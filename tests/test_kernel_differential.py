@@ -25,7 +25,7 @@ from __future__ import annotations
 import ipaddress
 import random
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from netlab import NetLab, Observation
 
 from iptlint.report.trace import render_text
 from iptlint.semantics.walk import Trace, walk
-from iptlint.syntax.ast import Rule, Ruleset
+from iptlint.syntax.ast import Rule, Ruleset, TargetKind
 from iptlint.syntax.parser import parse
 
 REAL = SHARED / "corpus" / "real"
@@ -134,6 +134,12 @@ SCENARIOS = (
     ),
     Scenario("hand: conntrack states", HAND / "conntrack-states.rules", HAND_LINKS, "eth1"),
     Scenario("hand: addrtype and wildcards", HAND / "addrtype-wildcards.rules", HAND_LINKS, "eth1", "nft"),
+    Scenario(
+        "hand: chains and NAT edges",
+        HAND / "chains-nat-edges.rules",
+        {**HAND_LINKS, "eth2": "192.168.49.1/22"},  # NETMAP's .0 and .255 are ordinary hosts there
+        "eth1",
+    ),
 )
 
 
@@ -203,9 +209,28 @@ class Generator:
         self.addresses = [a for a in mentioned_addresses(self.ruleset) if self.fits(a)]
         self.ports = mentioned_ports(self.ruleset.rules) or [22, 53, 80, 443]
         self.rules = list(self.ruleset.rules)
+        self.callers: dict[tuple[str, str], list[Rule]] = {}
+        for rule in self.rules:
+            if rule.target is not None and rule.target.kind is TargetKind.CHAIN:
+                self.callers.setdefault((rule.table, rule.target.name), []).append(rule)
 
     def routable(self, address: str) -> bool:
         return address in self.locals or self.lab.out_interface(address) is not None
+
+    def aimed_path(self) -> list[Rule]:
+        """A random rule, then a rule that jumps to its chain, and so on up to a built-in chain."""
+        path = [self.rng.choice(self.rules)]
+        while len(path) < 8:
+            callers = self.callers.get((path[-1].table, path[-1].chain))
+            if not callers:
+                break
+            path.append(self.rng.choice(callers))
+        return path
+
+    @staticmethod
+    def first(path: list[Rule], pick: Callable[[Rule], Any]) -> Any:
+        """The first thing `pick` finds along `path` (None when nothing)."""
+        return next((found for found in map(pick, path) if found), None)
 
     def aimed_interface(self, rule: Rule | None) -> str | None:
         """A lab interface the rule's -i accepts (or, negated, refuses)."""
@@ -281,20 +306,22 @@ class Generator:
     def packet(self) -> dict[str, Any]:
         """One packet description (iptlint field names, plus the lab's `icmp_id`).
 
-        Two in five are aimed at a rule picked at random (its interface, addresses,
-        protocol and ports), the others are drawn from the ruleset's mentions at large.
+        Two in five are aimed at a rule picked at random: its interface, addresses,
+        protocol and ports, or, where it says nothing, those of a rule that jumps to its
+        chain (and so on up).  The others are drawn from the ruleset's mentions at large.
         """
-        rule = self.rng.choice(self.rules) if self.rules and self.rng.random() < AIMED_SHARE else None
-        in_iface = self.aimed_interface(rule) or self.rng.choice([link.name for link in self.lab.links])
-        source = self.aimed_address(rule, "-s") if rule else None
-        destination = self.aimed_address(rule, "-d") if rule else None
+        path = self.aimed_path() if self.rules and self.rng.random() < AIMED_SHARE else []
+        rule = path[0] if path else None
+        in_iface = self.first(path, self.aimed_interface) or self.rng.choice([link.name for link in self.lab.links])
+        source = self.first(path, lambda r: self.aimed_address(r, "-s"))
+        destination = self.first(path, lambda r: self.aimed_address(r, "-d"))
         packet: dict[str, Any] = {
             "in_iface": in_iface,
             "src": source if source and source not in self.locals else self.source(in_iface),
             "dst": destination if destination and self.routable(destination) else self.destination(),
         }
-        protocol = rule.protocol if rule else None
-        wanted = protocol.value.number if protocol is not None and not protocol.negated else None
+        protocol = self.first(path, lambda r: r.protocol if r.protocol and not r.protocol.negated else None)
+        wanted = protocol.value.number if protocol is not None else None
         roll = {6: 0.0, 17: 0.5, 1: 0.8}.get(wanted, self.rng.random())
         if roll < 0.45:
             self.add_tcp(packet)
@@ -304,8 +331,9 @@ class Generator:
             self.add_icmp(packet)
         else:
             packet |= {"proto": self.rng.choice((47, 50)), "ct_state": "NEW"}
-        if rule is not None and packet["proto"] in (6, 17) and mentioned_ports([rule]):
-            packet["dport"] = self.rng.choice(mentioned_ports([rule]))
+        ports = self.first(path, lambda r: mentioned_ports([r]))
+        if rule is not None and packet["proto"] in (6, 17) and ports:
+            packet["dport"] = self.rng.choice(ports)
         forwarded = packet["dst"] not in self.locals
         if packet["proto"] in (6, 17) and forwarded and self.rng.random() < 0.15:
             packet["ct_state"] = "ESTABLISHED"
