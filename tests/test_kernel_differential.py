@@ -643,3 +643,67 @@ def summary_of(trace: Trace, numbers: dict[int, tuple[str, str, int]]) -> tuple:
     """What the comparison looks at: the verdict, the arrival, the counters."""
     rules, policies = expected_counts(trace, numbers)
     return trace.verdict, trace.arrived_at, trace.origin, sorted(rules.items()), sorted(policies.items())
+
+
+# ---------------------------------------------------------------------------------------
+# Known disagreements (minimal reproductions; strict: they fail loudly once the walk is fixed)
+# ---------------------------------------------------------------------------------------
+
+TWO_LINKS = {"eth0": "10.0.0.1/24", "eth1": "203.0.113.1/24"}
+REDIRECT_RULESET = """*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -i eth1 -p tcp --dport 3128 -j REDIRECT --to-ports 8080
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -d 10.0.0.1/32 -j DROP
+COMMIT
+"""
+BROADCAST_RULESET = """*filter
+:INPUT DROP [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+COMMIT
+"""
+
+
+def kernel_and_walk(text: str, packet: dict[str, Any]) -> tuple[Observation, Trace, dict]:
+    """One packet through a two-link lab (eth0 10.0.0.1/24, eth1 203.0.113.1/24) and through the walk."""
+    ruleset = parse(text, "repro.rules").ruleset
+    with NetLab(text, TWO_LINKS, default="eth1") as lab:
+        trace = walk_packet(lab, ruleset, packet)
+        seen = lab.send(packet)
+    return seen, trace, rule_numbers(ruleset)
+
+
+@pytest.mark.kernel
+@pytest.mark.xfail(
+    strict=True,
+    reason="walk bug: REDIRECT takes the smallest --local-address (10.0.0.1); the kernel takes the primary "
+    "address of the in interface (203.0.113.1), so filter INPUT sees another destination",
+)
+def test_redirect_goes_to_the_in_interface_address() -> None:
+    requires_lab()
+    packet = {"in_iface": "eth1", "src": "198.51.100.7", "dst": "8.8.8.8", "proto": 6, "sport": 40000, "dport": 3128}
+    seen, trace, numbers = kernel_and_walk(REDIRECT_RULESET, packet)
+    assert seen.where == "router" and seen.seen is not None and seen.seen.dst == "203.0.113.1", seen.describe()
+    assert not disagreements(trace, seen, numbers), render_text(trace)
+
+
+@pytest.mark.kernel
+@pytest.mark.xfail(
+    strict=True,
+    reason="walk bug: the broadcast address of a subnet of the host (10.0.0.255 on eth0 10.0.0.1/24) is "
+    "delivered locally (filter INPUT); the walk, knowing addresses but not prefixes, forwards it",
+)
+def test_subnet_broadcast_is_delivered_locally() -> None:
+    requires_lab()
+    packet = {"in_iface": "eth1", "src": "203.0.113.7", "dst": "10.0.0.255", "proto": 17, "sport": 40000, "dport": 9}
+    seen, trace, numbers = kernel_and_walk(BROADCAST_RULESET, packet)
+    assert seen.policy_delta == {("filter", "INPUT"): 1}, seen.describe()
+    assert not disagreements(trace, seen, numbers), render_text(trace)
