@@ -1183,6 +1183,14 @@ class _Slot:
 
     def options(self, program: _Program, words: list[str]) -> tuple[Option, ...]:
         """The option nodes, made as _RuleBuilder makes them; raises ValueError."""
+        steps = self.steps
+        if len(steps) == 1 and not steps[0].shared:  # the part's own cache missed: a new value
+            step = steps[0]
+            values = step.values
+            texts = (unquote(words[values[0]]),) if len(values) == 1 else tuple([unquote(words[i]) for i in values])
+            spec = step.spec
+            value = _parse_value(spec, texts, program.family) if step.typed else None
+            return (_new_option(spec.name, value, step.negated, texts, step.first, step.width),)
         result = []
         for step in self.steps:
             key = step.get(words)
