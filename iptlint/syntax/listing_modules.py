@@ -70,6 +70,12 @@ def _read_tcp_udp(text: str, protocol: str | None) -> tuple[list[str], str] | No
         elif found:
             words += (["!"] if found.group(1) else []) + [option, _ports(found.group(2), module)]
             text = text[found.end() :]
+    if module == "sctp":
+        found = _take(r"(!\s)?(any|all|only) (NONE|ALL|[\w:,]+)", text)
+        if found:
+            chunks = ",".join(_sctp_chunk(chunk) for chunk in found.group(3).split(","))
+            words += (["!"] if found.group(1) else []) + ["--chunk-types", found.group(2), chunks]
+            text = text[found.end() :]
     if module == "tcp":
         found = _take(r"option=(!?)(\d+)", text)
         if found:
@@ -81,6 +87,23 @@ def _read_tcp_udp(text: str, protocol: str | None) -> tuple[list[str], str] | No
             words += (["!"] if found.group(1) else []) + ["--tcp-flags", mask, compare]
             text = text[found.end() :]
     return words, text
+
+
+# SCTP chunk types by number (`-n` prints `0x0000`), named as iptables-save names them.
+_SCTP_CHUNKS = {
+    0: "DATA", 1: "INIT", 2: "INIT_ACK", 3: "SACK", 4: "HEARTBEAT", 5: "HEARTBEAT_ACK", 6: "ABORT",
+    7: "SHUTDOWN", 8: "SHUTDOWN_ACK", 9: "ERROR", 10: "COOKIE_ECHO", 11: "COOKIE_ACK", 12: "ECN_ECNE",
+    13: "ECN_CWR", 14: "SHUTDOWN_COMPLETE", 64: "I_DATA", 128: "ASCONF_ACK", 130: "RE_CONFIG", 132: "PAD",
+    192: "FORWARD_TSN", 193: "ASCONF", 194: "I_FORWARD_TSN",
+}  # fmt: skip
+
+
+def _sctp_chunk(text: str) -> str:
+    """`0x0000:Ie` -> `DATA:Ie`; names (listed without -n) and NONE/ALL stay."""
+    number, _, flags = text.partition(":")
+    if number.lower().startswith("0x"):
+        number = _SCTP_CHUNKS.get(int(number, 16), number)
+    return f"{number}:{flags}" if flags else number
 
 
 def _read_icmp(text: str, protocol: str | None) -> tuple[list[str], str] | None:
