@@ -120,6 +120,7 @@ def test_same_dump_is_no_change(example: D.Difference) -> None:
     text = load(DATA / "new.rules")
     same = D.diff(text, text, "a.rules", "b.rules")
     assert not same.any_difference and "No change in behaviour." in render("text", same)
+    assert same.walks == 0  # every path's chains are the same: nothing to walk
 
 
 def test_too_many_probes_are_sampled_and_said_so() -> None:

@@ -738,6 +738,28 @@ def finding_changes(old_text: str, new_text: str, old: Ruleset, new: Ruleset, se
 # ---------------------------------------------------------------------------------------
 
 
+def path_signature(ruleset: Ruleset, path: str) -> tuple:
+    """Everything the walk of a packet on `path` reads: the chains it may traverse, the bridges.
+
+    Two rulesets with the same signature treat every packet on the path alike, so the
+    path needs no probe (a change in INPUT alone is not walked through OUTPUT).
+    """
+    chains = []
+    for hook, table in _HOOKS[path]:
+        seen: set[str] = set()
+        pending = [hook]
+        while pending:
+            name = pending.pop()
+            chain = ruleset.chain(table, name)
+            if name in seen or chain is None:
+                continue
+            seen.add(name)
+            chains.append((table, name, chain.policy, tuple(rule.key() for rule in chain.rules)))
+            pending.extend(rule.jump for rule in chain.rules if rule.jump is not None)
+    bridges = tuple((b.name, b.subnet) for b in walk_module.docker_bridges(ruleset))
+    return (tuple(chains), bridges)
+
+
 def behaviour_changes(
     old: Ruleset,
     new: Ruleset,
@@ -757,7 +779,8 @@ def behaviour_changes(
     ipsets = dict(ipsets or {})
     local_addresses = tuple(str(ipaddress.ip_address(a)) for a in local_addresses)
     bridges = walk_module.docker_bridges(old) + walk_module.docker_bridges(new)
-    plans = [plan_path((old, new), path, local_addresses, ipsets, bridges) for path in PATHS]
+    changed_paths = [path for path in PATHS if path_signature(old, path) != path_signature(new, path)]
+    plans = [plan_path((old, new), path, local_addresses, ipsets, bridges) for path in changed_paths]
     total = sum(plan.size() for plan in plans)
     exhaustive = 2 * total <= max_walks
     rng = random.Random(SAMPLE_SEED)
