@@ -76,6 +76,15 @@ def _read_tcp_udp(text: str, protocol: str | None) -> tuple[list[str], str] | No
             chunks = ",".join(_sctp_chunk(chunk) for chunk in found.group(3).split(","))
             words += (["!"] if found.group(1) else []) + ["--chunk-types", found.group(2), chunks]
             text = text[found.end() :]
+    if module == "dccp":
+        found = _take(r"(!\s)?([\d,]+|[A-Z,]+)", text)
+        if found:
+            words += (["!"] if found.group(1) else []) + ["--dccp-types", _dccp_types(found.group(2))]
+            text = text[found.end() :]
+        found = _take(r"option=(!?)(\d+)", text)
+        if found:
+            words += (["!"] if found.group(1) else []) + ["--dccp-option", found.group(2)]
+            text = text[found.end() :]
     if module == "tcp":
         found = _take(r"option=(!?)(\d+)", text)
         if found:
@@ -96,6 +105,19 @@ _SCTP_CHUNKS = {
     13: "ECN_CWR", 14: "SHUTDOWN_COMPLETE", 64: "I_DATA", 128: "ASCONF_ACK", 130: "RE_CONFIG", 132: "PAD",
     192: "FORWARD_TSN", 193: "ASCONF", 194: "I_FORWARD_TSN",
 }  # fmt: skip
+
+
+_DCCP_TYPES = ("REQUEST", "RESPONSE", "DATA", "ACK", "DATAACK", "CLOSEREQ", "CLOSE", "RESET", "SYNC", "SYNCACK")
+
+
+def _dccp_types(text: str) -> str:
+    """`0,1,10,11` (-n) -> `REQUEST,RESPONSE,INVALID`: types 10 and up are all INVALID."""
+    names = []
+    for item in text.split(","):
+        name = (_DCCP_TYPES[int(item)] if int(item) < len(_DCCP_TYPES) else "INVALID") if item.isdigit() else item
+        if name not in names:
+            names.append(name)
+    return ",".join(names)
 
 
 def _sctp_chunk(text: str) -> str:
