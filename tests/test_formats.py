@@ -22,7 +22,7 @@ from pathlib import Path
 import kernel
 import pytest
 import yaml
-from conftest import CORPUS, SHARED, report_summary, requires_corpus, requires_root_tools
+from conftest import CORPUS, SHARED, in_ci, report_summary, requires_corpus, requires_root_tools
 
 from iptlint.linter import Settings, lint
 from iptlint.syntax.ast import BUILTIN_CHAINS, Family, Rule, Ruleset
@@ -295,7 +295,7 @@ def seed_overlay(results: list[Ruleset]) -> dict[tuple[str, str], dict]:
 @pytest.fixture(scope="module")
 def seed_text() -> str:
     if not SEED.is_file():
-        if kernel.os.environ.get("CI", "").lower() == "true":
+        if in_ci():
             pytest.fail(f"CI=true but the seed is missing at {SEED}", pytrace=False)
         pytest.skip(f"seed not found at {SEED}")
     return SEED.read_text(encoding="utf-8")
