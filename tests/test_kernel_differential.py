@@ -548,14 +548,21 @@ def test_walk_agrees_with_kernel(scenario: Scenario) -> None:
         pytest.skip(f"ruleset not found: {scenario.path}")
     tally = run_scenario(scenario)
     _results[scenario.name] = tally
-    report_totals()
     sent = tally.compared + tally.unknown
     assert not tally.failures, f"{len(tally.failures)} disagreements:\n\n" + "\n\n".join(tally.failures[:5])
     assert tally.unknown <= MAX_UNKNOWN_SHARE * max(sent, 1), f"{tally.unknown} of {sent} packets UNKNOWN"
 
 
-def report_totals() -> None:
-    """Rewrite the summary lines with the totals so far (the last test's call holds them all)."""
+@pytest.fixture(scope="module", autouse=True)
+def totals_in_summary():
+    """After the module's tests: one line of totals in the terminal summary (when any ruleset ran)."""
+    yield
+    if _results:
+        report_summary(totals_line())
+
+
+def totals_line() -> str:
+    """Packets, rulesets, agreement, verdicts, paths, UNKNOWN and coverage over every ruleset that ran."""
     tallies = list(_results.values())
     compared = sum(t.compared for t in tallies)
     agreed = sum(t.agreed for t in tallies)
@@ -574,21 +581,7 @@ def report_totals() -> None:
         f"UNKNOWN (left out) {unknown}; not measured {skipped}; "
         f"rules that counted a packet: {counted} of {rules}"
     )
-    report_summary_once(line)
-
-
-_summary_index: list[int] = []
-
-
-def report_summary_once(line: str) -> None:
-    """One summary line for the whole module, updated after each ruleset."""
-    import conftest
-
-    if _summary_index:
-        conftest._summary[_summary_index[0]] = line
-    else:
-        _summary_index.append(len(conftest._summary))
-        report_summary(line)
+    return line
 
 
 # ---------------------------------------------------------------------------------------
