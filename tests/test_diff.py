@@ -123,6 +123,22 @@ def test_same_dump_is_no_change(example: D.Difference) -> None:
     assert same.walks == 0  # every path's chains are the same: nothing to walk
 
 
+def test_an_allow_list_narrows_the_exposure_and_removing_it_opens() -> None:
+    exposed = load(DATA / "new.rules")
+    allow = exposed.replace(
+        "-A DOCKER-USER -j RETURN\n",
+        "-A DOCKER-USER -i eth0 ! -s 10.0.0.0/8 -p tcp -m conntrack --ctorigdstport 5432 -j DROP\n"
+        "-A DOCKER-USER -j RETURN\n",
+    )
+    narrowed = D.diff(exposed, allow, "a.rules", "b.rules", findings=False)
+    [change] = narrowed.exposure_changes
+    assert (change.kind, change.new_sources, change.old_sources) == ("changed", ("10.0.0.0/8",), ("0.0.0.0/0",))
+    assert not narrowed.opened and narrowed.behaviour_changed
+    widened = D.diff(allow, exposed, "b.rules", "a.rules", findings=False)
+    assert widened.opened and widened.exposure_changes[0].kind == "opened"
+    assert any("from not 10.0.0.0/8 via eth0" in c.description and c.opened for c in widened.changes)
+
+
 def test_too_many_probes_are_sampled_and_said_so() -> None:
     old, new = load(DATA / "old.rules"), load(DATA / "new.rules")
     sampled = D.diff(old, new, "old.rules", "new.rules", max_walks=400, findings=False)

@@ -10,8 +10,11 @@ Probes.  For each field the rules of *both* dumps constrain, the values are cut 
 ports, conntrack states, marks), so every value of one cell meets every rule the same
 way, and one value per cell stands for the cell (the argument of
 `iptlint.docker.exposure`).  Fields enumerated: `in_iface`, `out_iface`, `src`, `dst`,
-`proto`, `sport`, `dport`, `icmp_type`, `icmp_code`, `ct_state`, `mark`, `ct_mark`.  The rest keep the walk's defaults (TCP
-flags of a NEW or later packet, no fragment, `ct_mark` 0).
+`proto`, `sport`, `dport`, `icmp_type`, `icmp_code`, `ct_state`, `mark`, `ct_mark`
+(and, for a packet the host sends, `dst_local` where `addrtype` asks and no
+`--local-address` says).  The rest keep the walk's defaults (TCP flags of a NEW or
+later packet, no fragment).  Rules whose target changes neither verdict nor
+destination (LOG, MASQUERADE, SNAT... `UNCOMPARED_TARGETS`) cut no cells.
 
 - interfaces: the cells of the names used, one of them a name no rule mentions;
 - addresses: the cells of every network named, plus the `--local-address` ones;
@@ -25,8 +28,9 @@ flags of a NEW or later packet, no fragment, `ct_mark` 0).
 Hook paths.  Probes are enumerated per path: *to the host* (incoming, `dst_local`),
 *through the host* (incoming, forwarded) and *from the host* (local output).  A field
 that no rule of the chains a path traverses (in either dump) constrains keeps one value
-on that path.  When the walk itself infers the out interface (a destination in a Docker
-bridge's subnet), the probe leaves it out.
+on that path; a path whose chains are the same in both dumps (`path_signature`) is not
+walked at all.  When the walk itself infers the out interface (a destination in a
+Docker bridge's subnet), the probe leaves it out.
 
 Bound.  At most `MAX_WALKS` walks (200,000: two per probe).  When the cells would need
 more, a seeded sample of the probes is walked instead and the difference says it is not
@@ -158,7 +162,11 @@ class Change:
 
 @dataclass(frozen=True)
 class ExposureChange:
-    """A published port whose exposure differs: `opened`, `closed` or `changed` (other sources)."""
+    """A published port whose exposure differs.
+
+    `opened`: exposed now and not before, or to sources it was not exposed to; `closed`:
+    exposed before, not now; `changed`: exposed to fewer sources.
+    """
 
     kind: str
     port: str  # `*:5432/tcp -> 172.17.0.3:5432`
@@ -171,7 +179,9 @@ class ExposureChange:
 
     def text(self) -> str:
         if self.kind == "opened":
-            return f"{self.port} newly {self.new_status} to {', '.join(self.new_sources) or 'nobody'}"
+            status = "exposed" if self.new_status == "exposed" else "possibly exposed"
+            was = f" (was {', '.join(self.old_sources)})" if self.old_sources else ""
+            return f"{self.port} newly {status} to {', '.join(self.new_sources) or 'sources iptlint cannot tell'}{was}"
         if self.kind == "closed":
             return f"{self.port} no longer exposed (was {self.old_status} to {', '.join(self.old_sources)})"
         return f"{self.port} reachable from {', '.join(self.new_sources)} (was {', '.join(self.old_sources)})"
@@ -677,6 +687,15 @@ def _exposure_table(ruleset: Ruleset, local_addresses: Sequence[str], ipsets) ->
     return table
 
 
+def _within(sources: Sequence[str], others: Sequence[str]) -> bool:
+    """Whether every network of `sources` lies inside one of `others`."""
+    theirs = [ipaddress.ip_network(text) for text in others]
+    return all(
+        any(mine.version == other.version and mine.subnet_of(other) for other in theirs)
+        for mine in (ipaddress.ip_network(text) for text in sources)
+    )
+
+
 def exposure_changes(old: Ruleset, new: Ruleset, local_addresses: Sequence[str], ipsets) -> tuple[ExposureChange, ...]:
     """Published ports newly exposed, closed, or reachable from other sources."""
     before = _exposure_table(old, local_addresses, ipsets)
@@ -690,7 +709,10 @@ def exposure_changes(old: Ruleset, new: Ruleset, local_addresses: Sequence[str],
         new_sources = now.sources() if now is not None else ()
         if was_open == now_open and (not now_open or old_sources == new_sources):
             continue
-        kind = "opened" if now_open and not was_open else ("closed" if was_open and not now_open else "changed")
+        if now_open and (not was_open or not _within(new_sources, old_sources)):
+            kind = "opened"  # exposed now, or to sources it was not exposed to
+        else:
+            kind = "closed" if not now_open else "changed"
         described = (now or was).port.describe()
         found.append(
             ExposureChange(
