@@ -132,6 +132,7 @@ def _read_icmp(text: str, protocol: str | None) -> tuple[list[str], str] | None:
     found = _take(r"icmp\s*(!?)\s*type (\d+)(?: code (\d+)| codes (\d+)-(\d+))?", text)
     if found:
         value = found.group(2) + (f"/{found.group(3)}" if found.group(3) else "")
+        value = "any" if value == "255/255" else value  # what iptables-save writes for it
         words = ["-m", "icmp"] + (["!"] if found.group(1) else []) + ["--icmp-type", value]
         return words, text[found.end() :]
     found = _take(r"icmp(?: (!?)([a-z-]+))?", text)
@@ -485,6 +486,8 @@ def _read_phrase(text: str, protocol: str | None) -> tuple[list[str], str] | Non
         found = _take(pattern, text)
         if found:
             value = found.group(2).strip("'")
+            if module == "mh" and value == "0:255":  # every type: iptables-save leaves it out
+                return ["-m", module], text[found.end() :]
             return ["-m", module] + (["!"] if found.group(1) else []) + [option, value], text[found.end() :]
     return None
 
@@ -617,11 +620,26 @@ def _read_extension_header(text: str, protocol: str | None) -> tuple[list[str], 
         rest = rest[item.end() :]
 
 
+def _read_bpf_cluster(text: str, protocol: str | None) -> tuple[list[str], str] | None:
+    """` match bpf 48 0 0 9,21 0 1 6` (saved with its instruction count first) and
+    ` cluster node_mask=0x2 total_nodes=2 hash_seed=0xfeedcafe`."""
+    found = _take(r"match bpf ((?:\d+ \d+ \d+ \d+)(?:,\d+ \d+ \d+ \d+)*)", text)
+    if found:
+        program = found.group(1)
+        return ["-m", "bpf", "--bytecode", f"{program.count(',') + 1},{program}"], text[found.end() :]
+    found = _take(r"(!\s*)?cluster node_mask=(0x[0-9a-f]+) total_nodes=(\d+) hash_seed=(0x[0-9a-f]+)", text)
+    if found:
+        words = ["-m", "cluster"] + (["!"] if found.group(1) else []) + ["--cluster-local-nodemask", found.group(2)]
+        words += ["--cluster-total-nodes", found.group(3), "--cluster-hash-seed", found.group(4)]
+        return words, text[found.end() :]
+    return None
+
+
 MATCH_READERS: tuple[Reader, ...] = (
     _read_tcp_udp, _read_icmp, _read_icmp6, _read_multiport, _read_conntrack, _read_addrtype, _read_comment, _read_limit,
     _read_hashlimit, _read_mark, _read_owner, _read_simple, _read_physdev, _read_policy, _read_recent,
     _read_statistic, _read_spi, _read_phrase, _read_flags_module, _read_counts, _read_string, _read_time,
-    _read_extension_header,
+    _read_extension_header, _read_bpf_cluster,
 )  # fmt: skip
 
 
@@ -840,6 +858,27 @@ TARGET_READERS: dict[str, Callable[[str], tuple[list[str], str]]] = {
         r"TPROXY redirect (\S+):(\d+) mark (\S+)",
         lambda m: ["--on-port", m.group(2), "--on-ip", m.group(1), "--tproxy-mark", m.group(3)],
     ),
+    "CONNSECMARK": _by_pattern(r"CONNSECMARK (save|restore)", lambda m: [f"--{m.group(1)}"]),
+    "IDLETIMER": _by_pattern(
+        r"timeout:(\d+) label:(\S+)( alarm)?",
+        lambda m: ["--timeout", m.group(1), "--label", m.group(2)] + (["--alarm"] if m.group(3) else []),
+    ),
+    "RATEEST": _by_pattern(
+        r"name (\S+) interval (\S+) ewmalog (\S+)",
+        lambda m: ["--rateest-name", m.group(1), "--rateest-interval", m.group(2), "--rateest-ewmalog", m.group(3)],
+    ),
+    "SYNPROXY": _by_pattern(
+        r"SYNPROXY( sack-perm)?( timestamp)?(?: wscale (\d+))?(?: mss (\d+))?( ecn)?",
+        lambda m: (
+            (["--sack-perm"] if m.group(1) else [])
+            + (["--timestamp"] if m.group(2) else [])
+            + (["--wscale", m.group(3)] if m.group(3) else [])
+            + (["--mss", m.group(4)] if m.group(4) else [])
+            + (["--ecn"] if m.group(5) else [])
+        ),
+    ),
+    "ECN": _by_pattern(r"ECN TCP remove", lambda m: ["--ecn-tcp-remove"]),
+    "TCPOPTSTRIP": _by_pattern(r"TCPOPTSTRIP options (\S+)", lambda m: ["--strip-options", m.group(1)]),
     "TEE": _by_pattern(
         r"TEE gw:(\S+)(?: oif=(\S+))?",
         lambda m: ["--gateway", m.group(1)] + (["--oif", m.group(2)] if m.group(2) else []),
