@@ -122,6 +122,13 @@ SCENARIOS = (
         "eth0",
     ),
     Scenario(
+        "openvpn-as router",
+        REAL / "net-network" / "configs_serverfault__769294.txt.rules",
+        {"eth0": "91.13.18.170/24", "as0t0": "172.27.224.1/21", "as0t1": "172.27.232.1/21"},
+        "eth0",
+        "nft",
+    ),
+    Scenario(
         "fedora 27 firewalld",
         REAL / "netfilter-iptables" / "ipt-save__dumps__fedora27-iptables.rules",
         {"wlp58s0": "192.168.8.10/24", "virbr0": "192.168.122.1/24", "eth0": "10.9.0.1/24"},
