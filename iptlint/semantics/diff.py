@@ -347,12 +347,12 @@ def _pick(name: str, cell: IntervalSet, family: Family, preferred: Sequence[Any]
     return str(value) if p.SPECS[name].kind == "address" else value
 
 
-def _name_pick(cell: IntervalSet) -> str:
+def _name_pick(name: str, cell: IntervalSet, family: Family) -> str:
     """`ext0` for the names no rule mentions when it is one of them, else a readable member."""
-    for name in ("ext0", "eth0", "lo"):
-        if cell.contains(p.name_index(name)):
-            return name
-    return p.name_at(p._nice_name_index(cell))
+    for candidate in ("ext0", "eth0", "ens3", "wan0"):
+        if cell.contains(p.name_index(candidate)):
+            return candidate
+    return Cube.of(family, {name: cell}).sample()[name]
 
 
 def interface_cells(name: str, named: Iterable[IntervalSet], family: Family) -> list[Cell]:
@@ -365,7 +365,7 @@ def interface_cells(name: str, named: Iterable[IntervalSet], family: Family) -> 
     for chosen in named:
         atoms = [piece for atom in atoms for piece in (atom.intersect(chosen), atom.subtract(chosen))]
         atoms = [atom for atom in atoms if not atom.is_empty()]
-    return sorted((Cell(_name_pick(atom), atom) for atom in atoms), key=lambda cell: cell.value)
+    return sorted((Cell(_name_pick(name, atom, family), atom) for atom in atoms), key=lambda cell: cell.value)
 
 
 def field_cells(name: str, points: set[int], family: Family, extra: Sequence[Any] = ()) -> list[Cell]:
