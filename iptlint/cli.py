@@ -122,6 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 when the change opens something (default), changes behaviour, or differs at all (findings too)",
     )
     diff.add_argument("-o", "--output-file", metavar="FILE", help="write the report to FILE instead of stdout")
+    diff.add_argument("--ipset", metavar="FILE", help="`ipset save` output: makes -m set matches exact")
+    diff.add_argument(
+        "--max-walks",
+        type=int,
+        default=None,
+        metavar="N",
+        help="walk at most N probe packets (default 200000); above, a seeded sample, reported as not exhaustive",
+    )
 
     trace = commands.add_parser("trace", help="follow one packet through the chains, rule by rule")
     trace.add_argument("path", metavar="FILE", help="a dump, or '-' for standard input")
@@ -130,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--local-address", action="append", default=[], metavar="A", help="an address of the host")
     trace.add_argument("--format", choices=("text", "json"), default="text")
     trace.add_argument("--family", choices=("auto", "ipv4", "ipv6"))
+    _add_input_options(trace)
     return parser
 
 
@@ -425,7 +434,7 @@ def run_parse(args: argparse.Namespace) -> int:
 def run_trace(args: argparse.Namespace) -> int:
     from iptlint.report.trace import render_json, render_text
     from iptlint.semantics.walk import packet_from_words, walk
-    from iptlint.syntax.parser import parse_bytes
+    from iptlint.syntax.formats import parse_input_bytes
 
     if args.path == "-":
         data, name = sys.stdin.buffer.read(), "-"
@@ -434,7 +443,7 @@ def run_trace(args: argparse.Namespace) -> int:
             data, name = Path(args.path).read_bytes(), args.path
         except OSError as error:
             raise UsageError(f"{args.path}: cannot read: {error.strerror}") from None
-    result = parse_bytes(data, name, _family(args.family))
+    result = parse_input_bytes(data, name, _family(args.family), args.input_format, args.table)
     errors = [f for f in result.findings if f.severity is Severity.ERROR]
     if errors:
         print(f"iptlint: {name}: {len(errors)} errors in the dump; tracing the rules that parsed", file=sys.stderr)
@@ -477,7 +486,7 @@ def _diff_input(spec: str) -> tuple[str, str]:
 
 def run_diff(args: argparse.Namespace) -> int:
     from iptlint.report.diff import render
-    from iptlint.semantics.diff import diff
+    from iptlint.semantics.diff import MAX_WALKS, diff
 
     if args.git_staged:
         if args.old or args.new:
@@ -489,7 +498,15 @@ def run_diff(args: argparse.Namespace) -> int:
     else:
         raise UsageError("diff needs OLD and NEW (files or git:REV:PATH), or --git-staged PATH")
     try:
-        difference = diff(old_text, new_text, old_name, new_name, local_addresses=tuple(args.local_address))
+        difference = diff(
+            old_text,
+            new_text,
+            old_name,
+            new_name,
+            local_addresses=tuple(args.local_address),
+            ipsets=_ipsets(args.ipset),
+            max_walks=args.max_walks or MAX_WALKS,
+        )
     except ValueError as error:
         raise UsageError(str(error)) from None
     _write(render(args.format, difference, __version__, str(Path.cwd())), args.output_file)

@@ -703,3 +703,14 @@ def test_findings_about_uncertain_rules_say_so():
     findings = [f for f in lint(listing, "l.txt", Settings(select=("S2",))).findings if f.span.line == 5]
     assert findings and all(f.message.endswith("(uncertain: the listing hides interfaces)") for f in findings)
     assert all(r.span.column == 1 for f in findings for r in f.related)
+
+
+def test_cli_trace_follows_a_packet_through_a_listing(tmp_path, capsys):
+    from iptlint.cli import main
+
+    path = tmp_path / "nat.txt"
+    path.write_text(NAT_LISTING)
+    argv = ["trace", str(path), "--table", "nat", "--in", "eth0", "--dst", "10.0.0.1", "--dport", "80"]
+    assert main([*argv, "--local-address", "10.0.0.1"]) == 0
+    out = capsys.readouterr().out
+    assert f"{path}:3" in out and f"{path}:7" in out  # PREROUTING's jump, DOCKER's RETURN: listing lines
