@@ -174,6 +174,7 @@ def test_cli_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     assert main(["diff", old, str(DATA / "missing.rules")]) == 2
     assert main(["diff", old]) == 2
+    assert main(["diff", old, new, "--max-walks", "300"]) == 1
     error = capsys.readouterr().err
     assert error.count("\n") == 2 and "Traceback" not in error
 
