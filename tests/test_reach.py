@@ -724,3 +724,16 @@ def test_same_analysis_on_a_rule_with_a_hostname_is_sound():
         "-A INPUT -s 192.0.2.1 -j DROP",
     )
     assert positions(text, "R001") == []
+
+
+MOBY = SHARED / "corpus" / "real" / "moby-docker"
+
+
+@pytest.mark.skipif(not MOBY.is_dir(), reason=f"shared corpus not found at {MOBY}")
+def test_r002_leaves_dockers_own_forward_accepts_to_d007():
+    dumps = sorted(MOBY.glob("*.rules"))
+    reported = []
+    for path in dumps:
+        result = lint(path.read_bytes(), str(path), Settings(select=("R002",)))
+        reported += [(path.name, f.span.line) for f in result.findings if f.chain == "FORWARD"]
+    assert dumps and not reported

@@ -12,7 +12,9 @@ The claim is sound: the later rules count only for what they *certainly* match, 
 any rule in between that *might* match one of those packets (a `LOG`, a `MARK`, a jump,
 another verdict) stops it.  Rules that never match are R001's.  A `RETURN` at the end
 of a user chain is not reported: tools write RETURNs there on purpose, so that the
-rules they append later stay behind them.
+rules they append later stay behind them.  Nor are Docker's own `ACCEPT` rules for its
+bridges in `FORWARD` when the policy is `ACCEPT`: Docker writes them back at every
+start, and the policy is the problem (D007).
 
 ## Why it matters
 The rule only adds length and doubt: a reader has to check it against the rest of the
@@ -54,7 +56,10 @@ _MAX_RELATED = 8
 
 
 def check(analysis: Analysis) -> Iterator[Finding]:
+    bridges = _docker_bridges(analysis)
     for found in analysis.reachability.redundancies:
+        if bridges and _dockers_own_forward_accept(found, bridges):
+            continue
         yield analysis.at_rule(
             CODE,
             found.rule,
@@ -66,6 +71,20 @@ def check(analysis: Analysis) -> Iterator[Finding]:
             fix=Fix("delete this rule"),
             severity=SEVERITY,
         )
+
+
+def _docker_bridges(analysis: Analysis) -> frozenset[str]:
+    docker = analysis.docker
+    return frozenset(bridge.name for bridge in docker.bridges) if docker is not None else frozenset()
+
+
+def _dockers_own_forward_accept(found: Redundancy, bridges: frozenset[str]) -> bool:
+    """An ACCEPT of FORWARD, redundant by the policy only, for traffic of a Docker bridge."""
+    rule = found.rule
+    if rule.chain != "FORWARD" or not found.by_end or found.witnesses or rule.target.name != "ACCEPT":
+        return False
+    interfaces = (rule.in_interface, rule.out_interface)
+    return any(option is not None and str(option.value) in bridges for option in interfaces)
 
 
 def _why(found: Redundancy) -> str:
