@@ -483,8 +483,8 @@ def _listing_rule(
     modules, target, target_words, rest = _read_extra(extra, protocol_name, target)
     if rest.strip():
         losses.append(Loss(number, "text", f"text iptlint cannot read back: {rest.strip()!r}", "S127"))
-    if any(words == ["-m", "hashlimit"] for words in (m[:2] for m in modules)):
-        losses.append(Loss(number, "hashlimit-name", "a listing does not show a hashlimit's name: read as 'unknown'"))
+    for module in {words[1] for words in modules} & set(_HIDDEN_OPTIONS):
+        losses.append(Loss(number, *_HIDDEN_OPTIONS[module]))
     jump = []
     if target:
         jump = ["-g" if goto else "-j", target, *target_words]
@@ -501,6 +501,13 @@ def _read_extra(extra: str, protocol: str | None, target: str | None) -> tuple[l
         target, rest = "NOTRACK", ""
     target_words, rest = read_target(target, rest)
     return modules, target, target_words, rest
+
+
+# Options a module's listing text never shows: (loss kind, what it means).
+_HIDDEN_OPTIONS = {
+    "hashlimit": ("hashlimit-name", "a listing does not show a hashlimit's name: read as 'unknown'"),
+    "quota": ("quota-inversion", "a listing does not show whether a quota is inverted ('! --quota')"),
+}
 
 
 def _check_numbering(shown: int, line: int, chain: _ChainBlock, losses: list[Loss]) -> None:
@@ -610,6 +617,7 @@ _UNCERTAIN_WORDS = {
     "interfaces": "hides interfaces",
     "names": "shows names instead of addresses",
     "hashlimit-name": "hides the hashlimit name",
+    "quota-inversion": "hides a quota's '!'",
     "excerpt": "is an excerpt",
     "text": "has text iptlint could not read",
 }
