@@ -21,7 +21,9 @@ destination (LOG, MASQUERADE, SNAT... `UNCOMPARED_TARGETS`) cut no cells.
 - protocols: every protocol named and the rest (one cell);
 - ports: per protocol, the cells of the ports and ranges named for that protocol (or
   for any protocol), enumerated only for protocols with ports;
-- `ct_state`: the states the rules tell apart, always NEW and ESTABLISHED among them;
+- `ct_state`: the states the rules tell apart, and those the walk does: NEW and
+  ESTABLISHED whenever a rule reads the state or the TCP flags, and INVALID/UNTRACKED
+  apart too where a nat rule changes the destination (nat skips them);
 - ICMP type and code: per ICMP protocol, like ports (echo request when no rule reads them);
 - `mark`, `ct_mark`: 0 and each value a `--mark` names, when a rule reads the mark.
 
@@ -85,6 +87,12 @@ UNCOMPARED_TARGETS = frozenset(
     {"LOG", "NFLOG", "ULOG", "MASQUERADE", "SNAT", "TCPMSS", "CHECKSUM", "TOS", "TTL", "HL", "DSCP", "CLASSIFY"}
     | {"AUDIT", "TRACE", "SECMARK", "CONNSECMARK", "IDLETIMER", "LED", "RATEEST", "NETMAP_SRC"}
 )
+DESTINATION_NAT = frozenset({"DNAT", "REDIRECT", "NETMAP"})
+# Where the walk itself tells conntrack states apart (indices into packets.CT_STATE_NAMES,
+# each the first state of a cell): nat is traversed by NEW, replayed for ESTABLISHED and
+# RELATED, skipped for INVALID and UNTRACKED; TCP flags default to SYN for NEW only.
+_NAT_STATE_CUTS = frozenset({1, 2, 4})
+_NEW_STATE_CUTS = frozenset({1, 2})
 FOLDED = {"ct_orig_dst": "dst", "ct_orig_dport": "dport"}  # conntrack's original values cut these too
 
 _HOOKS = {
@@ -261,11 +269,16 @@ class _Cuts:
     names: dict[str, set[IntervalSet]] = field(default_factory=dict)  # interface sets, for atoms
     port_points: dict[int | None, dict[str, set[int]]] = field(default_factory=dict)  # per protocol
     marks: dict[str, set[int]] = field(default_factory=dict)  # mark, ct_mark: the values named
+    translates: bool = False  # a nat rule changes the destination: the walk tells states apart
+    reads_flags: bool = False  # a rule reads the TCP flags, whose default depends on the state
 
     def add(self, name: str, constraint: Any, protocols: IntervalSet | None) -> None:
         name = FOLDED.get(name, name)
         if name == "dst_local":
             self.points.setdefault(name, set()).add(1)
+            return
+        if name == "tcp_flags":
+            self.reads_flags = True
             return
         if name in MARKS and isinstance(constraint, PatternSet):
             self.marks.setdefault(name, set()).update(value for value, _ in constraint.patterns)
@@ -299,6 +312,8 @@ def gather_cuts(rulesets: Sequence[Ruleset], path: str, ipsets: Mapping[str, Any
     cuts = _Cuts()
     for ruleset in rulesets:
         for rule in reachable_rules(ruleset, path):
+            if rule.table == "nat" and rule.target is not None and rule.target.name in DESTINATION_NAT:
+                cuts.translates = True
             if rule.target is not None and rule.target.name in UNCOMPARED_TARGETS:
                 continue
             protocols = _rule_protocols(rule, ruleset.family)
@@ -470,8 +485,13 @@ def plan_path(rulesets: Sequence[Ruleset], path: str, local_addresses: Sequence[
             fixed["dst"] = local_addresses[0]
         else:
             fixed[name] = _DEFAULTS[family][name]
-    if "ct_state" in constrained:
-        dims.append(("ct_state", tuple(field_cells("ct_state", cuts.points["ct_state"], family))))
+    states = set(cuts.points.get("ct_state", set()))
+    if states or cuts.reads_flags:
+        states |= _NEW_STATE_CUTS
+    if cuts.translates:
+        states |= _NAT_STATE_CUTS
+    if states:
+        dims.append(("ct_state", tuple(field_cells("ct_state", states, family))))
     if path == "output" and "dst_local" in constrained and not local_addresses:
         # the walk cannot tell whether an address is the host's: both, where the rules ask
         dims.append(("dst_local", (Cell(False, IntervalSet.point(0)), Cell(True, IntervalSet.point(1)))))
