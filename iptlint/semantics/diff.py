@@ -454,7 +454,9 @@ def plan_path(rulesets: Sequence[Ruleset], path: str, local_addresses: Sequence[
     """
     family = rulesets[0].family
     cuts = gather_cuts(rulesets, path, ipsets)
-    if "dst" in cuts.points:
+    if "dst" in cuts.points:  # the walk decides locality from these addresses alone
+        loopback = ipaddress.ip_network("127.0.0.0/8" if family is Family.IPV4 else "::1/128")
+        cuts.add("dst", IntervalSet.span(int(loopback.network_address), int(loopback.broadcast_address)), None)
         for bridge in bridges:
             subnet = bridge.subnet
             cuts.add("dst", IntervalSet.span(int(subnet.network_address), int(subnet.broadcast_address)), None)
@@ -533,8 +535,10 @@ def _probe(plan: _Plan, chosen: Sequence[tuple[str, Cell]], bridges) -> Probe:
 
 
 def _routed_as(address: str, bridges) -> str | None:
-    """The path the walk gives an incoming packet to `address` by its bridge, None when no bridge holds it."""
+    """The path the walk gives an incoming packet to `address` (loopback, a bridge's), None when it cannot tell."""
     ip = ipaddress.ip_address(address)
+    if ip.is_loopback:
+        return "input"
     for bridge in bridges:
         if ip in bridge.subnet:
             return "input" if ip == bridge.gateway else "forward"
