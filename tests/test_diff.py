@@ -13,6 +13,8 @@
     change's example packet gets the two stated verdicts under `walk`; when nothing is
     reported, random packets of every cell (not the cells' representatives) agree on
     both sides, so nothing was missed there.
+And for every pair, random packets of random cells fare as their cell's probe does:
+the cells are exact.
 
 The random pairs are seeded; their counts are printed in the terminal summary.
 """
@@ -103,6 +105,14 @@ def test_example_packets_really_get_the_stated_verdicts(example: D.Difference) -
     for change in example.changes:
         assert walk(old, change.example_packet).verdict == change.old.verdict
         assert walk(new, change.example_packet).verdict == change.new.verdict
+
+
+def test_example_cells_are_exact() -> None:
+    """Random packets of random cells of the Docker example fare as their cell's probe, on both sides."""
+    old, new = ruleset_of(load(DATA / "old.rules"), "old.rules"), ruleset_of(load(DATA / "new.rules"), "new.rules")
+    pairs = random_packets(old, new, 150, random.Random(SEED))
+    assert inexact_cell(old, pairs) is None
+    assert inexact_cell(new, pairs) is None
 
 
 def test_example_markdown_matches_the_saved_output(example: D.Difference) -> None:
@@ -436,23 +446,23 @@ def random_member(name: str, constraint, rng: random.Random, family) -> object:
     return str(value) if p.SPECS[name].kind == "address" else value
 
 
-def random_packets(old: Ruleset, new: Ruleset, count: int, rng: random.Random) -> list[D.Probe]:
-    """Packets drawn at random inside random cells of both dumps' plans."""
+def random_packets(old: Ruleset, new: Ruleset, count: int, rng: random.Random) -> list[tuple[D.Probe, D.Probe]]:
+    """Packets drawn at random inside random cells of both dumps' plans, each with its cells' probe."""
     bridges = docker_bridges(old) + docker_bridges(new)
-    probes = []
+    plans = [D.plan_path((old, new), path, (), {}, bridges) for path in D.PATHS]
+    pairs = []
     for _ in range(count):
-        path = rng.choice(D.PATHS)
-        plan = D.plan_path((old, new), path, (), {}, bridges)
+        plan = rng.choice(plans)
         block = rng.choice(plan.blocks)
-        packet = dict(plan.fixed)
-        for name, cells in block:
-            cell = rng.choice(cells)
+        chosen = [(name, rng.choice(cells)) for name, cells in block]
+        representative = D._probe(plan, chosen, bridges)
+        packet = dict(representative.packet)
+        for name, cell in chosen:
             value = random_member(name, cell.constraint, rng, old.family)
-            packet[name] = cell.value if value is None or name in ("in_iface", "out_iface") else value
-        if "out_iface" in packet and D._in_bridge(packet.get("dst"), bridges):
-            del packet["out_iface"]
-        probes.append(D.Probe(path, tuple(packet.items()), ()))
-    return probes
+            if name in packet and value is not None and name not in ("in_iface", "out_iface"):
+                packet[name] = value
+        pairs.append((D.Probe(plan.path, tuple(packet.items()), ()), representative))
+    return pairs
 
 
 def same_outcomes(old: Ruleset, new: Ruleset, probes: list[D.Probe]) -> D.Probe | None:
@@ -460,6 +470,14 @@ def same_outcomes(old: Ruleset, new: Ruleset, probes: list[D.Probe]) -> D.Probe 
     for probe in probes:
         if D.outcome_of(old, probe, (), {}).key != D.outcome_of(new, probe, (), {}).key:
             return probe
+    return None
+
+
+def inexact_cell(ruleset: Ruleset, pairs: list[tuple[D.Probe, D.Probe]]) -> tuple | None:
+    """A random packet that the ruleset treats otherwise than its cells' probe, or None (the cells are exact)."""
+    for member, representative in pairs:
+        if D.outcome_of(ruleset, member, (), {}).key != D.outcome_of(ruleset, representative, (), {}).key:
+            return member.packet, representative.packet
     return None
 
 
@@ -496,6 +514,9 @@ def test_random_rewrites_of_real_dumps() -> None:
             changes, _, exhaustive = D.behaviour_changes(old, new, old_cache=cache)
             counts["pairs"] += 1
             assert exhaustive, name
+            cells = random_packets(old, new, 3, rng)
+            assert inexact_cell(new, cells) is None, (name, mutation.__name__)
+            counts["random packets like their cell's probe"] += len(cells)
             if preserving:
                 counts[f"kept {mutation.__name__}"] += 1
                 assert changes == (), (name, mutation.__name__, [c.text() for c in changes])
@@ -508,7 +529,7 @@ def test_random_rewrites_of_real_dumps() -> None:
                     assert walk(new, change.example_packet).verdict == change.new.verdict, change.text()
             else:
                 counts["no change reported (random packets agree)"] += 1
-                differing = same_outcomes(old, new, random_packets(old, new, 12, rng))
+                differing = same_outcomes(old, new, [member for member, _ in random_packets(old, new, 12, rng)])
                 assert differing is None, (name, mutation.__name__, differing)
     assert files >= 10 and counts["pairs"] >= 500, counts
     details = ", ".join(f"{key} {value}" for key, value in sorted(counts.items()) if key != "pairs")
