@@ -261,8 +261,8 @@ def as_findings(difference: Difference) -> list[Finding]:
     for change in difference.changes:
         code = OPENED_CODE if change.opened else CHANGED_CODE
         severity = Severity.WARNING if change.opened else Severity.INFO
-        rule = change.new.rule or change.old.rule if change.new.rule is None else change.new.rule
-        line = change.new.rule.line if change.new.rule is not None else 1
+        rule = change.new.rule  # None: a policy decided; the finding points at the file's first line
+        line = rule.line if rule is not None else 1
         message = f"{PATH_TITLES[change.path]}: {change.text()}; e.g. {packet_text(change.example_packet)}"
         findings.append(
             Finding(
