@@ -139,7 +139,30 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--format", choices=("text", "json"), default="text")
     trace.add_argument("--family", choices=("auto", "ipv4", "ipv6"))
     _add_input_options(trace)
+    _add_graph_commands(commands)
     return parser
+
+
+def _add_graph_commands(commands) -> None:
+    """`iptlint graph` (the chains as a flow graph) and `iptlint report` (one HTML page); see docs/graph.md."""
+    graph = commands.add_parser("graph", help="the hooks, tables and chains as a flow graph (DOT, Mermaid, SVG)")
+    graph.add_argument("path", metavar="FILE", help="a dump, or '-' for standard input")
+    graph.add_argument("--format", choices=("dot", "mermaid", "svg"), default="dot")
+    graph.add_argument("--trace", action="store_true", help="highlight the path of the packet the options describe")
+    for word, dest, meaning in TRACE_WORDS:
+        graph.add_argument(f"--{word}", dest=dest, metavar=word.upper().replace("-", "_"), help=meaning)
+    graph.add_argument("--local-address", action="append", default=[], metavar="A", help="an address of the host")
+    graph.add_argument("--family", choices=("auto", "ipv4", "ipv6"))
+    graph.add_argument("-o", "--output-file", metavar="FILE", help="write the graph to FILE instead of stdout")
+    _add_input_options(graph)
+
+    report = commands.add_parser("report", help="one self-contained HTML page: findings, exposure, chains, graph")
+    report.add_argument("path", metavar="FILE", help="a dump, or '-' for standard input")
+    report.add_argument("-o", "--output-file", metavar="FILE", help="write the page to FILE instead of stdout")
+    report.add_argument("--local-address", action="append", default=[], metavar="A", help="an address of the host")
+    report.add_argument("--policy", action="append", default=[], metavar="FILE", help="a policy file (repeatable)")
+    report.add_argument("--family", choices=("auto", "ipv4", "ipv6"))
+    _add_input_options(report)
 
 
 def _add_input_options(command: argparse.ArgumentParser) -> None:
@@ -189,6 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_trace(args)
         if args.command == "diff":
             return run_diff(args)
+        if args.command == "graph":
+            return run_graph(args)
+        if args.command == "report":
+            return run_report(args)
         parser.print_help()
         return EXIT_ERROR
     except (UsageError, ConfigError, PolicyError, baseline.BaselineError) as error:
@@ -516,3 +543,55 @@ def run_diff(args: argparse.Namespace) -> int:
         "any": difference.any_difference,
     }[args.fail_on]
     return EXIT_FINDINGS if failing else EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------
+# graph, report
+# ---------------------------------------------------------------------------------------
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    from iptlint.graph import build
+    from iptlint.report import graph_dot, graph_mermaid
+    from iptlint.semantics.walk import packet_from_words, walk
+    from iptlint.syntax.formats import parse_input_bytes
+
+    data, name = _read(args.path)
+    ruleset = parse_input_bytes(data, name, _family(args.family), args.input_format, args.table).ruleset
+    words = {dest: getattr(args, dest) for _, dest, _ in TRACE_WORDS}
+    trace = None
+    if args.trace or any(value is not None for value in words.values()):
+        try:
+            trace = walk(ruleset, packet_from_words(words, ruleset.family), local_addresses=args.local_address)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    graph = build(ruleset, trace)
+    if args.format == "mermaid":
+        _write(graph_mermaid.render(graph), args.output_file)
+        return EXIT_OK
+    text = graph_dot.render(graph)
+    if args.format == "svg":
+        try:
+            text = graph_dot.to_svg(text)
+        except graph_dot.GraphvizMissing as error:
+            raise UsageError(str(error)) from None
+    _write(text, args.output_file)
+    return EXIT_OK
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from iptlint.linter import Settings
+    from iptlint.report import html
+
+    data, name = _read(args.path)
+    settings = Settings(
+        family=_family(args.family),
+        check_options={
+            "local_addresses": tuple(args.local_address),
+            "policies": tuple(load_policy(Path(p)) for p in args.policy),
+        },
+        input_format=args.input_format,
+        table=args.table,
+    )
+    _write(html.render(html.collect(data, name, settings)), args.output_file)
+    return EXIT_OK
