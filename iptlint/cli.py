@@ -85,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-color", action="store_true", help="no ANSI colours")
     check.add_argument("--ipset", metavar="FILE", help="`ipset save` output: makes -m set matches exact")
     check.add_argument("--local-address", action="append", default=[], metavar="A", help="an address of the host")
+    check.add_argument(
+        "--pair",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("V4", "V6"),
+        help="compare these IPv4 and IPv6 dumps (X010; rules.v4/rules.v6, foo.rules/foo6.rules pair by name)",
+    )
     check.add_argument("--baseline", metavar="FILE", help="ignore the findings recorded in FILE")
     check.add_argument("--write-baseline", metavar="FILE", help="record every current finding in FILE and exit 0")
 
@@ -276,7 +284,9 @@ def run_check(args: argparse.Namespace) -> int:
     from iptlint.report import ReportContext, render, statistics
     from iptlint.rules import all_rules
 
-    sources, problems = discover(args.paths, args.stdin_filename)
+    extra = [path for pair in args.pair for path in pair if path not in args.paths]
+    sources, problems = discover([*args.paths, *dict.fromkeys(extra)], args.stdin_filename)
+    partners = _partners(sources, args.pair)
     fixed_config = None
     if args.config:
         fixed_config = load_config(Path(args.config))
@@ -295,12 +305,13 @@ def run_check(args: argparse.Namespace) -> int:
             select=args.select if args.select is not None else config.select,
             extend_select=tuple(config.extend_select) + tuple(args.extend_select),
             ignore=tuple(config.ignore) + tuple(args.ignore) + (config.ignores_for(source.path) if source.path else ()),
-            family=_family(args.family or config.family),
+            family=_family(args.family or config.family) or partners.get(source.name, (None,))[0],
             check_options={
                 "docker": docker,
                 "policies": policies,
                 "ipsets": ipsets,
                 "local_addresses": tuple(args.local_address),
+                **({"pair": partners[source.name][1]} if source.name in partners else {}),
             },
             input_format=args.input_format,
             table=args.table,
@@ -339,6 +350,34 @@ def run_check(args: argparse.Namespace) -> int:
     fail_on = Severity.parse(args.fail_on or fail_on_config or DEFAULT_FAIL_ON)
     failing = [f for f in findings if f.severity >= fail_on]
     return EXIT_FINDINGS if failing and not args.exit_zero else EXIT_OK
+
+
+def _partners(sources: Sequence[_Source], explicit: Sequence[Sequence[str]]) -> dict:
+    """file name -> (its family, the parsed dump of the other family) for X010.
+
+    Pairs by name (`iptlint.parity.pair_by_name`: the name says the family) and `--pair V4 V6`.
+    """
+    from iptlint.parity import family_by_name, pair_by_name
+    from iptlint.syntax.parser import parse_bytes
+
+    by_name = {source.name: source for source in sources if source.path is not None}
+    names = pair_by_name(by_name)
+    families = family_by_name(names)
+    for first, second in explicit:
+        first, second = str(Path(first)), str(Path(second))
+        names[first], names[second] = second, first
+        families[first], families[second] = Family.IPV4, Family.IPV6
+    found = {}
+    for name, partner in names.items():
+        source = by_name.get(partner)
+        if name not in by_name or source is None:
+            continue
+        try:
+            partner_dump = parse_bytes(source.path.read_bytes(), source.name, families[partner]).ruleset
+            found[name] = (families[name], partner_dump)
+        except OSError:
+            continue
+    return found
 
 
 def _write(text: str, output_file: str | None) -> None:

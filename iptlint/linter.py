@@ -71,6 +71,9 @@ class _Suppression:
 
 def lint(data: bytes | str, path: str = "-", settings: Settings | None = None) -> LintResult:
     settings = settings or Settings()
+    halves = _family_halves(data, settings)
+    if halves is not None:
+        return _lint_both_families(halves, path, settings)
     result = _parse(data, path, settings)
     ruleset = result.ruleset
     findings = list(result.findings)
@@ -93,6 +96,37 @@ def lint(data: bytes | str, path: str = "-", settings: Settings | None = None) -
         for f in findings
     ]
     return LintResult(path, ruleset, tuple(sorted(set(findings), key=Finding.sort_key)))
+
+
+def _family_halves(data: bytes | str, settings: Settings) -> tuple[str, str] | None:
+    """The IPv4 and IPv6 halves of a save holding both families (`iptlint.parity.split_families`)."""
+    from iptlint.parity import split_families
+
+    if settings.family is not None or settings.table is not None or settings.input_format not in ("auto", "save"):
+        return None
+    if "pair" in settings.check_options:
+        return None
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return split_families(data)
+
+
+def _lint_both_families(halves: tuple[str, str], path: str, settings: Settings) -> LintResult:
+    """Lint each family's half of one file, each paired with the other (X010), findings merged."""
+    v4_text, v6_text = halves
+    v4 = parse(v4_text, path, Family.IPV4).ruleset
+    v6 = parse(v6_text, path, Family.IPV6).ruleset
+    findings: list[Finding] = []
+    results = []
+    for text, family, partner in ((v4_text, Family.IPV4, v6), (v6_text, Family.IPV6, v4)):
+        options = {**settings.check_options, "pair": partner}
+        result = lint(text, path, replace(settings, family=family, check_options=options))
+        results.append(result)
+        findings.extend(result.findings)
+    return LintResult(path, results[0].ruleset, tuple(sorted(set(findings), key=Finding.sort_key)))
 
 
 def _parse(data: bytes | str, path: str, settings: Settings):

@@ -38,6 +38,7 @@ _MODULES: dict[str, str] = {
     "X001": "exposed_port",
     "X002": "possibly_exposed_port",
     "X003": "direct_container_access",
+    "X010": "family_parity_gap",
     "S201": "undefined_chain",
     "S202": "unused_chain",
     "S203": "jump_cycle",
