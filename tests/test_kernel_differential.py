@@ -489,11 +489,12 @@ class Tally:
 
 def known_bug(packet: dict[str, Any], trace: Trace, seen: Observation) -> str | None:
     """The xfail test reproducing this disagreement, when it is one of a known walk bug."""
-    established = packet.get("ct_state") == "ESTABLISHED"
-    kernel_translated = seen.seen is not None and seen.seen.src != packet["src"]
-    if established and kernel_translated and trace.final_packet.get("src") == packet["src"]:
-        return "test_established_packets_keep_the_source_nat_of_their_connection"
-    return None
+    if packet.get("ct_state") != "ESTABLISHED" or seen.seen is None:
+        return None
+    final = trace.final_packet
+    lost_snat = seen.seen.src != packet["src"] and final.get("src") == packet["src"]
+    lost_dnat = seen.seen.dst != packet["dst"] and final.get("dst") == packet["dst"]
+    return "test_established_packets_keep_the_nat_of_their_connection" if lost_snat or lost_dnat else None
 
 
 def run_scenario(scenario: Scenario) -> Tally:
@@ -731,10 +732,10 @@ def test_subnet_broadcast_is_delivered_locally() -> None:
     assert not disagreements(trace, seen, numbers), render_text(trace)
 
 
-ESTABLISHED_SNAT_RULESETS = {
+ESTABLISHED_NAT_CASES = {
     # The first packet's mark (set in mangle for NEW packets only) chose the SNAT: the walk
     # replays nat POSTROUTING with the ESTABLISHED packet's own mark (0) and translates nothing.
-    "mark of the first packet": """*mangle
+    "SNAT by the mark of the first packet": """*mangle
 :PREROUTING ACCEPT [0:0]
 :INPUT ACCEPT [0:0]
 :FORWARD ACCEPT [0:0]
@@ -768,27 +769,49 @@ COMMIT
 -A FORWARD -m conntrack --ctstate SNAT -j ACCEPT
 COMMIT
 """,
+    # Same as the first, for a DNAT: the later packet keeps the first one's new destination.
+    "DNAT by the mark of the first packet": """*mangle
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -m conntrack --ctstate ESTABLISHED -j ACCEPT
+-A PREROUTING -i eth1 -j MARK --set-mark 0x1
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -m mark --mark 0x1 -p udp --dport 53 -j DNAT --to-destination 10.0.0.53
+COMMIT
+""",
 }
 
 
 @pytest.mark.kernel
 @pytest.mark.xfail(
     strict=True,
-    reason="walk bug: an ESTABLISHED packet gets its connection's SNAT, decided by the first packet; the walk "
-    "replays nat POSTROUTING with the later packet's own fields (its mark) and only after FORWARD (ct_snat)",
+    reason="walk bug: an ESTABLISHED packet gets the NAT its connection's first packet got; the walk replays "
+    "the nat chains with the later packet's own fields (its mark), and the SNAT only after FORWARD (ct_snat)",
 )
-@pytest.mark.parametrize("case", sorted(ESTABLISHED_SNAT_RULESETS))
-def test_established_packets_keep_the_source_nat_of_their_connection(case: str) -> None:
+@pytest.mark.parametrize("case", sorted(ESTABLISHED_NAT_CASES))
+def test_established_packets_keep_the_nat_of_their_connection(case: str) -> None:
     requires_lab()
+    inbound = case.startswith("DNAT")
+    src, dst = ("198.51.100.9", "203.0.113.77") if inbound else ("10.0.0.5", "198.51.100.9")
     packet = {
-        "in_iface": "eth0",
-        "src": "10.0.0.5",
-        "dst": "198.51.100.9",
+        "in_iface": "eth1" if inbound else "eth0",
+        "src": src,
+        "dst": dst,
         "proto": 17,
         "sport": 40000,
         "dport": 53,
         "ct_state": "ESTABLISHED",
     }
-    seen, trace, numbers = kernel_and_walk(ESTABLISHED_SNAT_RULESETS[case], packet)
-    assert seen.seen is not None and seen.seen.src == "203.0.113.1", seen.describe()
+    seen, trace, numbers = kernel_and_walk(ESTABLISHED_NAT_CASES[case], packet)
+    assert seen.seen is not None, seen.describe()
+    translated = (seen.seen.dst == "10.0.0.53") if inbound else (seen.seen.src == "203.0.113.1")
+    assert translated, seen.describe()
     assert not disagreements(trace, seen, numbers), render_text(trace)
