@@ -162,7 +162,7 @@ def test_chromium_takes_a_screenshot(tmp_path, in_repository):
     program = requires_chromium()
     page = write_report(tmp_path)
     shot = tmp_path / "report.png"
-    done = chromium(program, page, f"--screenshot={shot}", "--window-size=1280,1600", "--hide-scrollbars")
+    done = chromium(program, page, f"--screenshot={shot}", "--window-size=1280,2000", "--hide-scrollbars")
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     assert console_messages(done.stderr, page) == []
     picture = shot.read_bytes()

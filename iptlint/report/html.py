@@ -8,9 +8,9 @@ which GitHub and mermaid.live draw).  Sections, in order:
 
 1. Findings: what `iptlint check` reports, by severity, with file:line and source line.
 2. Exposure: the published Docker ports and who really reaches them (`iptlint exposure`).
-3. Chains: each chain explained (`iptlint.explain`, when present), else its rules as
+3. Graph: the hooks, tables and chains as `iptlint graph` draws them.
+4. Chains: each chain explained (`iptlint.explain`, when present), else its rules as
    written with their packet and byte counters.
-4. Graph: the hooks, tables and chains as `iptlint graph` draws them.
 
 `collect` does the work (lint, analyse, draw); `render` is a pure function of what it
 collected.
@@ -314,8 +314,8 @@ def render(data: ReportData) -> str:
         for anchor, label in (
             ("findings", "Findings"),
             ("exposure", "Exposure"),
-            ("chains", "Chains"),
             ("graph", "Graph"),
+            ("chains", "Chains"),
         )
     )
     return (
@@ -327,6 +327,6 @@ def render(data: ReportData) -> str:
         f"<style>{CSS}</style></head>\n<body>"
         f"<header><h1>iptlint report: <code>{e(data.path)}</code></h1>"
         f"<p>iptlint {e(data.version)} · {len(data.findings)} findings · {nav}</p></header>\n<main>"
-        f"{findings_section(data)}\n{exposure_section(data)}\n{chains_section(data)}\n{graph_section(data)}"
+        f"{findings_section(data)}\n{exposure_section(data)}\n{graph_section(data)}\n{chains_section(data)}"
         "</main></body></html>\n"
     )
