@@ -65,6 +65,7 @@ PORTS = ((22, 22), (80, 80), (1000, 2000))
 STATES = ("NEW", "ESTABLISHED", "RELATED", "INVALID")
 MARKS = (1, 2)
 TARGETS = ("ACCEPT", "DROP", "RETURN", "REJECT", "LOG", "MARK", None)
+INPUT_TARGETS = (*TARGETS, "SUB", "SUB")  # SUB: a user chain of random rules (no further jumps)
 ENDING = frozenset({"ACCEPT", "DROP", "RETURN", "REJECT"})
 
 
@@ -127,7 +128,7 @@ def conditions(values, negatable: bool = True):
 
 
 @st.composite
-def rule_specs(draw) -> RuleSpec:
+def rule_specs(draw, targets: tuple = TARGETS) -> RuleSpec:
     proto = draw(conditions(tuple(PROTOCOLS)))
     dport = None
     if proto is not None and not proto.negated and proto.value in ("tcp", "udp"):
@@ -145,7 +146,7 @@ def rule_specs(draw) -> RuleSpec:
         more_states=more_states,
         mark=draw(conditions(MARKS)),
         limited=draw(st.booleans().map(lambda b: b and draw(st.booleans()))),
-        target=draw(st.sampled_from(TARGETS)),
+        target=draw(st.sampled_from(targets)),
         set_mark=draw(st.sampled_from(MARKS)),
     )
 
@@ -154,9 +155,18 @@ def rule_specs(draw) -> RuleSpec:
 class ChainSpec:
     policy: str
     rules: tuple[RuleSpec, ...]
+    sub: tuple[RuleSpec, ...] = ()  # the rules of user chain SUB
 
     def text(self) -> str:
-        return dump(f":INPUT {self.policy} [0:0]", *(rule.text() for rule in self.rules))
+        return dump(
+            f":INPUT {self.policy} [0:0]",
+            ":SUB - [0:0]",
+            *(rule.text() for rule in self.rules),
+            *(rule.text("SUB") for rule in self.sub),
+        )
+
+    def of(self, chain: str) -> tuple[RuleSpec, ...]:
+        return self.rules if chain == "INPUT" else self.sub
 
 
 NARROWABLE = ("in_iface", "src", "dst", "states", "mark")
@@ -173,11 +183,12 @@ def chains(draw) -> ChainSpec:
     """Chains where later rules often narrow earlier ones, so that some never match."""
     rules: list[RuleSpec] = []
     for _ in range(draw(st.integers(0, 10))):
-        fresh = draw(rule_specs())
+        fresh = draw(rule_specs(INPUT_TARGETS))
         if rules and draw(st.booleans()):
             fresh = narrowed(draw(st.sampled_from(rules)), fresh)
         rules.append(fresh)
-    return ChainSpec(draw(st.sampled_from(("ACCEPT", "DROP"))), tuple(rules))
+    sub = tuple(draw(st.lists(rule_specs(), max_size=4)))
+    return ChainSpec(draw(st.sampled_from(("ACCEPT", "DROP"))), tuple(rules), sub)
 
 
 # ---------------------------------------------------------------------------------------
@@ -217,35 +228,53 @@ def spec_matches(rule: RuleSpec, packet: dict, limit_says: bool) -> bool:
     )
 
 
+Place = tuple[str, int]  # (chain, rule number)
+
+
 @dataclass(frozen=True)
 class Outcome:
     verdict: str
-    decided_by: int | None  # the rule number that ended the chain, None: the policy
-    matched: tuple[int, ...]  # every rule whose conditions held when the packet reached it
+    decided_by: Place | None  # the INPUT rule that ended the traversal (a jump to SUB counts), None: policy
+    matched: tuple[Place, ...]  # every rule whose conditions held when the packet reached it
     packet: tuple
 
 
-def run_spec(chain: ChainSpec, packet: dict, unknown: Unknown, skip: int | None = None) -> Outcome:
-    """Run a packet through the chain (rule `skip` left out); rules are numbered as in `chain`."""
+def run_spec(chain: ChainSpec, packet: dict, unknown: Unknown, skip: Place | None = None, start: str = "INPUT"):
+    """Run a packet from chain `start` (rule `skip` left out): SUB returns, or stops the traversal."""
     packet = dict(packet)
-    matched = []
-    for number, rule in enumerate(chain.rules):
-        if number == skip or not spec_matches(rule, packet, unknown(number)):
+    matched: list[Place] = []
+    how, verdict, by = _run_rules(chain, start, packet, unknown, skip, matched)
+    frozen = tuple(sorted(packet.items(), key=str))
+    if how != "stop":
+        return Outcome(chain.policy if start == "INPUT" else "back to the caller", None, tuple(matched), frozen)
+    return Outcome(verdict, by, tuple(matched), frozen)
+
+
+def _run_rules(chain: ChainSpec, name: str, packet: dict, unknown: Unknown, skip, matched: list) -> tuple:
+    """("stop", verdict, place) when a verdict ends the traversal, ("return"|"end", None, None) otherwise."""
+    for number, rule in enumerate(chain.of(name)):
+        here = (name, number)
+        if here == skip or not spec_matches(rule, packet, unknown(number + (100 if name == "SUB" else 0))):
             continue
-        matched.append(number)
+        matched.append(here)
         if rule.target == "MARK":
             packet["mark"] = rule.set_mark
+        elif rule.target == "SUB":
+            how, verdict, _ = _run_rules(chain, "SUB", packet, unknown, skip, matched)
+            if how == "stop":
+                return how, verdict, here
+        elif rule.target == "RETURN":
+            return "return", None, None
         elif rule.target in ENDING:
-            verdict = chain.policy if rule.target == "RETURN" else rule.target
-            return Outcome(verdict, number, tuple(matched), tuple(sorted(packet.items(), key=str)))
-    return Outcome(chain.policy, None, tuple(matched), tuple(sorted(packet.items(), key=str)))
+            return "stop", rule.target, here
+    return "end", None, None
 
 
 def unknown_choices(seed: int) -> list[Unknown]:
     """Ways to resolve the matches iptlint cannot evaluate: never, always, at random."""
     rng = random.Random(seed)
-    table = [rng.random() < 0.5 for _ in range(64)]
-    return [lambda _n: False, lambda _n: True, lambda n: table[n % 64]]
+    table = [rng.random() < 0.5 for _ in range(256)]
+    return [lambda _n: False, lambda _n: True, lambda n: table[n % 256]]
 
 
 # ---------------------------------------------------------------------------------------
@@ -267,6 +296,8 @@ RANDOM_VALUES = {
 def random_packet(rng: random.Random, family: Family = Family.IPV4) -> dict:
     packet = PacketSet.any(family).sample()
     for field, values in RANDOM_VALUES.items():
+        if field in ("src", "dst") and family is not Family.IPV4:
+            continue  # the sample's own IPv6 addresses
         value = rng.choice(values)
         packet[field] = ipaddress.ip_address(value) if field in ("src", "dst") else value
     return packet
@@ -313,14 +344,16 @@ def walked(chain: ChainSpec) -> tuple[Ruleset, Reachability]:
 @given(chains(), st.integers(0, 2**16))
 def test_a_rule_that_never_matches_matches_no_packet(chain, seed):
     _, reachability = walked(chain)
-    reach = reachability.chain("filter", "INPUT")
     rng = random.Random(seed)
-    for position in reach.never:
-        samples = packets_of(reach.bounds[position].over, rng) + [random_packet(rng) for _ in range(10)]
-        for packet in samples:
-            for unknown in unknown_choices(seed):
-                outcome = run_spec(chain, packet, unknown)
-                assert position not in outcome.matched, (chain.text(), position, packet)
+    for name in ("INPUT", "SUB"):
+        reach = reachability.chain("filter", name)
+        for position in reach.never:
+            samples = packets_of(reach.bounds[position].over, rng) + [random_packet(rng) for _ in range(10)]
+            for packet in samples:
+                for unknown in unknown_choices(seed):
+                    for start in {"INPUT", name}:
+                        outcome = run_spec(chain, packet, unknown, start=start)
+                        assert (name, position) not in outcome.matched, (chain.text(), name, position, packet)
 
 
 @RANDOM
@@ -328,19 +361,22 @@ def test_a_rule_that_never_matches_matches_no_packet(chain, seed):
 def test_removing_a_redundant_rule_changes_no_verdict(chain, seed):
     _, reachability = walked(chain)
     rng = random.Random(seed)
-    reach = reachability.chain("filter", "INPUT")
-    rules = list(reach.chain.rules)
     for found in reachability.redundancies:
-        position = rules.index(found.rule)
+        name = found.rule.chain
+        reach = reachability.chain("filter", name)
+        position = list(reach.chain.rules).index(found.rule)
         samples = packets_of(reach.bounds[position].over, rng) + [random_packet(rng) for _ in range(10)]
         for packet in samples:
             for unknown in unknown_choices(seed):
-                with_it, without = run_spec(chain, packet, unknown), run_spec(chain, packet, unknown, skip=position)
-                assert (with_it.verdict, with_it.packet) == (without.verdict, without.packet), (
-                    chain.text(),
-                    position,
-                    packet,
-                )
+                for start in {"INPUT", name}:
+                    with_it = run_spec(chain, packet, unknown, start=start)
+                    without = run_spec(chain, packet, unknown, skip=(name, position), start=start)
+                    assert (with_it.verdict, with_it.packet) == (without.verdict, without.packet), (
+                        chain.text(),
+                        name,
+                        position,
+                        packet,
+                    )
 
 
 @RANDOM
@@ -349,7 +385,8 @@ def test_the_models_agree_with_the_concrete_evaluator(chain, seed):
     ruleset, _ = walked(chain)
     rng = random.Random(seed)
     ctx = ModelContext(Family.IPV4, "filter", "INPUT")
-    for spec, rule in zip(chain.rules, ruleset.chain("filter", "INPUT").rules, strict=True):
+    parsed = ruleset.chain("filter", "INPUT").rules + ruleset.chain("filter", "SUB").rules
+    for spec, rule in zip(chain.rules + chain.sub, parsed, strict=True):
         bounds = rule_bounds(rule, ctx)
         for packet in packets_of(bounds.over, rng, 1) + [random_packet(rng) for _ in range(10)]:
             said = evaluate(bounds, packet)
@@ -737,3 +774,22 @@ def test_r002_leaves_dockers_own_forward_accepts_to_d007():
         result = lint(path.read_bytes(), str(path), Settings(select=("R002",)))
         reported += [(path.name, f.span.line) for f in result.findings if f.chain == "FORWARD"]
     assert dumps and not reported
+
+
+def test_a_jump_to_a_chain_that_always_decides_counts_as_a_decider():
+    text = dump(
+        ":INPUT ACCEPT [0:0]",
+        ":LOGDROP - [0:0]",
+        ":MAYBE - [0:0]",
+        "-A INPUT -s 203.0.113.0/24 -j LOGDROP",
+        "-A INPUT -s 203.0.113.7 -p tcp -m tcp --dport 22 -j ACCEPT",
+        "-A INPUT -s 198.51.100.0/24 -j MAYBE",
+        "-A INPUT -s 198.51.100.7 -j ACCEPT",
+        "-A LOGDROP -j LOG",
+        "-A LOGDROP -j DROP",
+        "-A MAYBE -p udp -j RETURN",
+        "-A MAYBE -j DROP",
+    )
+    assert positions(text, "R001") == [("R001", 6, 1)]
+    (message,) = messages(text, "R001")
+    assert "decided in LOGDROP earlier by line 5" in message

@@ -40,7 +40,7 @@ from iptlint import extensions
 from iptlint.semantics.models import ModelContext, match_bounds, rule_bounds
 from iptlint.semantics.models.basics import option_bounds
 from iptlint.semantics.packets import FIELD_NAMES, Bounds, Cube, IntervalSet, PacketSet, domain
-from iptlint.syntax.ast import Chain, Family, Match, Option, Rule, Ruleset, TargetKind
+from iptlint.syntax.ast import Chain, Family, Match, Option, Rule, Ruleset, Table, TargetKind
 
 ALL_FIELDS = frozenset(FIELD_NAMES)
 CONNTRACK_FIELDS = frozenset({"ct_state", "ct_snat", "ct_dnat", "ct_orig_dst", "ct_orig_dport", "ct_mark"})
@@ -65,7 +65,8 @@ _INDEXED = frozenset(INDEX_FIELDS)
 _MAX_INDEX_INTERVALS = 8  # beyond this, a rule is indexed by the hull of its values
 _MAX_EXPLAINED_PARTS = 4
 _LARGE_RULESET = 20_000  # rules; from here on the walk's objects are frozen for the collector
-_MAX_PRUNED_DECIDERS = 12  # beyond this, every decider found is kept (pruning is quadratic)
+_MAX_PRUNED_DECIDERS = 12
+_MAX_DECIDING_CHAIN = 64  # rules; longer user chains are not asked what they certainly decide  # beyond this, every decider found is kept (pruning is quadratic)
 
 
 # ---------------------------------------------------------------------------------------
@@ -400,10 +401,14 @@ class CachedConditions:
         self.ctx = ctx
         self._nodes: dict[int, tuple[Option | Match, Bounds]] = {}  # the node keeps its id alive
         self._rules: dict[tuple[int, ...], Bounds] = {}
+        self._by_rule: dict[int, Bounds] = {}  # id(rule): the ruleset keeps the rules alive
 
     def __call__(self, rule: Rule) -> Bounds:
-        nodes = _shared_first(rule)
-        return self._combined(nodes, tuple(map(id, nodes)))
+        found = self._by_rule.get(id(rule))
+        if found is None:
+            nodes = _shared_first(rule)
+            found = self._by_rule[id(rule)] = self._combined(nodes, tuple(map(id, nodes)))
+        return found
 
     def _combined(self, nodes: tuple[Option | Match, ...], key: tuple[int, ...]) -> Bounds:
         """The intersection of the nodes' bounds, cached for every prefix of the node list."""
@@ -426,6 +431,28 @@ class CachedConditions:
         return found[1]
 
 
+class _DecidedIn:
+    """User chain name -> `chain_decides` of it, computed on first use (none for other names)."""
+
+    def __init__(self, table: Table, conditions: CachedConditions) -> None:
+        self.chains = {chain.name: chain for chain in table.chains}  # Table.chain() is a linear search
+        self.conditions = conditions
+        self.family = conditions.ctx.family
+        self._known: dict[str, PacketSet] = {}
+
+    def __call__(self, name: str) -> PacketSet:
+        found = self._known.get(name)
+        if found is None:
+            chain = self.chains.get(name)
+            if chain is None or chain.builtin:
+                found = PacketSet.none(self.family)
+            else:
+                rules = chain.rules
+                found = chain_decides(rules, lambda: map(self.conditions, rules), self.family)
+            self._known[name] = found
+        return found
+
+
 class Reachability:
     """The walk of every chain of a ruleset, and the facts derived from it.
 
@@ -444,10 +471,13 @@ class Reachability:
         self.chains: dict[tuple[str, str], ChainReach] = {}
         for table in ruleset.tables:
             shared = CachedConditions(ModelContext(ruleset.family, table.name, "", ipsets or {}))
+            decided_in = _DecidedIn(table, shared)
             for chain in table.chains:
                 ctx = ModelContext(ruleset.family, table.name, chain.name, ipsets or {})
                 conditions = CachedConditions(ctx) if chain.builtin else shared
-                self.chains[(table.name, chain.name)] = walk_chain(table.name, chain, ctx, rewrites, conditions)
+                self.chains[(table.name, chain.name)] = walk_chain(
+                    table.name, chain, ctx, rewrites, conditions, decided_in
+                )
         self._never = {id(found.rule): found for reach in self.chains.values() for found in reach.never.values()}
 
     def chain(self, table: str, name: str) -> ChainReach | None:
@@ -553,18 +583,24 @@ def walk_chain(
     ctx: ModelContext,
     rewrites: Mapping[tuple[str, str], frozenset[str]],
     conditions: Callable[[Rule], Bounds] | None = None,
+    decided_in: Callable[[str], PacketSet] | None = None,
 ) -> ChainReach:
     """Walk one chain in rule order (see the module docstring).
 
     `conditions` gives a rule's bounds (default `rule_bounds` in `ctx`; `Reachability`
-    passes a cached one).
+    passes a cached one); `decided_in` gives, for a user chain of the table, the packets
+    a jump there certainly never returns (default: none).
     """
     conditions = conditions or functools.partial(rule_bounds, ctx=ctx)
     rules = chain.rules
     bounds = tuple(conditions(rule) for rule in rules)
     effects = tuple(target_effect(rule, rewrites) for rule in rules)
-    index = OverlapIndex()  # every rule that may match: for `redundancies`
-    decider_index = OverlapIndex()  # the rules that end the chain and may match: for `_decide`
+    decides = tuple(
+        _certainly_decided(rule, bound, effect, decided_in)
+        for rule, bound, effect in zip(rules, bounds, effects, strict=True)
+    )
+    index = OverlapIndex()  # the rules after the first one that ends the chain: for `redundancies`
+    decider_index = OverlapIndex()  # the rules that certainly decide some packets: for `_decide`
     events: list[_Rewrite] = []
     never: dict[int, NeverMatches] = {}
     seen: dict[int, PacketSet] = {}
@@ -573,27 +609,78 @@ def walk_chain(
         if over.is_empty():
             never[position] = NeverMatches(rule, conflict=explain_contradiction(rule, ctx))
             continue
-        deciders, remaining = _decide(over, position, decider_index, bounds, effects, never, events)
+        deciders, remaining = _decide(over, position, decider_index, decides, never, events)
         if seen:  # after a rule that ends the chain, never-matching rules too: `redundancies` asks
             index.add(position, over)
         if remaining.is_empty():
-            needed = _fewest(over, [(i, _surviving(bounds[i].under, i, events)) for i in deciders])
+            needed = _fewest(over, [(i, _surviving(decides[i], i, events)) for i in deciders])
             never[position] = NeverMatches(rule, deciders=tuple(rules[i] for i in needed))
             continue
+        decider_index.add(position, decides[position])
         if effects[position].ends:
             seen[position] = remaining
-            decider_index.add(position, bounds[position].under)  # what it certainly decides
         elif effects[position].rewrites:
             events.append(_Rewrite(position, effects[position].rewrites, over))
     return ChainReach(table, chain, bounds, effects, never, seen, index)
+
+
+def _certainly_decided(
+    rule: Rule, bounds: Bounds, effect: Effect, decided_in: Callable[[str], PacketSet] | None
+) -> PacketSet:
+    """The packets the rule certainly stops in this chain: its under-set if its target ends
+    the chain; for a jump, the part of it the called chain certainly never returns."""
+    if effect.ends:
+        return bounds.under
+    callee = rule.jump
+    if callee is None or decided_in is None or bounds.under.is_empty():
+        return PacketSet.none(bounds.under.family)
+    there = decided_in(callee)
+    return there if there.is_empty() else bounds.under & there
+
+
+def chain_decides(rules: tuple[Rule, ...], bounds: Callable[[], Iterable[Bounds]], family: Family) -> PacketSet:
+    """The packets entering a user chain that certainly end with a verdict there (never come back).
+
+    The under-sets of its rules whose target stops the traversal (ACCEPT, DROP, QUEUE, a
+    terminal extension), minus every packet an earlier rule might return, send on (goto,
+    jump) or change (a rewrite, an unknown target): those might leave the chain first, or
+    no longer be the packets that entered.  Long chains are not looked at (none).
+    `bounds()` gives the rules' bounds, asked for only when a rule stops the traversal.
+    """
+    decided = PacketSet.none(family)
+    if len(rules) > _MAX_DECIDING_CHAIN or not any(map(_stops_traversal, rules)):
+        return decided
+    risky = PacketSet.none(family)
+    for rule, bound in zip(rules, bounds(), strict=True):
+        target = rule.target
+        if target is None:
+            continue
+        if _stops_traversal(rule):
+            decided = decided | (bound.under - risky)
+        elif target.kind is TargetKind.EXTENSION and target_effect(rule, {}) is CONTINUES:
+            continue  # LOG, NFLOG...: the packet goes on unchanged
+        else:
+            risky = risky | bound.over
+            if len(risky.cubes) == 1 and not risky.cubes[0].items:
+                break  # any packet might have left or changed: nothing later is certain
+    return decided
+
+
+def _stops_traversal(rule: Rule) -> bool:
+    """ACCEPT, DROP, QUEUE or a terminal extension: the packet leaves every chain of the table."""
+    target = rule.target
+    if target is None or target.goto:
+        return False
+    if target.kind is TargetKind.VERDICT:
+        return target.name != "RETURN"
+    return target.kind is TargetKind.EXTENSION and target_effect(rule, {}).ends
 
 
 def _decide(
     over: PacketSet,
     position: int,
     index: OverlapIndex,
-    bounds: tuple[Bounds, ...],
-    effects: tuple[Effect, ...],
+    decides: tuple[PacketSet, ...],
     never: Mapping[int, NeverMatches],
     events: list[_Rewrite],
 ) -> tuple[list[int], PacketSet]:
@@ -603,9 +690,9 @@ def _decide(
     if index.is_empty():
         return deciders, remaining
     for earlier in sorted(index.query(over)):
-        if not effects[earlier].ends or earlier in never:
+        if earlier in never:
             continue
-        under = _surviving(bounds[earlier].under, earlier, events)
+        under = _surviving(decides[earlier], earlier, events)
         if under.is_empty() or not under.overlaps(remaining):
             continue
         remaining = remaining - under
@@ -718,6 +805,8 @@ def action_words(rule: Rule) -> str:
         return "counted"
     if target.goto:
         return f"sent to {target.name} for good (-g)"
+    if target.kind is TargetKind.CHAIN:
+        return f"decided in {target.name}"
     return _PARTICIPLES.get(target.name, f"given to {target.name}")
 
 
