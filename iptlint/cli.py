@@ -575,6 +575,9 @@ def run_diff(args: argparse.Namespace) -> int:
         )
     except ValueError as error:
         raise UsageError(str(error)) from None
+    for name, count in zip((old_name, new_name), difference.parse_errors, strict=True):
+        if count:
+            print(f"iptlint: {name}: {count} errors in the dump; diffing the rules that parsed", file=sys.stderr)
     _write(render(args.format, difference, __version__, str(Path.cwd())), args.output_file)
     failing = {
         "opened": difference.opened,

@@ -201,6 +201,16 @@ def test_docs_show_the_real_output(capsys: pytest.CaptureFixture[str], monkeypat
         assert capsys.readouterr().out == shown, command
 
 
+def test_cli_warns_of_errors_in_a_dump(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good, bad = tmp_path / "good.rules", tmp_path / "bad.rules"
+    good.write_text("*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n")
+    bad.write_text(good.read_text().replace("COMMIT", "-A INPUT -s 300.1.1.1 -j ACCEPT\nCOMMIT"))
+    assert main(["diff", str(good), str(bad)]) == 0
+    captured = capsys.readouterr()
+    assert "No change in behaviour." in captured.out and "S108" in captured.out
+    assert captured.err == f"iptlint: {bad}: 1 errors in the dump; diffing the rules that parsed\n"
+
+
 def test_cli_families_must_agree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     six = tmp_path / "six.rules"
     six.write_text("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 2001:db8::/32 -j DROP\nCOMMIT\n")

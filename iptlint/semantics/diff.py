@@ -60,6 +60,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from iptlint.findings import Severity
 from iptlint.semantics import packets as p
 from iptlint.semantics import walk as walk_module
 from iptlint.semantics.models import ModelContext, match_bounds
@@ -207,6 +208,7 @@ class Difference:
     walks: int = 0
     exhaustive: bool = True
     local_addresses: tuple[str, ...] = ()  # as given (for the `iptlint trace` commands shown)
+    parse_errors: tuple[int, int] = (0, 0)  # errors in the old and the new dump (their rules that parsed are diffed)
 
     @property
     def behaviour_changed(self) -> bool:
@@ -869,8 +871,11 @@ def diff(
     from iptlint.linter import Settings
     from iptlint.syntax.parser import parse
 
-    old = parse(old_text, old_path).ruleset
-    new = parse(new_text, new_path).ruleset
+    old_result, new_result = parse(old_text, old_path), parse(new_text, new_path)
+    old, new = old_result.ruleset, new_result.ruleset
+    errors = tuple(
+        sum(1 for f in result.findings if f.severity is Severity.ERROR) for result in (old_result, new_result)
+    )
     changes, walks, exhaustive = behaviour_changes(
         old, new, local_addresses=local_addresses, ipsets=ipsets, max_walks=max_walks
     )
@@ -881,7 +886,17 @@ def diff(
         settings = Settings(check_options={"local_addresses": tuple(local_addresses), "ipsets": dict(ipsets or {})})
         added, fixed = finding_changes(old_text, new_text, old, new, settings)
     return Difference(
-        old_path, new_path, old.family, changes, exposed, added, fixed, walks, exhaustive, tuple(local_addresses)
+        old_path,
+        new_path,
+        old.family,
+        changes,
+        exposed,
+        added,
+        fixed,
+        walks,
+        exhaustive,
+        tuple(local_addresses),
+        errors,
     )
 
 
