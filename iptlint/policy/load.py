@@ -70,8 +70,9 @@ def schema() -> dict:
     return json.loads((_package_dir() / "schema.json").read_text())
 
 
+@functools.cache
 def builtin_paths() -> dict[str, Path]:
-    """Built-in policy id -> file (policies/**/*.yaml)."""
+    """Built-in policy id -> file (policies/**/*.yaml); read once per process."""
     found = {}
     for path in sorted(_package_dir().rglob("*.yaml")):
         document = yamlfile.load(path.read_text())
