@@ -291,6 +291,8 @@ def leaving_text(step: w.Step) -> str:
     """What a step did, said briefly, for a hop that leaves its chain: `RETURN to FORWARD`, `ACCEPT`."""
     if step.kind == "rule" and step.matched:
         return step.action
+    if step.kind == "rule" and step.matched is None:
+        return f"unknown: {step.unknown}" if step.unknown else "unknown"
     if step.kind in ("policy", "return"):
         return step.action
     return ""

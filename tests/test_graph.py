@@ -236,6 +236,25 @@ def test_a_dropped_packet_ends_at_the_verdict():
     assert last.source == "filter/INPUT" and last.label == "policy DROP"
 
 
+def test_an_undetermined_packet_ends_at_the_verdict_with_what_was_unknown():
+    ruleset = parse(NGINX.read_text(), "nginx.rules")
+    trace = walk(ruleset, packet_from_words({"in": "eth0", "dport": "80"}, ruleset.family))
+    graph = build(ruleset, trace)
+    assert trace.verdict == "UNKNOWN"
+    assert graph.path == (PACKET_IN, "nat/PREROUTING", "VERDICT")
+    last = next(edge for edge in graph.edges if edge.target == "VERDICT")
+    assert last.label.startswith("unknown: ") and last.hops == (2,)
+
+
+def test_a_packet_the_host_sends_starts_at_the_local_process():
+    ruleset = parse(NGINX.read_text(), "nginx.rules")
+    packet = packet_from_words({"src": "203.0.113.10", "dst": "198.51.100.7", "dport": "443"}, ruleset.family)
+    trace = walk(ruleset, packet, local_addresses=["203.0.113.10"])
+    graph = build(ruleset, trace)
+    assert graph.path == ("LOCAL", "nat/OUTPUT", "filter/OUTPUT", "nat/POSTROUTING", PACKET_OUT)
+    assert all(edge.kind == "flow" for edge in graph.edges if edge.traversed)
+
+
 # ---------------------------------------------------------------------------------------
 # Mermaid
 # ---------------------------------------------------------------------------------------
