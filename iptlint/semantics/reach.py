@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -66,6 +67,7 @@ _MAX_INDEX_INTERVALS = 8  # beyond this, a rule is indexed by the hull of its va
 _MAX_EXPLAINED_PARTS = 4
 _LARGE_RULESET = 20_000  # rules; from here on the walk's objects are frozen for the collector
 _MAX_PRUNED_DECIDERS = 12
+_MAX_DECIDING_RULES = 64  # rules of a user chain read to learn what a jump there certainly decides
 _MAX_DECIDING_CHAIN = 64  # rules; longer user chains are not asked what they certainly decide  # beyond this, every decider found is kept (pruning is quadratic)
 
 
@@ -642,28 +644,29 @@ def chain_decides(rules: tuple[Rule, ...], bounds: Callable[[], Iterable[Bounds]
     """The packets entering a user chain that certainly end with a verdict there (never come back).
 
     The under-sets of its rules whose target stops the traversal (ACCEPT, DROP, QUEUE, a
-    terminal extension), minus every packet an earlier rule might return, send on (goto,
-    jump) or change (a rewrite, an unknown target): those might leave the chain first, or
-    no longer be the packets that entered.  Long chains are not looked at (none).
-    `bounds()` gives the rules' bounds, asked for only when a rule stops the traversal.
+    terminal extension), up to the first rule that might return a packet, send it on
+    (goto, jump) or change it (a rewrite, an unknown target): past that one, a packet
+    might have left or changed, whatever the rule's conditions (they are not looked at,
+    which keeps this cheap).  Rules without a target and targets that only observe (LOG,
+    NFLOG...) are passed.  Only the first `_MAX_DECIDING_RULES` rules are read (a union
+    of thousands of sets would cost more than it finds).  `bounds()` gives the rules' bounds, asked for only when a rule
+    stops the traversal before any such rule.
     """
     decided = PacketSet.none(family)
-    if len(rules) > _MAX_DECIDING_CHAIN or not any(map(_stops_traversal, rules)):
+    certain = tuple(itertools.islice(itertools.takewhile(_stops_or_observes, rules), _MAX_DECIDING_RULES))
+    if not any(map(_stops_traversal, certain)):
         return decided
-    risky = PacketSet.none(family)
-    for rule, bound in zip(rules, bounds(), strict=True):
-        target = rule.target
-        if target is None:
-            continue
+    for rule, bound in zip(certain, bounds(), strict=False):
         if _stops_traversal(rule):
-            decided = decided | (bound.under - risky)
-        elif target.kind is TargetKind.EXTENSION and target_effect(rule, {}) is CONTINUES:
-            continue  # LOG, NFLOG...: the packet goes on unchanged
-        else:
-            risky = risky | bound.over
-            if len(risky.cubes) == 1 and not risky.cubes[0].items:
-                break  # any packet might have left or changed: nothing later is certain
+            decided = decided | bound.under
     return decided
+
+
+def _stops_or_observes(rule: Rule) -> bool:
+    target = rule.target
+    if target is None or _stops_traversal(rule):
+        return True
+    return target.kind is TargetKind.EXTENSION and target_effect(rule, {}) is CONTINUES
 
 
 def _stops_traversal(rule: Rule) -> bool:
