@@ -55,6 +55,8 @@ PROTOCOL_NAMES = {number: name for name, number in PROTOCOL_NUMBERS.items()}
 PORT_OPTIONS = frozenset({"--dport", "--destination-port", "--dports", "--destination-ports", "--ports"})
 MAX_INTERFACES = 8
 MAX_SERVICES = 200
+MAX_BLOCKS_SHOWN = 3
+MAX_CELL_WALKS = 5000  # source cells are probed only when the pair needs no more walks than this
 DOCKER_CHAIN_PREFIX = "DOCKER"
 OPEN, CLOSED = "ACCEPT", frozenset({"DROP", "REJECT"})
 
@@ -300,6 +302,7 @@ class Outcome:
     verdict: str  # ACCEPT / DROP / REJECT / UNKNOWN
     decided_by: Rule | None
     policy_of: tuple[str, str] | None  # (table, chain) whose policy decided, if one did
+    sources: str | None = None  # the named networks the packet stands for; None: anyone
 
     @property
     def family_name(self) -> str:
@@ -328,7 +331,8 @@ class Outcome:
         return f"{path}: no rule stops it"
 
     def describe(self) -> str:
-        return f"{self.family_name} {self.verdict} ({self.why()})"
+        sources = f" from {self.sources}" if self.sources else ""
+        return f"{self.family_name} {self.verdict}{sources} ({self.why()})"
 
     def packet_text(self) -> str:
         source, destination = self.packet["src"], self.packet["dst"]
@@ -371,32 +375,109 @@ def outcome(ruleset: Ruleset, packet: dict[str, Any], local_addresses: tuple[str
     return Outcome(ruleset, packet, trace.verdict, trace.decided_by, policy_of)
 
 
+@dataclass(frozen=True, slots=True)
+class _Prober:
+    """The fixed parts of the probes of one pair: hosts, sources, local addresses, per family."""
+
+    rulesets: dict[Family, Ruleset]
+    hosts: dict[Family, str]
+    sources: dict[Family, str]
+    local: dict[Family, tuple[str, ...]]
+
+    @classmethod
+    def of(cls, v4: Ruleset, v6: Ruleset, local_addresses: tuple[str, ...]) -> _Prober:
+        hosts = {family: host_address(family, local_addresses) for family in Family}
+        return cls(
+            {Family.IPV4: v4, Family.IPV6: v6},
+            hosts,
+            {Family.IPV4: unnamed_source(v4), Family.IPV6: unnamed_source(v6)},
+            {family: of_family(family, (*local_addresses, hosts[family])) for family in Family},
+        )
+
+    def walk(self, family: Family, service: Service, interface: str, source: str | None = None) -> Outcome:
+        packet = probe_packet(service, family, interface, source or self.sources[family], self.hosts[family])
+        return outcome(self.rulesets[family], packet, self.local[family])
+
+
 def gaps(v4: Ruleset, v6: Ruleset, local_addresses: Iterable[str] = ()) -> list[Gap]:
-    """Every service where one family accepts a connection from outside and the other refuses it."""
-    local_addresses = tuple(local_addresses)
-    hosts = {family: host_address(family, local_addresses) for family in Family}
-    sources = {Family.IPV4: unnamed_source(v4), Family.IPV6: unnamed_source(v6)}
-    locals_of = {family: of_family(family, (*local_addresses, hosts[family])) for family in Family}
+    """Every service where one family accepts a connection from outside and the other refuses it.
+
+    First from a source no rule names ("anyone"); where both accept that, and the pair is
+    small enough (`MAX_CELL_WALKS`), from each cell of the source networks one family's
+    rules name: a cell one family stops while the other family stops no source at all is
+    a gap too (a blocklist kept in one family only).
+    """
+    prober = _Prober.of(v4, v6, tuple(local_addresses))
     interfaces = incoming_interfaces(v4, v6)
+    chosen = sorted(services(v4) | services(v6))[:MAX_SERVICES]
+    cells = {family: named_source_cells(prober.rulesets[family], prober.sources[family]) for family in Family}
+    with_cells = len(chosen) * len(interfaces) * sum(len(c) for c in cells.values()) <= MAX_CELL_WALKS
     found: list[Gap] = []
-    for service in sorted(services(v4) | services(v6))[:MAX_SERVICES]:
+    for service in chosen:
         per_direction: dict[Family, list[tuple[str, Outcome, Outcome]]] = {Family.IPV4: [], Family.IPV6: []}
         for interface in interfaces:
-            sides = {
-                ruleset.family: outcome(
-                    ruleset,
-                    probe_packet(service, ruleset.family, interface, sources[ruleset.family], hosts[ruleset.family]),
-                    locals_of[ruleset.family],
-                )
-                for ruleset in (v4, v6)
-            }
-            for family, other in ((Family.IPV4, Family.IPV6), (Family.IPV6, Family.IPV4)):
-                if sides[family].verdict == OPEN and sides[other].verdict in CLOSED:
-                    per_direction[family].append((interface, sides[family], sides[other]))
+            sides = {family: prober.walk(family, service, interface) for family in Family}
+            hit = _anyone_gap(sides)
+            if hit is None and with_cells and all(side.verdict == OPEN for side in sides.values()):
+                hit = _cell_gap(prober, service, interface, sides, cells)
+            if hit is not None:
+                per_direction[hit[0].ruleset.family].append((interface, *hit))
         for hits in per_direction.values():
             if hits:
                 _, opened, closed = hits[0]
                 found.append(Gap(service, tuple(hit[0] for hit in hits), opened, closed))
+    return found
+
+
+def _anyone_gap(sides: dict[Family, Outcome]) -> tuple[Outcome, Outcome] | None:
+    """(open, closed) when one family accepts the unnamed source and the other stops it."""
+    for family, other in ((Family.IPV4, Family.IPV6), (Family.IPV6, Family.IPV4)):
+        if sides[family].verdict == OPEN and sides[other].verdict in CLOSED:
+            return sides[family], sides[other]
+    return None
+
+
+def _cell_gap(
+    prober: _Prober, service: Service, interface: str, sides: dict[Family, Outcome], cells: dict[Family, list]
+) -> tuple[Outcome, Outcome] | None:
+    """(open, closed) when one family stops some named source cell and the other family stops none."""
+    closed = {
+        family: [
+            replace_sources(prober.walk(family, service, interface, source), text) for source, text in cells[family]
+        ]
+        for family in Family
+    }
+    closed = {family: [o for o in outcomes if o.verdict in CLOSED] for family, outcomes in closed.items()}
+    for family, other in ((Family.IPV4, Family.IPV6), (Family.IPV6, Family.IPV4)):
+        if closed[family] and not closed[other]:
+            return sides[other], closed[family][0]
+    return None
+
+
+def replace_sources(found: Outcome, sources: str) -> Outcome:
+    return Outcome(found.ruleset, found.packet, found.verdict, found.decided_by, found.policy_of, sources)
+
+
+def named_source_cells(ruleset: Ruleset, unnamed: str) -> list[tuple[str, str]]:
+    """(representative source, the cell as CIDR text) of each source cell the rules' networks cut,
+    but the unnamed source's own cell and cells of loopback or Docker subnets."""
+    from iptlint.docker.exposure import source_cells
+    from iptlint.semantics.walk import docker_bridges
+
+    kind = ipaddress.IPv4Address if ruleset.family is Family.IPV4 else ipaddress.IPv6Address
+    skipped = [bridge.subnet for bridge in docker_bridges(ruleset)]
+    skipped.append(ipaddress.ip_network("127.0.0.0/8" if ruleset.family is Family.IPV4 else "::1/128"))
+    unnamed_number = int(ipaddress.ip_address(unnamed))
+    found = []
+    for lo, hi in source_cells(ruleset):
+        if lo <= unnamed_number <= hi:
+            continue
+        representative = kind(lo + 1 if hi - lo >= 2 else lo)
+        if any(representative in network for network in skipped):
+            continue
+        blocks = [str(block) for block in ipaddress.summarize_address_range(kind(lo), kind(hi))]
+        text = ", ".join(blocks[:MAX_BLOCKS_SHOWN]) + (", ..." if len(blocks) > MAX_BLOCKS_SHOWN else "")
+        found.append((str(representative), text))
     return found
 
 

@@ -119,6 +119,19 @@ def test_ipv4_open_where_ipv6_drops_by_policy():
     assert found[0].closed.why() == "rules.v6: policy DROP of INPUT"
 
 
+def test_a_blocklist_kept_in_one_family_only_is_a_gap():
+    blocklist = V6_OPEN.replace("COMMIT", "-A INPUT -s 100.64.0.0/10 -p tcp -m tcp --dport 22 -j DROP\nCOMMIT")
+    assert gaps(v4(blocklist), v6(V6_OPEN)) == []  # the ACCEPT of port 22 comes first: the DROP never matters
+    reordered = V6_OPEN.replace(
+        "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+        "-A INPUT -s 100.64.0.0/10 -p tcp -m tcp --dport 22 -j DROP\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+    )
+    (gap,) = gaps(v4(reordered), v6(V6_OPEN))
+    assert gap.service == Service("host", "tcp", 22) and gap.opened.ruleset.family is Family.IPV6
+    assert gap.closed.sources == "100.64.0.0/10" and gap.closed.packet["src"] == "100.64.0.1"
+    assert "IPv4 DROP from 100.64.0.0/10 (rules.v4:6)" in gap.describe()
+
+
 def test_a_routed_port_is_a_service_of_its_own():
     assert services(v4(V4_ROUTER)) == {Service("routed", "udp", 53)}
     found = gaps(v4(V4_ROUTER), v6(V6_OPEN))
