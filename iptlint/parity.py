@@ -56,7 +56,7 @@ PORT_OPTIONS = frozenset({"--dport", "--destination-port", "--dports", "--destin
 MAX_INTERFACES = 8
 MAX_SERVICES = 200
 MAX_BLOCKS_SHOWN = 3
-MAX_CELL_WALKS = 5000  # source cells are probed only when the pair needs no more walks than this
+MAX_CELL_WALKS = 1000  # source cells are probed only when the pair needs no more walks than this
 DOCKER_CHAIN_PREFIX = "DOCKER"
 OPEN, CLOSED = "ACCEPT", frozenset({"DROP", "REJECT"})
 
