@@ -131,6 +131,14 @@ def test_text_is_escaped():
     assert "<b>x" not in page
 
 
+def test_a_graph_too_large_to_read_is_not_drawn():
+    chains = "".join(f":C{n} - [0:0]\n" for n in range(html.MAX_DRAWN_NODES))
+    data = html.collect(f"*filter\n:INPUT ACCEPT [0:0]\n{chains}COMMIT\n".encode(), "big.rules", Settings())
+    page = html.render(data)
+    assert data.graph_svg is None and data.graph_mermaid == ""
+    assert "too many to draw in a page" in page and "iptlint graph big.rules --format svg" in page
+
+
 # ---------------------------------------------------------------------------------------
 # In a real browser
 # ---------------------------------------------------------------------------------------

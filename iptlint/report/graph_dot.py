@@ -121,13 +121,17 @@ def render(graph: Graph) -> str:
 
 
 def to_svg(dot_text: str, timeout: float = 60) -> str:
-    """SVG made by Graphviz's `dot -Tsvg`; GraphvizMissing when `dot` is not installed."""
+    """SVG made by Graphviz's `dot -Tsvg`; GraphvizMissing when `dot` is not installed, RuntimeError
+    when it fails or takes longer than `timeout` seconds."""
     program = shutil.which("dot")
     if program is None:
         raise GraphvizMissing(INSTALL_HINT)
-    done = subprocess.run(
-        [program, "-Tsvg"], input=dot_text.encode(), capture_output=True, timeout=timeout, check=False
-    )
+    try:
+        done = subprocess.run(
+            [program, "-Tsvg"], input=dot_text.encode(), capture_output=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"dot -Tsvg took more than {timeout:g} s") from None
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip()
         raise RuntimeError(f"dot -Tsvg failed: {message}")

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from iptlint.findings import Finding, Severity
 from iptlint.syntax.ast import Chain, Ruleset
 
+MAX_DRAWN_NODES = 400  # more chains than this make a picture nobody reads (and dot takes minutes)
 STATUS_WORDS = {"exposed": "EXPOSED", "possibly": "POSSIBLY", "closed": "closed", "host-only": "host only"}
 
 CSS = """
@@ -82,8 +83,9 @@ class ReportData:
     exposure_rows: tuple[dict, ...]
     has_docker: bool
     chains: tuple[ChainText, ...]
-    graph_svg: str | None  # inline SVG; None when Graphviz is missing
-    graph_mermaid: str
+    graph_svg: str | None  # inline SVG; None when Graphviz is missing or the graph is too large
+    graph_mermaid: str  # empty when the graph is too large
+    graph_nodes: int = 0
 
 
 # ---------------------------------------------------------------------------------------
@@ -103,6 +105,7 @@ def collect(data: bytes, path: str, settings) -> ReportData:
     result = lint(data, path, settings)
     analysis = Analysis(result.ruleset, settings.check_options)
     graph = build(result.ruleset)
+    drawable = len(graph.nodes) <= MAX_DRAWN_NODES
     rows = ()
     if analysis.docker is not None:
         exposures = analysis.exposures
@@ -118,8 +121,9 @@ def collect(data: bytes, path: str, settings) -> ReportData:
         exposure_rows=rows,
         has_docker=analysis.docker is not None,
         chains=chain_texts(result.ruleset),
-        graph_svg=_svg_or_none(graph_dot.render(graph)),
-        graph_mermaid=graph_mermaid.render(graph),
+        graph_svg=_svg_or_none(graph_dot.render(graph)) if drawable else None,
+        graph_mermaid=graph_mermaid.render(graph) if drawable else "",
+        graph_nodes=len(graph.nodes),
     )
 
 
@@ -298,6 +302,11 @@ def graph_section(data: ReportData) -> str:
     )
     if data.graph_svg is not None:
         body = f'<div class="graph">{data.graph_svg}</div>'
+    elif not data.graph_mermaid:
+        body = (
+            f"<p>{data.graph_nodes} nodes: too many to draw in a page. "
+            f"<code>iptlint graph {e(data.path)} --format svg</code> draws them all.</p>"
+        )
     else:
         body = (
             '<p class="muted">Graphviz is not installed (apt-get install graphviz): the graph in Mermaid, '
