@@ -614,8 +614,8 @@ def run_graph(args: argparse.Namespace) -> int:
     text = graph_dot.render(graph)
     if args.format == "svg":
         try:
-            text = graph_dot.to_svg(text)
-        except graph_dot.GraphvizMissing as error:
+            text = graph_dot.to_svg(text, timeout=600)
+        except RuntimeError as error:  # GraphvizMissing: the install hint; else dot failed or took too long
             raise UsageError(str(error)) from None
     _write(text, args.output_file)
     return EXIT_OK
