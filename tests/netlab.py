@@ -30,9 +30,10 @@ iptables-save dump, a set of network namespaces::
 * Counters: `iptables-save -c` in the router before and after, parsed by iptlint's
   own parser; `counters_delta[(table, chain, rule_number)]` (rule numbers from 1, as
   `iptables -L --line-numbers`) and `policy_delta[(table, chain)]` hold what grew.
-* `ct_state` "ESTABLISHED" (TCP or UDP, forwarded): the lab first opens the connection
-  (SYN or a first datagram from the sender, the answer crafted by the peer that
-  captured it), reads the counters, then sends the measured packet.  Other states are
+* `ct_state` "ESTABLISHED" (TCP or UDP forwarded, UDP to the router): the lab first
+  opens the connection (SYN or a first datagram from the sender, the answer crafted by
+  the peer that captured it, or sent by a UDP socket of the router), reads the
+  counters, then sends the measured packet.  Other states are
   what the crafted packet makes conntrack see (see `send`).
 
 The caller keeps 5-tuples unique within one lab (conntrack remembers connections: a
@@ -625,6 +626,10 @@ class NetLab:
         self.drain()
         self.emit(in_iface, opening)
         where, iface, seen = self.catch(opening.ident, SETUP_WAIT)
+        if where == "router" and seen is not None and first.proto == 17:
+            answered = self.answer_from_router(seen)
+            self.counts = None  # the opening packets counted: read again before measuring
+            return Wire(**{**first.__dict__, "ident": next(self.idents) & 0xFFFF}) if answered else None
         if where != "server" or seen is None or iface is None:
             self.counts = None
             return None
@@ -649,6 +654,20 @@ class NetLab:
         if first.proto == 6:
             changes |= {"tcp_flags": 0x10, "seq": opening.seq + 1, "ack": 5001}
         return Wire(**{**first.__dict__, **changes})
+
+    def answer_from_router(self, seen: Seen) -> bool:
+        """Answer a UDP datagram delivered to the router from a socket of its own; True if the answer got out."""
+        sock = self.router_socket(17)
+        token = b"netlab" + struct.pack("!H", next(self.idents) & 0xFFFF)
+        try:
+            sock.bind((seen.dst, seen.dport))
+            sock.sendto(token, (seen.src, seen.sport))
+            where, _, _ = self.catch(lambda back: back.proto == 17 and back.payload.startswith(token), SETUP_WAIT)
+        except PermissionError:
+            return False  # the OUTPUT path dropped the answer
+        finally:
+            sock.close()
+        return where == "server"
 
     # -- packets the router sends itself (the OUTPUT path) -----------------------------
 

@@ -342,7 +342,7 @@ class Generator:
         if rule is not None and packet["proto"] in (6, 17) and ports:
             packet["dport"] = self.rng.choice(ports)
         forwarded = packet["dst"] not in self.locals
-        if packet["proto"] in (6, 17) and forwarded and self.rng.random() < 0.15:
+        if packet["proto"] in (6, 17) and (forwarded or packet["proto"] == 17) and self.rng.random() < 0.15:
             packet["ct_state"] = "ESTABLISHED"
             if packet["proto"] == 6:
                 packet["tcp_flags"] = 0x10
