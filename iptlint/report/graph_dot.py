@@ -16,7 +16,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from iptlint.graph import Cluster, Edge, Graph, Node
+from iptlint.graph import VERDICT, Cluster, Edge, Graph, Node
 
 INSTALL_HINT = "install graphviz: apt-get install graphviz"
 TRACE_COLOR = "#d9480f"
@@ -70,7 +70,8 @@ def edge_line(edge: Edge) -> str:
     if edge.kind == "flow":
         attributes.append('color="#868e96" penwidth=2 arrowhead=vee')
     if edge.kind in ("hop", "decided"):
-        attributes.append("style=dotted constraint=false")
+        # A move back (a RETURN, the end of a table) must not pull the layout; the verdict sits by its chain.
+        attributes.append("style=dotted" if edge.target == VERDICT else "style=dotted constraint=false")
     if edge.traversed:
         hops = ",".join(str(n) for n in edge.hops)
         label = " ".join(part for part in (label, "#" + ", #".join(str(n) for n in edge.hops)) if part)
