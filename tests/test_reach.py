@@ -793,3 +793,23 @@ def test_a_jump_to_a_chain_that_always_decides_counts_as_a_decider():
     assert positions(text, "R001") == [("R001", 6, 1)]
     (message,) = messages(text, "R001")
     assert "decided in LOGDROP earlier by line 5" in message
+
+
+def test_a_failing_model_makes_its_match_unknown(monkeypatch):
+    from iptlint.semantics import reach
+
+    def broken(match, ctx):
+        raise ValueError("a value the model did not expect")
+
+    real = reach.match_bounds
+    monkeypatch.setattr(
+        reach, "match_bounds", lambda match, ctx: broken(match, ctx) if match.name == "tcp" else real(match, ctx)
+    )
+    text = dump(
+        ":INPUT DROP [0:0]",
+        "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+        "-A INPUT -p tcp -m tcp --dport 22 -s 10.0.0.1 -j DROP",
+        "-A INPUT -p udp -j ACCEPT",
+        "-A INPUT -p udp -s 10.0.0.1 -j DROP",
+    )
+    assert positions(text, "R001") == [("R001", 6, 1)]  # the tcp rules are unknown now, the udp ones still known

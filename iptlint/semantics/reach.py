@@ -428,9 +428,16 @@ class CachedConditions:
     def _node(self, node: Option | Match) -> Bounds:
         found = self._nodes.get(id(node))
         if found is None:
-            bounds = option_bounds(node, self.ctx) if isinstance(node, Option) else match_bounds(node, self.ctx)
-            found = self._nodes[id(node)] = (node, bounds)
+            found = self._nodes[id(node)] = (node, self._model(node))
         return found[1]
+
+    def _model(self, node: Option | Match) -> Bounds:
+        """The node's bounds; unknown (any packet might match, none surely does) when its
+        model fails on a value it did not expect: a lint run goes on, and stays sound."""
+        try:
+            return option_bounds(node, self.ctx) if isinstance(node, Option) else match_bounds(node, self.ctx)
+        except Exception:  # a model's bug must not stop the other checks
+            return Bounds.unknown(self.ctx.family)
 
 
 class _DecidedIn:
