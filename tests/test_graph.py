@@ -320,6 +320,13 @@ def test_mermaid_of_the_nginx_trace(monkeypatch):
     assert_snapshot("nginx-trace.mmd", text)
 
 
+def test_the_docs_show_the_nginx_trace_as_it_is_now():
+    docs = (ROOT / "docs" / "graph.md").read_text()
+    block = re.search(r"```mermaid\n(.*?)```", docs, re.DOTALL)
+    assert block is not None
+    assert block.group(1) == (SNAPSHOTS / "nginx-trace.mmd").read_text()
+
+
 def test_mermaid_escapes_quotes_and_markup():
     ruleset, trace = nginx_trace()
     text = graph_mermaid.render(build(ruleset, trace))

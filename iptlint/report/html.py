@@ -171,7 +171,16 @@ def explained(explain, ruleset: Ruleset, table: str, chain: Chain) -> str | None
         text = explain(ruleset, table, chain.name)
     except Exception:  # an explainer in progress must not break the report
         return None
-    return text if isinstance(text, str) and text.strip() else None
+    return explanation_text(text)
+
+
+def explanation_text(value: object) -> str | None:
+    """An explainer's answer as text: a string, lines, or an object with `text`; None when empty."""
+    if isinstance(value, list | tuple) and all(isinstance(line, str) for line in value):
+        value = "\n".join(value)
+    elif not isinstance(value, str) and isinstance(getattr(value, "text", None), str):
+        value = value.text
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def chain_texts(ruleset: Ruleset) -> tuple[ChainText, ...]:
