@@ -186,7 +186,6 @@ class Service:
 def services(ruleset: Ruleset) -> set[Service]:
     """Every service that `ruleset` mentions (see the module docstring)."""
     from iptlint.analysis import Analysis
-    from iptlint.docker.model import read
 
     analysis = Analysis(ruleset)
     found: set[Service] = set()
@@ -200,11 +199,20 @@ def services(ruleset: Ruleset) -> set[Service]:
                 found.add(Service("host", protocol, port))
             if "FORWARD" in hooks and not rule.chain.startswith(DOCKER_CHAIN_PREFIX):
                 found.add(Service("routed", protocol, port))
-    docker = read(ruleset)
-    for published in docker.ports if docker else ():
-        if not published.ingress and published.host_ports is not None and not published.loopback_only:
-            found.add(Service("host", published.protocol, published.host_ports.lo))
+    found.update(published_services(ruleset))
     return found
+
+
+def published_services(ruleset: Ruleset) -> set[Service]:
+    """The host ports Docker publishes in this dump (not loopback-only, not swarm's ingress)."""
+    from iptlint.docker.model import read
+
+    docker = read(ruleset)
+    return {
+        Service("host", port.protocol, port.host_ports.lo)
+        for port in (docker.ports if docker else ())
+        if not port.ingress and port.host_ports is not None and not port.loopback_only
+    }
 
 
 def _is_host_hook(hooks: frozenset[str], table: str) -> bool:
@@ -386,6 +394,14 @@ class Gap:
     interfaces: tuple[str, ...]
     opened: Outcome  # the example of the family that accepts
     closed: Outcome  # the example of the family that drops or rejects
+    published_in: tuple[str, ...] = ()  # the families ("IPv4", "IPv6") where Docker publishes the port
+
+    def service_text(self) -> str:
+        """`tcp port 8080 to the host (published by Docker in IPv4 only)`."""
+        if not self.published_in:
+            return self.service.describe()
+        where = " and ".join(self.published_in) if len(self.published_in) > 1 else f"{self.published_in[0]} only"
+        return f"{self.service.describe()} (published by Docker in {where})"
 
     def interfaces_text(self) -> str:
         named = [name for name in self.interfaces if name != FRESH_INTERFACE]
@@ -396,7 +412,7 @@ class Gap:
     def describe(self) -> str:
         """`tcp port 5432 to the host from outside via eth0: IPv4 DROP (rules.v4:12), IPv6 ACCEPT (...)`."""
         v4, v6 = (self.opened, self.closed) if self.opened.ruleset.family is Family.IPV4 else (self.closed, self.opened)
-        return f"{self.service.describe()} from outside via {self.interfaces_text()}: {v4.describe()}, {v6.describe()}"
+        return f"{self.service_text()} from outside via {self.interfaces_text()}: {v4.describe()}, {v6.describe()}"
 
 
 def outcome(ruleset: Ruleset, packet: dict[str, Any], local_addresses: tuple[str, ...]) -> Outcome:
@@ -448,6 +464,7 @@ def gaps(v4: Ruleset, v6: Ruleset, local_addresses: Iterable[str] = ()) -> list[
     interfaces = incoming_interfaces(v4, v6)
     chosen = sorted(services(v4) | services(v6))[:MAX_SERVICES]
     cells = {family: named_source_cells(prober.rulesets[family], prober.sources[family]) for family in Family}
+    published = (("IPv4", published_services(v4)), ("IPv6", published_services(v6)))
     with_cells = len(chosen) * len(interfaces) * sum(len(c) for c in cells.values()) <= MAX_CELL_WALKS
     found: list[Gap] = []
     for service in chosen:
@@ -462,7 +479,8 @@ def gaps(v4: Ruleset, v6: Ruleset, local_addresses: Iterable[str] = ()) -> list[
         for hits in per_direction.values():
             if hits:
                 _, opened, closed = hits[0]
-                found.append(Gap(service, tuple(hit[0] for hit in hits), opened, closed))
+                published_in = tuple(name for name, ports in published if service in ports)
+                found.append(Gap(service, tuple(hit[0] for hit in hits), opened, closed, published_in))
     return found
 
 

@@ -204,6 +204,12 @@ def test_a_docker_user_rule_only_in_ipv4_leaves_the_published_port_open_on_ipv6(
         (Service("host", "tcp", 8080), ("eth0",), Family.IPV6)
     ]
     assert found[0].closed.decided_by.chain == "DOCKER-USER"
+    assert found[0].published_in == ("IPv4",)
+    assert (
+        found[0]
+        .describe()
+        .startswith("tcp port 8080 to the host (published by Docker in IPv4 only) from outside via eth0")
+    )
 
 
 def recordings() -> list[dict]:
@@ -236,6 +242,7 @@ def test_v4_fix_only_reports_the_open_ipv6_port_and_both_fixed_does_not():
     assert gap.service == Service("host", "tcp", 8080)
     assert gap.opened.ruleset.family is Family.IPV6 and gap.opened.decided_by.chain == "DOCKER"
     assert gap.closed.decided_by.chain == "DOCKER-USER"
+    assert gap.published_in == ("IPv4", "IPv6")
     both = by_name["ipv6-ip6tables-both-fixed"]["dumps"]
     assert gaps(v4(both["ipv4"]), v6(both["ipv6"])) == []
 

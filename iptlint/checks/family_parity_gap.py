@@ -84,7 +84,7 @@ def check(analysis: Analysis) -> Iterator[Finding]:
 
 def _message(gap: Gap) -> str:
     return (
-        f"{gap.service.describe()} from outside via {gap.interfaces_text()}: "
+        f"{gap.service_text()} from outside via {gap.interfaces_text()}: "
         f"{gap.opened.describe()} but {gap.closed.describe()}; "
         f"example packets {gap.opened.family_name} {gap.opened.packet_text()}, "
         f"{gap.closed.family_name} {gap.closed.packet_text()}"
