@@ -6,7 +6,8 @@ rule*, and keeps what every claim needs, always on the safe side:
 - `decided`: packets that certainly never reach the current rule, the union of the
   **under**-approximations of earlier rules whose target always ends evaluation in
   this chain (ACCEPT, DROP, QUEUE, RETURN, a goto `-g`, a terminal extension such as
-  REJECT or DNAT).  A rule *never matches* when its **over**-approximation is covered
+  REJECT or DNAT), and of jumps for the packets the called chain certainly never
+  returns (`chain_decides`: `-j LOGDROP` decides like a DROP).  A rule *never matches* when its **over**-approximation is covered
   by `decided`, or is empty by itself (its own conditions contradict).  The deciding
   rules are those whose under-set meets the rule's over-set.
 - rewrites: a rule that may change a modelled field of a packet that goes on (MARK sets
