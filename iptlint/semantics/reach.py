@@ -478,6 +478,7 @@ class Reachability:
 
     def _walk(self, ruleset: Ruleset, ipsets: Mapping | None) -> None:
         rewrites = chain_rewrites(ruleset)
+        effect_of = _EffectCache(rewrites)
         self.chains: dict[tuple[str, str], ChainReach] = {}
         for table in ruleset.tables:
             shared = CachedConditions(ModelContext(ruleset.family, table.name, "", ipsets or {}))
@@ -486,7 +487,7 @@ class Reachability:
                 ctx = ModelContext(ruleset.family, table.name, chain.name, ipsets or {})
                 conditions = CachedConditions(ctx) if chain.builtin else shared
                 self.chains[(table.name, chain.name)] = walk_chain(
-                    table.name, chain, ctx, rewrites, conditions, decided_in
+                    table.name, chain, ctx, rewrites, conditions, decided_in, effect_of
                 )
         self._never = {id(found.rule): found for reach in self.chains.values() for found in reach.never.values()}
 
@@ -594,17 +595,19 @@ def walk_chain(
     rewrites: Mapping[tuple[str, str], frozenset[str]],
     conditions: Callable[[Rule], Bounds] | None = None,
     decided_in: Callable[[str], PacketSet] | None = None,
+    effect_of: Callable[[Rule], Effect] | None = None,
 ) -> ChainReach:
     """Walk one chain in rule order (see the module docstring).
 
     `conditions` gives a rule's bounds (default `rule_bounds` in `ctx`; `Reachability`
     passes a cached one); `decided_in` gives, for a user chain of the table, the packets
-    a jump there certainly never returns (default: none).
+    a jump there certainly never returns (default: none); `effect_of` a rule's `Effect`
+    (default `target_effect` with `rewrites`, cached per kind of target).
     """
     conditions = conditions or functools.partial(rule_bounds, ctx=ctx)
     rules = chain.rules
     bounds = tuple(conditions(rule) for rule in rules)
-    effects = tuple(target_effect(rule, rewrites) for rule in rules)
+    effects = tuple(map(effect_of or _EffectCache(rewrites), rules))
     decides = tuple(
         _certainly_decided(rule, bound, effect, decided_in)
         for rule, bound, effect in zip(rules, bounds, effects, strict=True)
@@ -632,6 +635,24 @@ def walk_chain(
         elif effects[position].rewrites:
             events.append(_Rewrite(position, effects[position].rewrites, over))
     return ChainReach(table, chain, bounds, effects, never, seen, index)
+
+
+class _EffectCache:
+    """`target_effect`, once per kind of target (name, kind, goto) of a table: most rules share a few."""
+
+    def __init__(self, rewrites: Mapping[tuple[str, str], frozenset[str]]) -> None:
+        self.rewrites = rewrites
+        self._known: dict[tuple, Effect] = {}
+
+    def __call__(self, rule: Rule) -> Effect:
+        target = rule.target
+        if target is None:
+            return NO_TARGET
+        key = (rule.table, target.name, target.kind, target.goto)
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = target_effect(rule, self.rewrites)
+        return found
 
 
 def _certainly_decided(
