@@ -96,11 +96,18 @@ def test_a_fragment_names_no_builtin_chain():
 # -- S201 undefined-chain ------------------------------------------------------------------
 
 
+_PARSER_REFUSES_X = pytest.mark.xfail(
+    strict=True, reason="the parser refuses -X of a chain that rules jump to (S124), so no dangling jump is left"
+)
+
+
+@_PARSER_REFUSES_X
 def test_s201_jump_to_a_chain_deleted_before_commit():
     text = dump(":INPUT ACCEPT [0:0]", ":LOGDROP - [0:0]", "-A INPUT -p tcp -j LOGDROP", "-X LOGDROP")
     assert positions(text, "S201") == [("S201", 4, 17)]
 
 
+@_PARSER_REFUSES_X
 def test_s201_suggests_the_closest_chain():
     text = dump(
         ":INPUT ACCEPT [0:0]",
