@@ -47,7 +47,7 @@ from collections.abc import Iterator
 
 from iptlint.analysis import Analysis
 from iptlint.findings import Finding, Severity
-from iptlint.syntax.ast import Chain, Table
+from iptlint.syntax.ast import Chain, Table, TargetKind
 
 CODE = "R004"
 NAME = "empty-jump"
@@ -58,12 +58,14 @@ DEFAULT = False
 def check(analysis: Analysis) -> Iterator[Finding]:
     reachability = analysis.reachability
     inert = reachability.inert_chains
+    if not inert:
+        return
     for table, chain in analysis.chains():
         for rule in chain.rules:
             target = rule.target
-            if target is None or target.goto or rule.jump is None or (table.name, rule.jump) not in inert:
+            if target is None or target.kind is not TargetKind.CHAIN or target.goto:
                 continue
-            if reachability.never_matches(rule) is not None:
+            if (table.name, target.name) not in inert or reachability.never_matches(rule) is not None:
                 continue
             yield analysis.at_rule(
                 CODE,

@@ -513,10 +513,11 @@ class Reachability:
         """
         referrers: dict[tuple[str, str], list[Rule]] = {}
         for table in self.ruleset.tables:
-            for rule in table.rules:
-                name = rule.jump
-                if name is not None and name != rule.chain:
-                    referrers.setdefault((table.name, name), []).append(rule)
+            for chain in table.chains:
+                for rule in chain.rules:
+                    target = rule.target
+                    if target is not None and target.kind is TargetKind.CHAIN and target.name != chain.name:
+                        referrers.setdefault((table.name, target.name), []).append(rule)
         live = {key: sum(1 for rule in rules if self.never_matches(rule) is None) for key, rules in referrers.items()}
         pending = [key for key, count in live.items() if count == 0]
         found: dict[tuple[str, str], tuple[Rule, ...]] = {}
