@@ -490,3 +490,13 @@ def test_family_detection():
 
 def test_rules_of_an_unknown_table_are_not_checked_twice():
     assert errors("*bogus\n-A INPUT --anything\nCOMMIT\n") == [("S104", 1, 2)]
+
+
+def test_renaming_a_chain_keeps_the_jumps_to_it():
+    """The kernel keeps jumps across `-E`: the rule that jumped to FOO now jumps to BAR."""
+    text = "*filter\n:INPUT ACCEPT [0:0]\n:FOO - [0:0]\n-A INPUT -j FOO\n-A FOO -j ACCEPT\n-E FOO BAR\nCOMMIT\n"
+    result = parse(text, "t.rules")
+    assert not result.findings
+    chains = {chain.name: chain for chain in result.ruleset.tables[0].chains}
+    assert chains["INPUT"].rules[0].target.name == "BAR"
+    assert chains["BAR"].rules[0].chain == "BAR"

@@ -541,6 +541,7 @@ class _Parser:
             del table.chains[chain_name]
             chain.name = new
             table.chains[new] = chain
+            _follow_rename(table, chain_name, new)
 
     # -- one rule -----------------------------------------------------------------------
 
@@ -573,6 +574,20 @@ class _Parser:
             counters=counters,
             command="-I" if plan.action == "insert" else "-A",
         )
+
+
+def _follow_rename(table: _TableState, old: str, new: str) -> None:
+    """`-E OLD NEW`: the kernel keeps every jump to the chain, and its rules now live in NEW."""
+    for state in table.chains.values():
+        for index, rule in enumerate(state.rules):
+            target = rule.target
+            renamed_target = target is not None and target.name == old and target.kind is TargetKind.CHAIN
+            if renamed_target or rule.chain == old:
+                state.rules[index] = replace(
+                    rule,
+                    chain=new if rule.chain == old else rule.chain,
+                    target=replace(target, name=new) if renamed_target else target,
+                )
 
 
 def _expected(expected) -> str:
