@@ -35,7 +35,7 @@ import contextlib
 import functools
 import gc
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from iptlint import extensions
@@ -302,7 +302,7 @@ class ChainReach:
 
     table: str
     chain: Chain
-    bounds: tuple[Bounds, ...]
+    bounds: Sequence[Bounds]  # computed on first use
     effects: tuple[Effect, ...]
     never: Mapping[int, NeverMatches]  # position -> why
     seen: Mapping[int, PacketSet]  # position of a rule that ends evaluation -> packets it may decide
@@ -607,18 +607,18 @@ def walk_chain(
     """
     conditions = conditions or functools.partial(rule_bounds, ctx=ctx)
     rules = chain.rules
-    bounds = tuple(conditions(rule) for rule in rules)
+    bounds = LazyBounds(rules, conditions)
     effects = tuple(map(effect_of or _EffectCache(rewrites), rules))
-    decides = tuple(
-        _certainly_decided(rule, bound, effect, decided_in)
-        for rule, bound, effect in zip(rules, bounds, effects, strict=True)
-    )
+    decides: dict[int, PacketSet] = {}
     index = OverlapIndex()  # the rules after the first one that ends the chain: for `redundancies`
     decider_index = OverlapIndex()  # the rules that certainly decide some packets: for `_decide`
     events: list[_Rewrite] = []
     never: dict[int, NeverMatches] = {}
     seen: dict[int, PacketSet] = {}
     for position, rule in enumerate(rules):
+        effect = effects[position]
+        if _nothing_to_learn(rule, effect, decided_in) and decider_index.is_empty() and not seen:
+            continue  # nothing before decides, nothing after asks, and it cannot contradict itself
         over = bounds[position].over
         if over.is_empty():
             never[position] = NeverMatches(rule, conflict=explain_contradiction(rule, ctx))
@@ -630,12 +630,74 @@ def walk_chain(
             needed = _fewest(over, [(i, _surviving(decides[i], i, events)) for i in deciders])
             never[position] = NeverMatches(rule, deciders=tuple(rules[i] for i in needed))
             continue
+        decides[position] = _certainly_decided(rule, bounds[position], effect, decided_in)
         decider_index.add(position, decides[position])
-        if effects[position].ends:
+        if effect.ends:
             seen[position] = remaining
-        elif effects[position].rewrites:
-            events.append(_Rewrite(position, effects[position].rewrites, over))
+        elif effect.rewrites and not decider_index.is_empty():  # a rewrite only matters to earlier deciders
+            events.append(_Rewrite(position, effect.rewrites, over))
     return ChainReach(table, chain, bounds, effects, never, seen, index)
+
+
+class LazyBounds(Sequence[Bounds]):
+    """The bounds of a chain's rules, each computed on first use (many are never needed)."""
+
+    def __init__(self, rules: tuple[Rule, ...], conditions: Callable[[Rule], Bounds]) -> None:
+        self._rules = rules
+        self._conditions = conditions
+        self._known: list[Bounds | None] = [None] * len(rules)
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def __getitem__(self, position):  # type: ignore[override]
+        if isinstance(position, slice):
+            return [self[i] for i in range(*position.indices(len(self)))]
+        found = self._known[position]
+        if found is None:
+            found = self._known[position] = self._conditions(self._rules[position])
+        return found
+
+
+def _nothing_to_learn(rule: Rule, effect: Effect, decided_in: Callable[[str], PacketSet] | None) -> bool:
+    """A rule that decides nothing itself (no verdict, no jump to a chain that decides) and
+    whose conditions surely match something: at the head of a chain, its bounds are not needed."""
+    if effect.ends or not _plainly_satisfiable(rule):
+        return False
+    return rule.jump is None or decided_in is None or decided_in(rule.jump).is_empty()
+
+
+_PLAIN_OPTIONS = frozenset({"-s", "-d", "-i", "-o", "-p"})
+_PORT_MATCHES = {"tcp": 6, "udp": 17}
+
+
+def _plainly_satisfiable(rule: Rule) -> bool:
+    """Whether the rule's conditions surely match some packet, read from the text alone.
+
+    Distinct, non-negated `-s -d -i -o -p` (each a non-empty set of one field), comments,
+    and one `tcp`/`udp` match of the rule's own protocol with non-negated, non-reversed
+    ports.  False says nothing (the walk computes the bounds then).
+    """
+    names = [option.name for option in rule.basics]
+    if len(set(names)) != len(names) or any(o.negated or o.name not in _PLAIN_OPTIONS for o in rule.basics):
+        return False
+    protocol = rule.protocol
+    number = getattr(protocol.value, "number", None) if protocol is not None else None
+    seen_ports = False
+    for match in rule.matches:
+        if match.name == "comment":
+            continue
+        if seen_ports or _PORT_MATCHES.get(match.name) != number:
+            return False
+        seen_ports = True
+        option_names = [option.name for option in match.options]
+        if len(set(option_names)) != len(option_names):
+            return False
+        for option in match.options:
+            value = option.value
+            if option.negated or option.name not in ("--sport", "--dport") or not value.lo <= value.hi:
+                return False
+    return True
 
 
 class _EffectCache:
@@ -713,7 +775,7 @@ def _decide(
     over: PacketSet,
     position: int,
     index: OverlapIndex,
-    decides: tuple[PacketSet, ...],
+    decides: Mapping[int, PacketSet],
     never: Mapping[int, NeverMatches],
     events: list[_Rewrite],
 ) -> tuple[list[int], PacketSet]:
