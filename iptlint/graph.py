@@ -341,6 +341,7 @@ def with_trace(graph: Graph, trace: w.Trace) -> Graph:
 
 
 def positions(path: tuple[str, ...], node_id: str) -> tuple[int, ...]:
+    """Where `node_id` stands in the path, from 1 (hop N leaves the node at position N)."""
     return tuple(number for number, visited in enumerate(path, 1) if visited == node_id)
 
 
