@@ -29,10 +29,7 @@ FORBIDDEN_NAME_PREFIXES = ("avoid-", "use-", "prefer-", "no-")
 CODES = [info.code for info in all_rules()]
 
 # Docs known to be wrong, owned elsewhere: code -> why.  Remove an entry once fixed.
-KNOWN_BAD_EXAMPLES: dict[str, str] = {
-    "S201": "the parser now reports the example itself (S124: -X of a chain rules still jump to); "
-    "S201 stays as the check after parsing, for rulesets built without that line check",
-}
+KNOWN_BAD_EXAMPLES: dict[str, str] = {}
 
 
 def with_known_bad(codes: list[str], known: dict[str, str]) -> list:

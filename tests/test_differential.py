@@ -246,7 +246,7 @@ def load_known_differences(path: Path = KNOWN_DIFFERENCES) -> KnownDifferences:
 def iptlint_first_error(item: Item) -> int | None:
     """The line of iptlint's first ERROR-severity syntax finding, or None when it has none."""
     result = parse(item.text, item.name, item.family)
-    lines = [f.span.line for f in result.findings if f.severity is Severity.ERROR and f.code.startswith("S1")]
+    lines = [f.span.line for f in result.findings if f.severity is Severity.ERROR]  # every parser error counts
     return min(lines, default=None)
 
 
@@ -596,9 +596,7 @@ def mutated_dumps(draw):
 
 def first_error(text: str, family: Family):
     """iptlint's first ERROR-severity syntax finding, or None."""
-    errors = [
-        f for f in parse(text, "mutant", family).findings if f.severity is Severity.ERROR and f.code.startswith("S1")
-    ]
+    errors = [f for f in parse(text, "mutant", family).findings if f.severity is Severity.ERROR]
     return min(errors, key=lambda f: (f.span.line, f.span.column), default=None)
 
 

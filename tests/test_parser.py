@@ -81,8 +81,8 @@ CASES = [
     ("S119 COMMIT without newline", "*filter\nCOMMIT", ("S119", 2, 1)),
     ("S120 undeclared chain", "*filter\n-A MISSING -j ACCEPT\nCOMMIT\n", ("S120", 2, 4)),
     ("S120 long name", "*filter\n:ABCDEFGHIJKLMNOPQRSTUVWXYZ0123 - [0:0]\nCOMMIT\n", ("S120", 2, 2)),
-    ("S120 jump nowhere", "*filter\n-A INPUT -j NOWHERE\nCOMMIT\n", ("S120", 2, 13)),
-    ("S120 jump before declaration", "*filter\n-A INPUT -j LATER\n:LATER - [0:0]\nCOMMIT\n", ("S120", 2, 13)),
+    ("S201 jump nowhere", "*filter\n-A INPUT -j NOWHERE\nCOMMIT\n", ("S201", 2, 13)),
+    ("S201 jump before declaration", "*filter\n-A INPUT -j LATER\n:LATER - [0:0]\nCOMMIT\n", ("S201", 2, 13)),
     ("S120 jump to built-in", "*filter\n:X - [0:0]\n-A X -j INPUT\nCOMMIT\n", ("S120", 3, 9)),
     ("S120 goto a verdict", "*filter\n-A INPUT -g ACCEPT\nCOMMIT\n", ("S120", 2, 13)),
     ("S120 name starts with -", "*filter\n:-X - [0:0]\nCOMMIT\n", ("S120", 2, 2)),
@@ -404,7 +404,7 @@ def test_new_rename_flush_delete_chain_and_policy():
 
 
 def test_jump_to_a_deleted_chain_is_an_error():
-    assert first_error("*filter\n-N X\n-X X\n-A INPUT -j X\nCOMMIT\n") == ("S120", 4, 13)
+    assert first_error("*filter\n-N X\n-X X\n-A INPUT -j X\nCOMMIT\n") == ("S201", 4, 13)
 
 
 def test_builtin_chain_with_dash_policy_keeps_its_policy():

@@ -1,25 +1,24 @@
-"""A jump (`-j`) or goto (`-g`) to a chain that does not exist when the table is committed.
+"""A jump (`-j`) or goto (`-g`) to a chain that does not exist.
 
 ## What it does
-Reports a rule whose target is neither an iptables target nor a chain of its table at
-`COMMIT`.  A name that was never declared before the rule is already refused while the
-file is read (S120); this check reports the jumps that survive reading but point
-nowhere when the table is applied: most often a chain deleted with `-X` after rules
-jumping to it were added.  The message names the chain and suggests declaring it, or
-the closest existing chain name.
+Reports a rule whose target is neither an iptables target nor a chain of its table.
+iptables-restore looks the chain up when it reads the rule, so the parser reports this
+at the jump itself, as soon as it reads a name that no `:CHAIN` or `-N` declared before
+that line (a typo, a chain declared further down, a chain of another table).  This
+module also reports, when the table is committed, a jump left pointing nowhere by a
+later command (with a suggestion of the closest existing chain name).
 
 ## Why it matters
-iptables-restore refuses to delete a chain that rules still jump to ("Device or resource
-busy", "Too many links"), so the whole table fails to load and the host keeps its
-previous rules, or none.
+iptables-restore refuses the rule (`Couldn't load target`, `Chain '...' does not exist`):
+the whole table fails to load and the host keeps its previous rules, or none.
 
 ## Example
 ```
 *filter
 :INPUT ACCEPT [0:0]
 :LOGDROP - [0:0]
--A INPUT -p tcp -m tcp --dport 23 -j LOGDROP
--X LOGDROP
+-A INPUT -p tcp -m tcp --dport 23 -j LOG_DROP
+-A LOGDROP -j DROP
 COMMIT
 ```
 

@@ -18,7 +18,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from iptlint import extensions
 from iptlint.extensions.spec import Extension, OptionSpec
-from iptlint.findings import Finding, Span
+from iptlint.findings import Finding, Severity, Span
 from iptlint.syntax import values as v
 from iptlint.syntax.ast import (
     BUILTIN_CHAINS,
@@ -193,7 +193,7 @@ class _Parser:
                 message=message,
                 path=self.path,
                 span=Span(line, column, line, end_column),
-                severity=DIAGNOSTICS[code].severity,
+                severity=DIAGNOSTICS[code].severity if code in DIAGNOSTICS else Severity.ERROR,
                 table=self.table.name if self.table else None,
             )
         )
@@ -943,7 +943,7 @@ class _RuleBuilder:
         if name in table.chains:
             return
         raise self.error(
-            "S120",
+            "S201",  # undefined-chain: documented with the structural checks (iptlint/checks/undefined_chain.py)
             f"target '{name}' is neither an iptables target nor a chain of table '{table.name}' "
             "declared before this line",
             index,
