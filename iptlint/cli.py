@@ -148,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--family", choices=("auto", "ipv4", "ipv6"))
     _add_input_options(trace)
     _add_graph_commands(commands)
+    _add_explain_commands(commands)
     return parser
 
 
@@ -171,6 +172,56 @@ def _add_graph_commands(commands) -> None:
     report.add_argument("--policy", action="append", default=[], metavar="FILE", help="a policy file (repeatable)")
     report.add_argument("--family", choices=("auto", "ipv4", "ipv6"))
     _add_input_options(report)
+
+
+def _add_explain_commands(commands) -> None:
+    """`explain FILE` (each rule in plain English) and `counters OLD NEW` (what traffic hit)."""
+    explain = commands.add_parser("explain", help="say what every rule does, in the order a packet meets them")
+    explain.add_argument("path", metavar="FILE", help="a dump or listing; '-' reads standard input")
+    explain.add_argument("--chain", metavar="C", help="only this chain")
+    explain.add_argument("--table", choices=("raw", "mangle", "nat", "filter", "security"), help="only this table")
+    explain.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    explain.add_argument(
+        "--input-format", choices=("auto", "save", "rules", "listing"), default="auto", help="default: detected"
+    )
+    explain.add_argument("-o", "--output-file", metavar="FILE", help="write to FILE instead of stdout")
+    counters = commands.add_parser(
+        "counters", help="which rules the traffic between two snapshots of one ruleset hit (counter deltas)"
+    )
+    counters.add_argument("old", metavar="OLD", help="the earlier snapshot (iptables-save -c or iptables -L -v)")
+    counters.add_argument("new", metavar="NEW", help="the later snapshot")
+    counters.add_argument(
+        "--input-format", choices=("auto", "save", "rules", "listing"), default="auto", help="default: detected"
+    )
+
+
+def _read_text(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError as error:
+        raise UsageError(f"{path}: cannot read: {error.strerror}") from None
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    from iptlint.explain import explain
+    from iptlint.report.explain import render
+
+    explanation = explain(_read_text(args.path), args.path, args.input_format, args.chain, args.table)
+    if not explanation.chains:
+        raise UsageError(f"{args.path}: no chain matches --chain/--table")
+    _write(render(args.format, explanation), args.output_file)
+    return 0
+
+
+def run_counters(args: argparse.Namespace) -> int:
+    from iptlint.explain.counters import counter_deltas, render_deltas
+    from iptlint.syntax.formats import parse_input
+
+    old, new = (parse_input(_read_text(p), p, input_format=args.input_format).ruleset for p in (args.old, args.new))
+    sys.stdout.write(render_deltas(counter_deltas(old, new)))
+    return 0
 
 
 def _add_input_options(command: argparse.ArgumentParser) -> None:
@@ -224,6 +275,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_graph(args)
         if args.command == "report":
             return run_report(args)
+        if args.command == "explain":
+            return run_explain(args)
+        if args.command == "counters":
+            return run_counters(args)
         parser.print_help()
         return EXIT_ERROR
     except (UsageError, ConfigError, PolicyError, baseline.BaselineError) as error:

@@ -35,6 +35,7 @@ _MODULES: dict[str, str] = {
     "R002": "redundant_rule",
     "R003": "unreachable_chain",
     "R004": "empty_jump",
+    "R005": "rule_never_hit",
     "X001": "exposed_port",
     "X002": "possibly_exposed_port",
     "X003": "direct_container_access",
