@@ -27,6 +27,7 @@ from conftest import in_ci
 from iptlint.cli import main
 from iptlint.linter import Settings
 from iptlint.report import html
+from iptlint.syntax.parser import parse as parse_result
 
 ROOT = Path(__file__).resolve().parents[1]
 NGINX = "examples/nginx-published.rules"
@@ -122,6 +123,22 @@ def test_without_graphviz_the_graph_is_mermaid_text(tmp_path, monkeypatch, in_re
     assert '<pre class="mermaid-source">flowchart LR' in page
     assert "<svg" not in page
     assert "&quot;filter FORWARD&lt;br/&gt;policy DROP&lt;br/&gt;6 rules&quot;" in page
+
+
+def test_chains_are_explained_in_plain_words(tmp_path, in_repository):
+    page = write_report(tmp_path).read_text()
+    assert "every forwarded packet goes through DOCKER-USER first" in page
+    assert '<code class="rule">-A FORWARD -j DOCKER-USER</code>' in page
+
+
+def test_without_the_explainer_chains_are_listed_as_written():
+    ruleset = parse_result(
+        "*filter\n:INPUT DROP [3:180]\n[5:300] -A INPUT -i lo -j ACCEPT\nCOMMIT\n", "x.rules"
+    ).ruleset
+    (chain,) = [c for c in html.plain_chain_texts(ruleset) if c.name == "INPUT"]
+    assert chain.rules == (html.RuleText(1, "5:300", "[5:300] -A INPUT -i lo -j ACCEPT"),)  # as written
+    block = html.chain_block(chain)
+    assert "packets:bytes" in block and "5:300" in block and "policy DROP" in block
 
 
 def test_text_is_escaped():

@@ -9,8 +9,8 @@ which GitHub and mermaid.live draw).  Sections, in order:
 1. Findings: what `iptlint check` reports, by severity, with file:line and source line.
 2. Exposure: the published Docker ports and who really reaches them (`iptlint exposure`).
 3. Graph: the hooks, tables and chains as `iptlint graph` draws them.
-4. Chains: each chain explained (`iptlint.explain`, when present), else its rules as
-   written with their packet and byte counters.
+4. Chains: each chain explained by `iptlint.explain` (what it is for, each rule in plain
+   words, its counters and findings), in the order a packet meets them.
 
 `collect` does the work (lint, analyse, draw); `render` is a pure function of what it
 collected.
@@ -19,13 +19,12 @@ collected.
 from __future__ import annotations
 
 import html
-import importlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from iptlint.findings import Finding, Severity
-from iptlint.syntax.ast import Chain, Ruleset
+from iptlint.syntax.ast import Ruleset
 
 MAX_DRAWN_NODES = 400  # more chains than this make a picture nobody reads (and dot takes minutes)
 STATUS_WORDS = {"exposed": "EXPOSED", "possibly": "POSSIBLY", "closed": "closed", "host-only": "host only"}
@@ -59,19 +58,33 @@ pre { background: #f1f3f5; padding: 10px; border-radius: 6px; overflow-x: auto; 
 .graph { overflow: auto; border: 1px solid #dee2e6; border-radius: 6px; background: white; }
 .graph svg { display: block; max-width: none; height: auto; }
 td.mono:nth-child(2) { white-space: nowrap; }
+.finding { color: #c92a2a; font-size: 13px; }
+code.rule { color: #495057; }
 .counters { color: #495057; white-space: nowrap; text-align: right; width: 9em; }
 """
 
 
 @dataclass(frozen=True)
+class RuleText:
+    """One rule for the page: its position, counters, source and (from iptlint.explain) sentence and findings."""
+
+    index: int
+    counters: str  # "packets:bytes", or "" when the dump has none
+    source: str
+    sentence: str | None = None
+    findings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ChainText:
-    """One chain for the page: its table, name, policy and rules (or their explanation)."""
+    """One chain for the page: its table, name, policy, what it is for, and its rules."""
 
     table: str
     name: str
     policy: str | None
-    rules: tuple[tuple[str, str], ...]  # (counters "packets:bytes" or "", rule text)
-    explanation: str | None = None  # from iptlint.explain, when that exists
+    rules: tuple[RuleText, ...]
+    purpose: str = ""
+    policy_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -120,7 +133,7 @@ def collect(data: bytes, path: str, settings) -> ReportData:
         rule_names={info.code: info.name for info in all_rules()},
         exposure_rows=rows,
         has_docker=analysis.docker is not None,
-        chains=chain_texts(result.ruleset),
+        chains=chain_texts(result.ruleset, result.findings),
         graph_svg=_svg_or_none(graph_dot.render(graph)) if drawable else None,
         graph_mermaid=graph_mermaid.render(graph) if drawable else "",
         graph_nodes=len(graph.nodes),
@@ -150,52 +163,55 @@ def inline_svg(svg: str) -> str:
     return re.sub(r"<!--.*?-->", "", body, flags=re.DOTALL).strip()
 
 
-def explainer():
-    """`iptlint.explain`'s function that explains one chain, or None when that module is absent."""
+def counters_text(counters) -> str:
+    return f"{counters.packets}:{counters.bytes}" if counters is not None else ""
+
+
+def chain_texts(ruleset: Ruleset, findings: Sequence[Finding] = ()) -> tuple[ChainText, ...]:
+    """Every chain, explained by `iptlint.explain` in the order a packet meets them; without
+    that module, every chain in file order with its rules as written."""
     try:
-        module = importlib.import_module("iptlint.explain")
+        from iptlint.explain import explain_ruleset
     except ImportError:
-        return None
-    for name in ("explain_chain", "chain_text", "explain"):
-        function = getattr(module, name, None)
-        if callable(function):
-            return function
-    return None
-
-
-def explained(explain, ruleset: Ruleset, table: str, chain: Chain) -> str | None:
-    """The explanation of one chain as text, or None when the explainer fails or says nothing."""
-    if explain is None:
-        return None
-    try:
-        text = explain(ruleset, table, chain.name)
-    except Exception:  # an explainer in progress must not break the report
-        return None
-    return explanation_text(text)
-
-
-def explanation_text(value: object) -> str | None:
-    """An explainer's answer as text: a string, lines, or an object with `text`; None when empty."""
-    if isinstance(value, list | tuple) and all(isinstance(line, str) for line in value):
-        value = "\n".join(value)
-    elif not isinstance(value, str) and isinstance(getattr(value, "text", None), str):
-        value = value.text
-    return value if isinstance(value, str) and value.strip() else None
-
-
-def chain_texts(ruleset: Ruleset) -> tuple[ChainText, ...]:
-    """Every chain of every table, with its rules and counters (and explanation when available)."""
-    explain = explainer()
-    found = []
-    for table in ruleset.tables:
-        for chain in table.chains:
-            rules = tuple(
-                (f"{rule.counters.packets}:{rule.counters.bytes}" if rule.counters else "", rule.source_text)
-                for rule in chain.rules
+        return plain_chain_texts(ruleset)
+    by_rule: dict[tuple[str, str, int], list[str]] = {}
+    for finding in findings:
+        if finding.table and finding.chain and finding.rule_index:
+            by_rule.setdefault((finding.table, finding.chain, finding.rule_index), []).append(
+                f"{finding.code} {finding.message}"
             )
-            text = explained(explain, ruleset, table.name, chain)
-            found.append(ChainText(table.name, chain.name, chain.policy, rules, text))
-    return tuple(found)
+    explanation = explain_ruleset(ruleset, ruleset.path, by_rule)
+    return tuple(
+        ChainText(
+            chain.table,
+            chain.chain,
+            chain.policy,
+            tuple(
+                RuleText(rule.index, counters_text(rule.counters), rule.source, rule.sentence, rule.findings)
+                for rule in chain.rules
+            ),
+            chain.purpose,
+            chain.policy_note,
+        )
+        for chain in explanation.chains
+    )
+
+
+def plain_chain_texts(ruleset: Ruleset) -> tuple[ChainText, ...]:
+    """Every chain of every table in file order, with its rules as written and their counters."""
+    return tuple(
+        ChainText(
+            table.name,
+            chain.name,
+            chain.policy,
+            tuple(
+                RuleText(index, counters_text(rule.counters), rule.source_text)
+                for index, rule in enumerate(chain.rules, 1)
+            ),
+        )
+        for table in ruleset.tables
+        for chain in table.chains
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -269,6 +285,17 @@ def exposure_section(data: ReportData) -> str:
     return f'<section id="exposure"><h2>Exposure of published ports</h2>{body}</section>'
 
 
+def rule_row(rule: RuleText, with_counters: bool) -> str:
+    """A rule's row: #, counters, what it does (and its findings), the rule as written."""
+    said = f"{e(rule.sentence)}<br>" if rule.sentence else ""
+    found = "".join(f'<br><span class="finding">{e(text)}</span>' for text in rule.findings)
+    counters = f'<td class="counters mono">{e(rule.counters)}</td>' if with_counters else ""
+    return (
+        f'<tr><td class="muted">{rule.index}</td>{counters}'
+        f'<td>{said}<code class="rule">{e(rule.source)}</code>{found}</td></tr>'
+    )
+
+
 def chain_block(chain: ChainText) -> str:
     policy = (
         f' <span class="policy policy-{e(chain.policy)}">policy {e(chain.policy)}</span>'
@@ -278,24 +305,19 @@ def chain_block(chain: ChainText) -> str:
     title = (
         f'<h3 id="chain-{e(chain.table)}-{e(chain.name)}"><code>{e(chain.table)} {e(chain.name)}</code>{policy}</h3>'
     )
-    if chain.explanation is not None:
-        return f"{title}<pre>{e(chain.explanation.rstrip())}</pre>"
+    about = "".join(f'<p class="muted">{e(text)}</p>' for text in (chain.purpose, chain.policy_note) if text)
     if not chain.rules:
-        return f'{title}<p class="muted">no rules</p>'
-    if not any(counters for counters, _ in chain.rules):
-        rows = "".join(f'<tr><td class="mono">{e(text)}</td></tr>' for _, text in chain.rules)
-        return f"{title}<table><tr><th>Rule (the dump has no counters)</th></tr>{rows}</table>"
-    rows = "".join(
-        f'<tr><td class="counters mono">{e(counters)}</td><td class="mono">{e(text)}</td></tr>'
-        for counters, text in chain.rules
-    )
-    return f'{title}<table><tr><th class="counters">packets:bytes</th><th>Rule</th></tr>{rows}</table>'
+        return f'{title}{about}<p class="muted">no rules</p>'
+    with_counters = any(rule.counters for rule in chain.rules)
+    head = '<tr><th>#</th><th class="counters">packets:bytes</th><th>Rule</th></tr>' if with_counters else ""
+    rows = "".join(rule_row(rule, with_counters) for rule in chain.rules)
+    return f"{title}{about}<table>{head}{rows}</table>"
 
 
 def chains_section(data: ReportData) -> str:
-    explained_any = any(chain.explanation is not None for chain in data.chains)
+    explained_any = any(rule.sentence for chain in data.chains for rule in chain.rules)
     intro = (
-        "Each chain explained."
+        "Each chain in the order a packet meets it, each rule in plain words above the rule as written."
         if explained_any
         else "Each chain's rules as written, in order (with their packet and byte counters when the dump has them)."
     )
