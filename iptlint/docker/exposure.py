@@ -242,6 +242,8 @@ def exposure_of(
                 "dport": port.host_ports.lo,
                 "ct_state": "NEW",
             }
+            if port.bridge:  # after DNAT the packet leaves by the container's bridge
+                packet["out_iface"] = port.bridge
             probes.append(_probe(ruleset, packet, local, cell, port.container_address, ipsets))
     opened = any(p.arrived for p in probes)
     status = "exposed" if opened else ("possibly" if any(p.verdict == "UNKNOWN" for p in probes) else "closed")
@@ -260,6 +262,8 @@ def exposure_of(
             "ct_state": "NEW",
             "dst_local": False,
         }
+        if port.bridge:
+            packet["out_iface"] = port.bridge
         direct = _probe(ruleset, packet, local, cell, port.container_address, ipsets)
     return Exposure(port, status, tuple(probes), host, direct)
 
