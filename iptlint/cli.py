@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=("V4", "V6"),
         help="compare these IPv4 and IPv6 dumps (X010; rules.v4/rules.v6, foo.rules/foo6.rules pair by name)",
     )
+    check.add_argument(
+        "--counters-from", metavar="OLD", help="an earlier `iptables-save -c` of the same ruleset: show which rules hit"
+    )
     check.add_argument("--baseline", metavar="FILE", help="ignore the findings recorded in FILE")
     check.add_argument("--write-baseline", metavar="FILE", help="record every current finding in FILE and exit 0")
 
@@ -334,6 +337,15 @@ def _family(text: str | None) -> Family | None:
     return None if text in (None, "auto") else Family(text)
 
 
+def _counter_report(old_path: str, new, name: str) -> str:
+    """`check --counters-from OLD`: which rules the traffic between OLD and this dump hit."""
+    from iptlint.explain.counters import counter_deltas, render_deltas
+    from iptlint.syntax.formats import parse_input
+
+    old = parse_input(_read_text(old_path), old_path).ruleset
+    return f"\nCounters of {name} since {old_path}:\n" + render_deltas(counter_deltas(old, new))
+
+
 def run_check(args: argparse.Namespace) -> int:
     from iptlint.linter import Settings, lint
     from iptlint.report import ReportContext, render, statistics
@@ -349,6 +361,7 @@ def run_check(args: argparse.Namespace) -> int:
     cli_policies = tuple(load_policy(Path(p)) for p in args.policy)
     ipsets = _ipsets(args.ipset)
     findings: list[Finding] = []
+    counter_reports: list[str] = []
     fail_on_config: str | None = None
     for source in sources:
         config = Config() if args.no_config else fixed_config or config_for(source.path or Path.cwd())
@@ -376,7 +389,10 @@ def run_check(args: argparse.Namespace) -> int:
         except OSError as error:
             problems.append(f"{source.name}: cannot read: {error.strerror}")
             continue
-        findings.extend(lint(data, source.name, settings).findings)
+        result = lint(data, source.name, settings)
+        findings.extend(result.findings)
+        if args.counters_from:
+            counter_reports.append(_counter_report(args.counters_from, result.ruleset, source.name))
     findings.sort(key=Finding.sort_key)
     for problem in problems:
         print(f"iptlint: {problem}", file=sys.stderr)
@@ -398,6 +414,8 @@ def run_check(args: argparse.Namespace) -> int:
     output = render(args.format, findings, context)
     if args.statistics:
         output = statistics(findings)
+    if counter_reports:
+        output = output + "".join(counter_reports)
     _write(output, args.output_file)
 
     if problems:

@@ -138,3 +138,14 @@ def test_shell_script_is_recognised(tmp_path, capsys):
     path.write_text("#!/bin/sh\niptables -A INPUT -p tcp --dport 22 -j ACCEPT\n")
     main(["check", "--no-config", "--format", "concise", str(path)])
     assert "S122" in capsys.readouterr().out
+
+
+def test_counters_from_shows_the_rules_traffic_hit(tmp_path, capsys):
+    old = "*filter\n:INPUT DROP [10:1000]\n[5:500] -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n"
+    old += "[0:0] -A INPUT -p tcp -m tcp --dport 80 -j ACCEPT\nCOMMIT\n"
+    (tmp_path / "old.rules").write_text(old)
+    (tmp_path / "new.rules").write_text(old.replace("[0:0] -A INPUT", "[7:420] -A INPUT"))
+    main(["check", "--no-config", "--counters-from", str(tmp_path / "old.rules"), str(tmp_path / "new.rules")])
+    out = capsys.readouterr().out
+    assert "+7" in out and "+420" in out and "--dport 80" in out
+    assert "--dport 22" not in out.split("since")[1]
