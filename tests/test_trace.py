@@ -549,3 +549,19 @@ def test_walk_agrees_with_a_recursive_interpreter(ruleset, proto, dport, src):
     expected_verdict, expected_matched = _interpret(chains, policy, pkt)
     trace = walk(dump(text), pkt)
     assert (trace.verdict, [rule.line for rule in trace.matched]) == (expected_verdict, expected_matched), text
+
+
+def test_counters_are_shown_next_to_each_rule():
+    from iptlint.report.trace import render_json, render_text
+    from iptlint.semantics.walk import walk
+    from iptlint.syntax.parser import parse
+
+    text = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -c 7 420 -j ACCEPT\nCOMMIT\n"
+    ruleset = parse(text, "c.rules").ruleset
+    trace = walk(
+        ruleset,
+        {"in_iface": "eth0", "src": "198.51.100.7", "dst": "203.0.113.10", "proto": 6, "dport": 22},
+        local_addresses=("203.0.113.10",),
+    )
+    assert "[7 pkts 420 bytes]" in render_text(trace)
+    assert '"packets": 7' in render_json(trace)

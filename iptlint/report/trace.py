@@ -85,7 +85,11 @@ def _step_lines(trace: Trace, step: Step, rewrites: dict[tuple[str, int], list[R
     rule = step.rule
     assert rule is not None
     status = STATUS[step.matched].ljust(STATUS_WIDTH)
-    lines = [f"{indent}{status}  {trace.location(rule)}  {rule.source_text}"]
+    counted = f"  [{rule.counters.packets} pkts {rule.counters.bytes} bytes]" if rule.counters is not None else ""
+    text = rule.source_text
+    if counted and text.startswith("["):  # iptables-save -c: the counters lead the line already
+        counted = ""
+    lines = [f"{indent}{status}  {trace.location(rule)}  {text}{counted}"]
     pad = indent + " " * (STATUS_WIDTH + 2)
     if step.matched is None:
         lines.append(f"{pad}unknown: `{step.unknown}` may or may not match this packet")
@@ -188,7 +192,15 @@ def step_json(trace: Trace, step: Step) -> dict[str, Any]:
         "unknown": step.unknown,
         "action": step.action,
         "counted": step.counted,
+        "counters": _counters(step.rule),
     }
+
+
+def _counters(rule) -> dict[str, int] | None:
+    """The rule's `[packets:bytes]` from `iptables-save -c` or a listing, when the dump has them."""
+    if rule is None or rule.counters is None:
+        return None
+    return {"packets": rule.counters.packets, "bytes": rule.counters.bytes}
 
 
 def rewrite_json(trace: Trace, rewrite: Rewrite) -> dict[str, Any]:
