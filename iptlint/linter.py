@@ -140,15 +140,18 @@ def _parse(data: bytes | str, path: str, settings: Settings):
     return parse_input(data, path, settings.family, settings.input_format, settings.table)
 
 
+def _suppressed_codes(listed: str) -> tuple[str, ...]:
+    return tuple(c.strip().upper() for c in listed.split(",") if c.strip())
+
+
 def _suppressions(ruleset: Ruleset) -> list[_Suppression]:
     found = []
-    rule_lines = sorted({rule.line for rule in ruleset.rules})
     lines = ruleset.lines
     for comment in ruleset.comments:
         match = _SUPPRESSION.search(comment.text)
         if not match:
             continue
-        codes = tuple(c.strip().upper() for c in match.group(2).split(",") if c.strip())
+        codes = _suppressed_codes(match.group(2))
         if match.group(1) == "disable-file":
             found.append(_Suppression(codes, comment.line, None))
             continue
@@ -163,9 +166,7 @@ def _suppressions(ruleset: Ruleset) -> list[_Suppression]:
             for option in match.options:
                 found_in = _SUPPRESSION.search(option.text)
                 if found_in:
-                    codes = tuple(c.strip().upper() for c in found_in.group(2).split(",") if c.strip())
-                    found.append(_Suppression(codes, rule.line, rule.line))
-    del rule_lines
+                    found.append(_Suppression(_suppressed_codes(found_in.group(2)), rule.line, rule.line))
     return found
 
 
