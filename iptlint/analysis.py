@@ -133,6 +133,10 @@ class Analysis:
         reaching = self.hooks_reaching.get((rule.table, rule.chain), frozenset())
         return [hook for hook in BUILTIN_CHAINS.get(rule.table, ()) if hook in reaching and hook not in allowed]
 
+    def reachable_from(self, table: str, start: str) -> set[str]:
+        """The chains of `table` that jumps and gotos from `start` can reach (`start` included)."""
+        return self._reachable_from(table, start)
+
     def _reachable_from(self, table: str, start: str) -> set[str]:
         seen = {start}
         queue = deque([start])

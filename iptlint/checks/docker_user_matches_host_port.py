@@ -91,10 +91,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from iptlint.analysis import Analysis
-from iptlint.docker.model import PublishedPort
+from iptlint.docker.model import destination_ports, protocol_fits, ranges_cover
 from iptlint.findings import Finding, Fix, Related, Severity
-from iptlint.syntax.ast import Option, Rule
-from iptlint.syntax.values import Address, Range
+from iptlint.syntax.ast import Rule
+from iptlint.syntax.values import Address
 
 CODE = "D004"
 NAME = "docker-user-matches-host-port"
@@ -117,37 +117,15 @@ def check(analysis: Analysis) -> Iterator[Finding]:
 def _reached_from_docker_user(analysis: Analysis, chain: str) -> bool:
     if chain == "DOCKER-USER":
         return True
-    return chain in analysis._reachable_from("filter", "DOCKER-USER")
-
-
-def _dport_options(rule: Rule) -> Iterator[tuple[Option, tuple[Range, ...]]]:
-    for match in rule.matches:
-        if match.name not in ("tcp", "udp", "sctp", "multiport"):
-            continue
-        for option in match.options:
-            if option.negated:
-                continue
-            if option.name == "--dport" and isinstance(option.value, Range):
-                yield option, (option.value,)
-            elif option.name in ("--dports", "--ports") and isinstance(option.value, tuple):
-                yield option, option.value
-
-
-def _covers(ranges: tuple[Range, ...], ports: Range) -> bool:
-    return any(r.lo <= ports.lo and ports.hi <= r.hi for r in ranges)
-
-
-def _protocol_fits(rule: Rule, port: PublishedPort) -> bool:
-    option = rule.protocol
-    return option is None or option.negated or option.value.name == port.protocol
+    return chain in analysis.reachable_from("filter", "DOCKER-USER")
 
 
 def _port_findings(analysis: Analysis, rule: Rule, ports) -> Iterator[Finding]:
-    for option, ranges in _dport_options(rule):
+    for option, ranges in destination_ports(rule):
         for port in ports:
-            if not _protocol_fits(rule, port) or port.ingress:
+            if not protocol_fits(rule, port) or port.ingress:
                 continue
-            if _covers(ranges, port.host_ports) and not _covers(ranges, port.container_ports):
+            if ranges_cover(ranges, port.host_ports) and not ranges_cover(ranges, port.container_ports):
                 yield analysis.at_rule(
                     CODE,
                     rule,

@@ -94,7 +94,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from iptlint.analysis import Analysis
-from iptlint.docker.exposure import Exposure, probe_allowed
+from iptlint.docker.exposure import Exposure, probe_allowed, summarize_cells
 from iptlint.findings import Finding, Fix, Related, Severity
 
 CODE = "X001"
@@ -121,10 +121,8 @@ def check(analysis: Analysis) -> Iterator[Finding]:
 
 
 def _finding(analysis: Analysis, code: str, exposure: Exposure, probes, severity: Severity, who: str) -> Finding:
-    from iptlint.docker.exposure import _summarize
-
     port = exposure.port
-    sources = ", ".join(_summarize({p.cell for p in probes}, port.container_address.version))
+    sources = ", ".join(summarize_cells({p.cell for p in probes}, port.container_address.version))
     interfaces = exposure.interfaces_text(probes)
     decider = next((p.decided_by for p in probes if p.decided_by is not None), None)
     related = (Related("the connection is accepted here", decider.span),) if decider is not None else ()

@@ -89,7 +89,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from iptlint.analysis import Analysis
-from iptlint.checks.docker_user_matches_host_port import _covers, _dport_options, _protocol_fits
+from iptlint.docker.model import destination_ports, protocol_fits, ranges_cover
 from iptlint.findings import Finding, Fix, Related, Severity
 
 CODE = "D006"
@@ -110,9 +110,9 @@ def check(analysis: Analysis) -> Iterator[Finding]:
         for rule in chain.rules:
             if rule.target is None or rule.target.name not in _DENY:
                 continue
-            for option, ranges in _dport_options(rule):
+            for option, ranges in destination_ports(rule):
                 port = next(
-                    (p for p in docker.ports if _protocol_fits(rule, p) and _covers(ranges, p.host_ports)), None
+                    (p for p in docker.ports if protocol_fits(rule, p) and ranges_cover(ranges, p.host_ports)), None
                 )
                 if port is None:
                     continue

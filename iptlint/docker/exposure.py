@@ -73,7 +73,7 @@ class Exposure:
 
     def sources(self) -> tuple[str, ...]:
         """The source networks that reach the container, as few CIDR blocks as possible."""
-        return _summarize({p.cell for p in self.open_probes}, self.port.container_address.version)
+        return summarize_cells({p.cell for p in self.open_probes}, self.port.container_address.version)
 
     def interfaces(self) -> tuple[str, ...]:
         return tuple(sorted({p.in_iface for p in self.open_probes}))
@@ -175,7 +175,7 @@ def outside_interfaces(ruleset: Ruleset, docker: DockerModel) -> list[str]:
     return sorted(names)[:_MAX_INTERFACES]
 
 
-def _summarize(cells: Iterable[tuple[int, int]], version: int) -> tuple[str, ...]:
+def summarize_cells(cells: Iterable[tuple[int, int]], version: int) -> tuple[str, ...]:
     merged: list[list[int]] = []
     for lo, hi in sorted(cells):
         if merged and lo <= merged[-1][1] + 1:

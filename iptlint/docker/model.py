@@ -146,6 +146,35 @@ def _protocol(rule: Rule) -> str | None:
     return None if option is None or option.negated else option.value.name
 
 
+def destination_ports(rule: Rule):
+    """Each non-negated destination-port option of a rule with the port ranges it names.
+
+    `--dport` of tcp/udp/sctp and `--dports`/`--ports` of multiport: what a rule written for a
+    published port matches on (D004, D006).
+    """
+    for match in rule.matches:
+        if match.name not in ("tcp", "udp", "sctp", "multiport"):
+            continue
+        for option in match.options:
+            if option.negated:
+                continue
+            if option.name == "--dport" and isinstance(option.value, Range):
+                yield option, (option.value,)
+            elif option.name in ("--dports", "--ports") and isinstance(option.value, tuple):
+                yield option, option.value
+
+
+def ranges_cover(ranges: tuple[Range, ...], ports: Range) -> bool:
+    """Whether one of `ranges` holds every port of `ports`."""
+    return any(r.lo <= ports.lo and ports.hi <= r.hi for r in ranges)
+
+
+def protocol_fits(rule: Rule, port: PublishedPort) -> bool:
+    """Whether the rule's `-p` (if any, and not negated) is the published port's protocol."""
+    option = rule.protocol
+    return option is None or option.negated or option.value.name == port.protocol
+
+
 def _bridge_names(filter_table: Table | None, nat: Table | None) -> list[str]:
     """Every interface Docker treats as a bridge, in the order the dump first names it."""
     names: list[str] = []
