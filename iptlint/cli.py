@@ -199,12 +199,7 @@ def _add_explain_commands(commands) -> None:
 
 
 def _read_text(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
-    try:
-        return Path(path).read_text(encoding="utf-8", errors="surrogateescape")
-    except OSError as error:
-        raise UsageError(f"{path}: cannot read: {error.strerror}") from None
+    return _read(path)[0].decode("utf-8", errors="surrogateescape")
 
 
 def run_explain(args: argparse.Namespace) -> int:
