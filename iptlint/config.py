@@ -11,14 +11,13 @@ from __future__ import annotations
 import fnmatch
 import functools
 import json
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jsonschema
-
-from iptlint import yamlfile
+if TYPE_CHECKING:  # imported when a file is read: a run without configuration never pays for them
+    import jsonschema
 
 CONFIG_NAMES = (".iptlint.yaml", ".iptlint.yml", "pyproject.toml")
 
@@ -68,8 +67,6 @@ def find_config(start: Path) -> Path | None:
         for name in CONFIG_NAMES:
             candidate = folder / name
             if candidate.is_file():
-                if name == "pyproject.toml" and "tool" not in _read_toml(candidate):
-                    continue
                 if name == "pyproject.toml" and "iptlint" not in _read_toml(candidate).get("tool", {}):
                     continue
                 return candidate
@@ -77,6 +74,8 @@ def find_config(start: Path) -> Path | None:
 
 
 def _read_toml(path: Path) -> dict:
+    import tomllib
+
     try:
         return tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as error:
@@ -94,6 +93,10 @@ def load_config(path: Path) -> Config:
 
 @functools.cache
 def _load_config(path: Path, mtime: int, size: int) -> Config:
+    import jsonschema
+
+    from iptlint import yamlfile
+
     if path.name == "pyproject.toml":
         data = _read_toml(path).get("tool", {}).get("iptlint", {})
         document = None

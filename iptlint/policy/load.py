@@ -1,17 +1,28 @@
-"""Reading policy files: YAML -> validated `Policy`, with `extends` resolved."""
+"""Reading policy files: YAML -> validated `Policy`, with `extends` resolved.
+
+The built-in policies (policies/**/*.yaml) are read on every `iptlint check` of a Docker
+host, and reading YAML with pure-Python PyYAML costs more than the rest of a small check.
+So `builtin_policies` keeps them, loaded, in iptlint's cache (`iptlint.cache`, keyed by
+the files' contents and this module's source) and a later run only decodes them.  They
+are not validated against the schema at run time (jsonschema alone takes longer to import
+than a small check should): the test suite validates every one of them
+(tests/test_policies.py), and a user's own policy is always validated.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
+from iptlint import cache
 
-from iptlint import yamlfile
+if TYPE_CHECKING:
+    import jsonschema
 
 
 class PolicyError(Exception):
@@ -70,15 +81,81 @@ def schema() -> dict:
     return json.loads((_package_dir() / "schema.json").read_text())
 
 
-@functools.cache
 def builtin_paths() -> dict[str, Path]:
-    """Built-in policy id -> file (policies/**/*.yaml); read once per process."""
+    """Built-in policy id -> file (policies/**/*.yaml)."""
+    return {policy_id: Path(policy.path) for policy_id, policy in builtin_policies().items()}
+
+
+@functools.cache
+def builtin_policies() -> dict[str, Policy]:
+    """Built-in policy id -> the policy, loaded; from the cache when these files were loaded before."""
+    files = sorted(_package_dir().rglob("*.yaml"))
+    contents = [path.read_bytes() for path in files]
+    entry_key = cache.key(cache.source_of(__file__), *(f"{p.resolve()}\0" for p in files), *contents)
+    stored = _decode_all(cache.read("policies", entry_key))
+    if stored is not None:
+        return stored
+    from iptlint import yamlfile
+
     found = {}
-    for path in sorted(_package_dir().rglob("*.yaml")):
-        document = yamlfile.load(path.read_text())
+    for path, content in zip(files, contents, strict=True):
+        document = yamlfile.load(content.decode("utf-8"))
         if isinstance(document.data, dict) and "id" in document.data:
-            found[str(document.data["id"])] = path
-    return found
+            found[str(document.data["id"])] = path.resolve()
+    # Files first (ids by file), then the policies: `extends` looks up its parents by id.
+    _builtin_files.update(found)
+    try:
+        policies = {policy_id: _load(path, path.stat().st_mtime_ns, True, ()) for policy_id, path in found.items()}
+    finally:
+        _builtin_files.clear()
+    cache.write("policies", entry_key, [_encode(policy) for policy in policies.values()])
+    return policies
+
+
+_builtin_files: dict[str, Path] = {}  # while builtin_policies() loads the files: id -> file
+
+
+def _encode(policy: Policy) -> tuple:
+    """A policy as plain data (`marshal` can hold it); `_decode` makes it again."""
+
+    def values(item: Any) -> tuple:
+        return tuple(getattr(item, f.name) for f in dataclasses.fields(item))
+
+    allow = None if policy.allow is None else tuple(values(entry) for entry in policy.allow)
+    return (
+        *values(policy)[:4],
+        tuple(values(e) for e in policy.expectations),
+        tuple(values(a) for a in policy.assertions),
+        policy.exposure_code,
+        allow,
+        policy.builtin,
+    )
+
+
+def _decode(row: tuple) -> Policy:
+    policy_id, path, description, detect, expectations, assertions, exposure_code, allow, builtin = row
+    return Policy(
+        policy_id,
+        path,
+        description,
+        detect,
+        tuple(Expectation(*e) for e in expectations),
+        tuple(Assertion(*a) for a in assertions),
+        exposure_code,
+        None if allow is None else tuple(AllowEntry(*entry) for entry in allow),
+        builtin,
+    )
+
+
+def _decode_all(stored: object) -> dict[str, Policy] | None:
+    """The policies of a cache entry, or None when it does not hold what `_encode` wrote."""
+    if not isinstance(stored, list):
+        return None
+    try:
+        policies = [_decode(row) for row in stored]
+    except (TypeError, ValueError):
+        return None
+    return {policy.id: policy for policy in policies}
 
 
 def load_policy(path: Path, *, builtin: bool = False) -> Policy:
@@ -93,22 +170,16 @@ def load_policy(path: Path, *, builtin: bool = False) -> Policy:
 def _load(path: Path, mtime: int, builtin: bool, chain: tuple[Path, ...]) -> Policy:
     if path in chain:
         raise PolicyError(f"{path}: 'extends' loops back to this file")
+    from iptlint import yamlfile
+
     text = path.read_text()
     try:
         document = yamlfile.load(text)
     except yamlfile.YamlError as error:
         raise PolicyError(f"{path}:{error.line}:{error.column}: {error.message}") from None
     data = document.data
-    errors = sorted(
-        jsonschema.Draft202012Validator(schema()).iter_errors(data if data is not None else {}),
-        key=lambda e: (len(list(e.absolute_path)), list(map(str, e.absolute_path))),
-    )
-    if errors:
-        error = max(errors, key=lambda e: len(list(e.absolute_path)))
-        where = list(error.absolute_path)
-        line, column = document.position(where)
-        key = ".".join(str(p) for p in where) or "(top level)"
-        raise PolicyError(f"{path}:{line}:{column}: {key}: {_message(error)}")
+    if not builtin:
+        _validate(data, document, path)
     inherited: list[Policy] = [_resolve_parent(name, path, (*chain, path)) for name in data.get("extends", ())]
 
     def where(*keys: Any) -> str:
@@ -157,6 +228,22 @@ def _load(path: Path, mtime: int, builtin: bool, chain: tuple[Path, ...]) -> Pol
     )
 
 
+def _validate(data: object, document, path: Path) -> None:
+    """PolicyError at the file's line and column of the first schema violation."""
+    import jsonschema
+
+    errors = sorted(
+        jsonschema.Draft202012Validator(schema()).iter_errors(data if data is not None else {}),
+        key=lambda e: (len(list(e.absolute_path)), list(map(str, e.absolute_path))),
+    )
+    if errors:
+        error = max(errors, key=lambda e: len(list(e.absolute_path)))
+        where = list(error.absolute_path)
+        line, column = document.position(where)
+        key = ".".join(str(p) for p in where) or "(top level)"
+        raise PolicyError(f"{path}:{line}:{column}: {key}: {_message(error)}")
+
+
 def _allow_entry(entry: dict) -> AllowEntry:
     sources = entry.get("from", ("0.0.0.0/0", "::/0"))
     if isinstance(sources, str):
@@ -165,10 +252,12 @@ def _allow_entry(entry: dict) -> AllowEntry:
 
 
 def _resolve_parent(name: str, child: Path, chain: tuple[Path, ...]) -> Policy:
-    builtin = builtin_paths()
+    if name in _builtin_files:  # builtin_policies() is loading the files
+        target = _builtin_files[name]
+        return _load(target, target.stat().st_mtime_ns, True, chain)
+    builtin = builtin_policies()
     if name in builtin:
-        target = builtin[name]
-        return _load(target.resolve(), target.stat().st_mtime_ns, True, chain)
+        return builtin[name]
     target = (child.parent / name).resolve()
     if not target.is_file():
         raise PolicyError(f"{child}: extends {name!r}: no built-in policy or file of that name")
@@ -186,7 +275,7 @@ def _message(error: jsonschema.ValidationError) -> str:
 
 
 def builtin_policy(policy_id: str) -> Policy:
-    paths = builtin_paths()
-    if policy_id not in paths:
-        raise PolicyError(f"no built-in policy {policy_id!r} (known: {', '.join(sorted(paths))})")
-    return load_policy(paths[policy_id], builtin=True)
+    policies = builtin_policies()
+    if policy_id not in policies:
+        raise PolicyError(f"no built-in policy {policy_id!r} (known: {', '.join(sorted(policies))})")
+    return policies[policy_id]
