@@ -44,6 +44,7 @@ the lab created; `close()` (the context manager's exit) deletes them, also on fa
 from __future__ import annotations
 
 import ctypes
+import errno
 import ipaddress
 import itertools
 import json
@@ -81,6 +82,16 @@ table inet netlab_silencer {{
 }}
 """
 RAW_PROTOCOLS = (1, 6, 17, 47, 50)  # the router listens for locally delivered packets of these
+NETLINK_NETFILTER = 12
+CTNETLINK_DELETE = (1 << 8) | 2  # NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_DELETE
+NLM_F_REQUEST, NLM_F_ACK = 0x1, 0x4
+BUILTIN_CHAINS = {  # what `reload` resets to ACCEPT
+    "filter": ("INPUT", "FORWARD", "OUTPUT"),
+    "nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
+    "mangle": ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"),
+    "raw": ("PREROUTING", "OUTPUT"),
+    "security": ("INPUT", "FORWARD", "OUTPUT"),
+}
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _lab_numbers = itertools.count()
@@ -470,6 +481,50 @@ class NetLab:
 
     def load_ruleset(self) -> None:
         run([f"iptables-{self.backend}-restore", "-c"], self.text, namespace=self.router)
+
+    def reload(self, ruleset_text: str) -> None:
+        """Hold `ruleset_text` instead, in the same namespaces (building a lab costs far more than loading).
+
+        Every table the router holds is emptied first (its chains flushed, user chains
+        deleted, built-in policies ACCEPT), so nothing of the previous ruleset stays;
+        connections are forgotten too (`flush_conntrack`), so the next packet is judged
+        by the new ruleset alone.
+        """
+        listing = run([f"iptables-{self.backend}-save"], namespace=self.router).stdout.decode()
+        tables = [line[1:].strip() for line in listing.splitlines() if line.startswith("*")]
+        empty = "".join(
+            f"*{table}\n" + "".join(f":{chain} ACCEPT [0:0]\n" for chain in BUILTIN_CHAINS.get(table, ())) + "COMMIT\n"
+            for table in tables
+        )
+        if empty:
+            run([f"iptables-{self.backend}-restore"], empty, namespace=self.router)
+        self.text = ruleset_text
+        self.load_ruleset()
+        self.flush_conntrack()
+        self.counts = self.read_counts()
+
+    def flush_conntrack(self) -> None:
+        """Forget every connection of the router (ctnetlink's IPCTNL_MSG_CT_DELETE without a tuple)."""
+        with entered(self.router):
+            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+        try:
+            message = struct.pack("=LHHLL", 20, CTNETLINK_DELETE, NLM_F_REQUEST | NLM_F_ACK, 1, 0)
+            sock.send(message + struct.pack("=BBH", socket.AF_INET, 0, 0))
+            answer = sock.recv(65535)
+        finally:
+            sock.close()
+        error = struct.unpack("=i", answer[16:20])[0] if len(answer) >= 20 else 0
+        if error not in (0, -errno.ENOENT):
+            raise OSError(-error, f"conntrack flush: {os.strerror(-error)}")
+
+    def listen(self, proto: int) -> None:
+        """Also see locally delivered packets of IP protocol `proto` (RAW_PROTOCOLS are seen from the start)."""
+        if proto in self.raw_sockets:
+            return
+        with entered(self.router):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, proto)
+        sock.setblocking(False)
+        self.raw_sockets[proto] = sock
 
     def open_sockets(self) -> None:
         for link in self.links:
