@@ -14,11 +14,10 @@ import re
 from dataclasses import dataclass, field, replace
 from operator import itemgetter
 
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-
 from iptlint import extensions
 from iptlint.extensions.spec import Extension, OptionSpec
 from iptlint.findings import Finding, Severity, Span
+from iptlint.syntax import grammar  # its lark exceptions are imported on first use
 from iptlint.syntax import values as v
 from iptlint.syntax.ast import (
     BUILTIN_CHAINS,
@@ -36,7 +35,16 @@ from iptlint.syntax.ast import (
     TargetKind,
 )
 from iptlint.syntax.diagnostics import DIAGNOSTICS
-from iptlint.syntax.grammar import cached_plan, fast_words, plan_for, rule_key, split_words, unquote, word_offsets
+from iptlint.syntax.grammar import (
+    cached_plan,
+    fast_words,
+    line_words,
+    plan_for,
+    rule_key,
+    split_words,
+    unquote,
+    word_offsets,
+)
 from iptlint.syntax.grammar import parser as lark_parser
 
 MAX_CHAIN_NAME = 28  # XT_EXTENSION_MAXNAMELEN - 1
@@ -255,28 +263,28 @@ class _Parser:
                 self.command(number, text)
         except _LineError as error:
             self.report(error.code, error.message, number, error.column, error.end_column)
-        except UnexpectedInput as error:
+        except grammar.UnexpectedInput as error:
             self.report("S102", self.lark_message(error, text), number, error.column, error.column + 1)
 
     @staticmethod
-    def lark_message(error: UnexpectedInput, text: str) -> str:
-        if isinstance(error, UnexpectedCharacters):
+    def lark_message(error: grammar.UnexpectedInput, text: str) -> str:
+        if isinstance(error, grammar.UnexpectedCharacters):
             return f"unexpected character {text[error.pos_in_stream]!r}"
-        if isinstance(error, UnexpectedToken):
+        if isinstance(error, grammar.UnexpectedToken):
             if error.token.type == "$END":
                 return "the line ends too early: " + _expected(error.expected)
             return f"unexpected {error.token!s:.40}: " + _expected(error.expected)
-        if isinstance(error, UnexpectedEOF):
+        if isinstance(error, grammar.UnexpectedEOF):
             return "the line ends too early"
         return str(error).splitlines()[0]
 
     # -- tables -------------------------------------------------------------------------
 
     def table_header(self, number: int, text: str) -> None:
-        tree = lark_parser().parse(text, start="table_header")
-        if not tree.children:
+        words = line_words(text, "table_header")
+        if not words:
             raise _LineError("S104", "'*' must be followed by a table name")
-        name = str(tree.children[0])
+        name = words[0]
         if self.table is not None:
             self.report(
                 "S105", f"table '{self.table.name}' is not closed by COMMIT before '*{name}'",
@@ -360,11 +368,7 @@ class _Parser:
     def chain_decl(self, number: int, text: str) -> None:
         table = self.need_table()
         simple = _SIMPLE_CHAIN_DECL.fullmatch(text)  # what lark makes of `:NAME POLICY [0:0]`, 30x faster
-        if simple is not None:
-            words = list(simple.groups())
-        else:
-            tree = lark_parser().parse(text, start="chain_decl")
-            words = [str(t) for t in tree.children]
+        words = list(simple.groups()) if simple is not None else list(line_words(text, "chain_decl"))
         name = words[0]
         policy = words[1] if len(words) > 1 else None
         if not table.known:
