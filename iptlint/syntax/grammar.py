@@ -9,23 +9,32 @@ first line of each shape is parsed by lark and the resulting tree is turned into
 `Plan` (which word is the chain, which words belong to which option); later lines of
 the same shape reuse the plan.  When lark's own tokens disagree with the fast split,
 the shape is marked uncacheable and every such line goes through lark.
+
+What lark taught a run is kept for the next (`iptlint.cache`): the plan of every shape,
+the words of the table and chain lines it parsed, and the regular expressions of the
+fast split.  The entry is keyed by the grammar's text and this module's source, so the
+.lark file stays the single source of truth: a run whose lines all have known shapes
+never imports lark (about 30 ms of a 150 ms budget), and gets what lark would give.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import os
 import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lark import Lark, Token, Tree
+from iptlint import cache
+
+if TYPE_CHECKING:
+    from lark import Lark, Token, Tree
 
 START_SYMBOLS = ["table_header", "chain_decl", "commit", "comment", "command"]
 
 
+@functools.cache
 def grammar_text() -> str:
     """The grammar, from the installed package or the source checkout."""
     packaged = resources.files("iptlint") / "grammars" / "iptables_save.lark"
@@ -44,6 +53,8 @@ def parser() -> Lark:
     Python versions, and rebuilds it when any of them changes: the .lark file stays the
     source of truth.
     """
+    from lark import Lark
+
     text = grammar_text()
     return Lark(
         text,
@@ -57,18 +68,19 @@ def parser() -> Lark:
 
 def _cache_file(text: str) -> str | None:
     """Where lark keeps the compiled grammar; None when there is no writable cache directory."""
-    if os.environ.get("IPTLINT_NO_CACHE"):
+    directory = cache.directory()
+    if directory is None:
         return None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    directory = os.path.join(base, "iptlint")
-    try:
-        os.makedirs(directory, exist_ok=True)
-    except OSError:
-        return None
-    if not os.access(directory, os.W_OK | os.X_OK):
-        return None
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    return os.path.join(directory, f"grammar-{digest}.lark-cache")
+    return str(directory / f"grammar-{cache.key(text)[:16]}.lark-cache")
+
+
+def __getattr__(name: str):
+    """lark's exceptions (`grammar.UnexpectedInput`...), imported only when a line fails to parse."""
+    if name in ("UnexpectedInput", "UnexpectedCharacters", "UnexpectedToken", "UnexpectedEOF"):
+        import lark.exceptions
+
+        return getattr(lark.exceptions, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # Word classes of the fast split, in the lexer's priority order.
@@ -77,8 +89,11 @@ _CLASSES = ("RULE_COUNTERS", "NOT", "LEGACY_NOT", "OPTION", "WORD")
 
 @functools.cache
 def _fast_split() -> re.Pattern[str]:
-    terminals = {t.name: t.pattern.to_regexp() for t in parser().terminals}
-    alternatives = "|".join(f"(?P<{name}>{terminals[name]})" for name in _CLASSES)
+    learned = _learned()
+    if not learned.terminals:
+        learned.terminals.update((t.name, t.pattern.to_regexp()) for t in parser().terminals if t.name in _CLASSES)
+        learned.changed = True
+    alternatives = "|".join(f"(?P<{name}>{learned.terminals[name]})" for name in _CLASSES)
     return re.compile(rf"[ \t]*(?:{alternatives})")
 
 
@@ -141,8 +156,13 @@ def plan_for(text: str, words: list[str], classes: list[str], offsets: list[int]
     """
     key = shape_of(words, classes)
     cached = _plans.get(key)
+    if cached is None and not _learned.cache_info().currsize:
+        _learned()  # the plans of earlier runs
+        cached = _plans.get(key)
     if cached is not None and cached is not _UNCACHEABLE:
         return cached, words, offsets  # type: ignore[return-value]
+    from lark import Token
+
     tree = parser().parse(text, start="command")
     tokens = [t for t in tree.scan_values(lambda v: isinstance(v, Token))]
     lark_offsets: list[int] = []
@@ -152,16 +172,99 @@ def plan_for(text: str, words: list[str], classes: list[str], offsets: list[int]
     plan = _plan_from_tree(tree, tokens)
     if cached is None:
         _plans[key] = plan if lark_offsets == offsets else _UNCACHEABLE
+        _learned().changed = True
     return plan, [str(t) for t in tokens], lark_offsets
 
 
 def cached_plan(words: list[str], classes: list[str]) -> Plan | None:
     """The plan every line of this shape gets without lark, or None (not seen yet, or uncacheable)."""
+    _learned()
     found = _plans.get(shape_of(words, classes))
     return found if isinstance(found, Plan) else None
 
 
+def line_words(text: str, start: str) -> tuple[str, ...]:
+    """The words lark makes of a table header or chain declaration (`start`), remembered by text.
+
+    Raises lark's exceptions when the line does not parse.
+    """
+    found = _learned().lines.get((start, text))
+    if found is None:
+        found = tuple(str(token) for token in parser().parse(text, start=start).children)
+        learned = _learned()
+        if len(learned.lines) < _MAX_LINES:
+            learned.lines[(start, text)] = found
+            learned.changed = True
+    return found
+
+
+# ---------------------------------------------------------------------------------------
+# What lark taught earlier runs (see the module's docstring)
+# ---------------------------------------------------------------------------------------
+
+_MAX_SHAPES = 20_000  # kept in the cache: a few hundred in any real dump; bounds the entry's size
+_MAX_LINES = 256  # table headers and unusual chain declarations
+
+
+@dataclass(slots=True)
+class _Learned:
+    """The cache entry, in memory: `terminals` and `lines` here, the plans in `_plans`."""
+
+    key: str
+    terminals: dict[str, str]  # word class -> its regular expression in the grammar
+    lines: dict[tuple[str, str], tuple[str, ...]]  # (start symbol, text) -> lark's words
+    changed: bool = False
+
+
+@functools.cache
+def _learned() -> _Learned:
+    key = cache.key(grammar_text(), cache.source_of(__file__))
+    learned = _Learned(key, {}, {})
+    stored = cache.read("grammar", key)
+    try:
+        terminals, lines, plans = stored  # type: ignore[misc]
+        decoded = {tuple(shape): None if plan is None else _plan_of(plan) for shape, plan in plans}
+        learned.terminals.update((name, terminals[name]) for name in _CLASSES)
+        learned.lines.update(((start, text), tuple(words)) for start, text, words in lines)
+    except (TypeError, ValueError, KeyError):
+        learned.terminals.clear()  # no entry, or not one this module wrote: relearn
+        learned.lines.clear()
+        return learned
+    for shape, plan in decoded.items():
+        _plans.setdefault(shape, _UNCACHEABLE if plan is None else plan)
+    return learned
+
+
+def _plan_of(row: tuple) -> Plan:
+    counters, action, action_words, arguments = row
+    return Plan(counters, action, tuple(action_words), tuple(Argument(*argument) for argument in arguments))
+
+
+def _row_of(plan: Plan) -> tuple:
+    arguments = tuple((a.not_, a.option, a.values, a.legacy_not) for a in plan.arguments)
+    return plan.counters, plan.action, plan.action_words, arguments
+
+
+def save() -> bool:
+    """Write what this process learned to the cache, if it learned anything; True when written."""
+    if not _learned.cache_info().currsize:
+        return False
+    learned = _learned()
+    if not learned.changed:
+        return False
+    plans = [
+        (shape, None if plan is _UNCACHEABLE else _row_of(plan))  # type: ignore[arg-type]
+        for shape, plan in list(_plans.items())[:_MAX_SHAPES]
+    ]
+    lines = [(start, text, words) for (start, text), words in learned.lines.items()]
+    written = cache.write("grammar", learned.key, (learned.terminals, lines, plans))
+    learned.changed = not written
+    return written
+
+
 def _plan_from_tree(tree: Tree, tokens: list[Token]) -> Plan:
+    from lark import Token
+
     index = {id(token): i for i, token in enumerate(tokens)}
     counters = None
     action = ""
