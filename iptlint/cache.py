@@ -32,10 +32,10 @@ FORMAT = 1  # bump when the shape of any entry changes
 _disabled = False
 
 
-def disable() -> None:
-    """Neither read nor write the cache for the rest of this process (`--no-cache`)."""
+def disable(off: bool = True) -> None:
+    """Neither read nor write the cache from now on (`--no-cache`); `disable(False)` undoes it."""
     global _disabled
-    _disabled = True
+    _disabled = off
 
 
 def directory() -> Path | None:

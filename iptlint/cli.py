@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from iptlint import __version__, baseline
+from iptlint import __version__, baseline, cache
 from iptlint.config import Config, ConfigError, config_for, load_config
 from iptlint.findings import Finding, Severity
 from iptlint.policy.load import PolicyError, load_policy
@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument(
         "--counters-from", metavar="OLD", help="an earlier `iptables-save -c` of the same ruleset: show which rules hit"
+    )
+    check.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="neither read nor write iptlint's cache (also IPTLINT_NO_CACHE=1; where: IPTLINT_CACHE_DIR)",
     )
     check.add_argument("--baseline", metavar="FILE", help="ignore the findings recorded in FILE")
     check.add_argument("--write-baseline", metavar="FILE", help="record every current finding in FILE and exit 0")
@@ -261,6 +266,25 @@ TRACE_WORDS = (  # option, packet word, help
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    no_cache = getattr(args, "no_cache", False)
+    if no_cache:
+        cache.disable()
+    try:
+        return _run(parser, args)
+    finally:
+        _save_learned()
+        if no_cache:
+            cache.disable(False)  # main() may be called again in this process
+
+
+def _save_learned() -> None:
+    """Keep what the grammar learned this run (line shapes) for the next one (iptlint/cache.py)."""
+    grammar = sys.modules.get("iptlint.syntax.grammar")
+    if grammar is not None:
+        grammar.save()
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         if args.command == "check":
             return run_check(args)
