@@ -558,6 +558,15 @@ class NetLab:
         """The router's own addresses (what iptlint's walk is told is local), loopback aside."""
         return tuple(str(a.ip) for link in self.links for a in link.addresses)
 
+    @property
+    def interface_addresses(self) -> tuple[str, ...]:
+        """The router's addresses as `--local-address` takes them, `ADDR/PREFIX@IFACE`.
+
+        Each interface's first address is its primary one (what REDIRECT sends to); the
+        prefixes give the subnet broadcast addresses the router delivers locally.
+        """
+        return tuple(f"{a.ip}/{a.network.prefixlen}@{link.name}" for link in self.links for a in link.addresses)
+
     def out_interface(self, dst: str) -> str | None:
         """The interface the router forwards `dst` by (longest prefix), None when unrouted or local."""
         address = ipaddress.IPv4Address(dst)

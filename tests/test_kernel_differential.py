@@ -17,9 +17,9 @@ walked by `iptlint.semantics.walk.walk`; they agree when
   `trace.matched` (as many times), and the built-in chains whose policy counter grew
   are the trace's policy steps.  Nothing else moves the counters in the lab.
 
-Packets the walk calls UNKNOWN are counted apart and must stay few; so are packets that
-show a known walk bug (each has a strict xfail reproduction at the end of this module).
-ESTABLISHED packets whose connection could not be opened are not measured.  The totals
+Packets the walk calls UNKNOWN are counted apart and must stay few.  ESTABLISHED
+packets whose connection could not be opened are not measured.  Three walk bugs the lab
+once found have a minimal reproduction each at the end of this module.  The totals
 are printed in the terminal summary; see docs/kernel-differential.md.
 """
 
@@ -413,15 +413,21 @@ class Generator:
 
 
 def walk_packet(lab: NetLab, ruleset: Ruleset, packet: dict[str, Any]) -> Trace:
-    """The walk of `packet`, told the out interface the kernel routes its (translated) destination by."""
+    """The walk of `packet`, told the out interface the kernel routes its (translated) destination by.
+
+    The walk knows the router's addresses with their prefixes and interfaces
+    (`ADDR/PREFIX@IFACE`): subnet broadcasts are local, REDIRECT goes to the in
+    interface's primary address.
+    """
     given = {k: v for k, v in packet.items() if k != "icmp_id"}
+    local = lab.interface_addresses
     out = lab.out_interface(given["dst"])
     if out is None and not given.get("in_iface"):  # the router's own packet to itself: out lo, then as nat says
-        return walk(ruleset, given, local_addresses=lab.local_addresses)
-    trace = walk(ruleset, given | ({"out_iface": out} if out else {}), local_addresses=lab.local_addresses)
+        return walk(ruleset, given, local_addresses=local)
+    trace = walk(ruleset, given | ({"out_iface": out} if out else {}), local_addresses=local)
     final_dst = trace.final_packet.get("dst")
     if final_dst and final_dst != given["dst"] and lab.out_interface(final_dst) not in (out, None):
-        trace = walk(ruleset, given | {"out_iface": lab.out_interface(final_dst)}, local_addresses=lab.local_addresses)
+        trace = walk(ruleset, given | {"out_iface": lab.out_interface(final_dst)}, local_addresses=local)
     return trace
 
 
@@ -487,17 +493,6 @@ class Tally:
     verdicts: Counter = field(default_factory=Counter)
     paths: Counter = field(default_factory=Counter)  # "to the router", "forwarded", "sent by the router"
     failures: list[str] = field(default_factory=list)
-    known: Counter = field(default_factory=Counter)  # disagreements of a known walk bug, by its test
-
-
-def known_bug(packet: dict[str, Any], trace: Trace, seen: Observation) -> str | None:
-    """The xfail test reproducing this disagreement, when it is one of a known walk bug."""
-    if packet.get("ct_state") != "ESTABLISHED" or seen.seen is None:
-        return None
-    final = trace.final_packet
-    lost_snat = seen.seen.src != packet["src"] and final.get("src") == packet["src"]
-    lost_dnat = seen.seen.dst != packet["dst"] and final.get("dst") == packet["dst"]
-    return "test_established_packets_keep_the_nat_of_their_connection" if lost_snat or lost_dnat else None
 
 
 def run_scenario(scenario: Scenario) -> Tally:
@@ -522,10 +517,6 @@ def run_scenario(scenario: Scenario) -> Tally:
                 tally.unknown += 1
                 continue
             problems = disagreements(trace, seen, numbers)
-            bug = known_bug(packet, trace, seen) if problems else None
-            if bug is not None:
-                tally.known[bug] += 1
-                continue
             tally.compared += 1
             tally.counted.update(seen.counters_delta)
             tally.verdicts[trace.verdict] += 1
@@ -601,7 +592,6 @@ def totals_line() -> str:
     skipped = sum(t.not_measured for t in tallies)
     verdicts = sum((t.verdicts for t in tallies), Counter())
     paths = sum((t.paths for t in tallies), Counter())
-    known = sum((t.known for t in tallies), Counter())
     rules = sum(t.rules for t in tallies)
     counted = sum(len(t.counted) for t in tallies)
     rate = 100.0 * agreed / compared if compared else 0.0
@@ -610,7 +600,7 @@ def totals_line() -> str:
         f"agreement {agreed}/{compared} = {rate:.2f}% "
         f"({', '.join(f'{v} {n}' for v, n in sorted(verdicts.items()))}; "
         f"{', '.join(f'{n} {p}' for p, n in sorted(paths.items()))}); "
-        f"UNKNOWN (left out) {unknown}; known walk bugs (left out, xfail tests) {sum(known.values())}; "
+        f"UNKNOWN (left out) {unknown}; "
         f"not measured {skipped}; "
         f"rules that counted a packet: {counted} of {rules}"
     )
@@ -672,7 +662,7 @@ def summary_of(trace: Trace, numbers: dict[int, tuple[str, str, int]]) -> tuple:
 
 
 # ---------------------------------------------------------------------------------------
-# Known disagreements (minimal reproductions; strict: they fail loudly once the walk is fixed)
+# Disagreements the lab found once (minimal reproductions of walk bugs now fixed)
 # ---------------------------------------------------------------------------------------
 
 TWO_LINKS = {"eth0": "10.0.0.1/24", "eth1": "203.0.113.1/24"}
@@ -708,12 +698,12 @@ def kernel_and_walk(text: str, packet: dict[str, Any]) -> tuple[Observation, Tra
 
 
 @pytest.mark.kernel
-@pytest.mark.xfail(
-    strict=True,
-    reason="walk bug: REDIRECT takes the smallest --local-address (10.0.0.1); the kernel takes the primary "
-    "address of the in interface (203.0.113.1), so filter INPUT sees another destination",
-)
 def test_redirect_goes_to_the_in_interface_address() -> None:
+    """REDIRECT sends to the primary address of the in interface (203.0.113.1 on eth1), not any local address.
+
+    The walk once took the smallest --local-address (10.0.0.1), so filter INPUT saw
+    another destination than the kernel's.
+    """
     requires_lab()
     packet = {"in_iface": "eth1", "src": "198.51.100.7", "dst": "8.8.8.8", "proto": 6, "sport": 40000, "dport": 3128}
     seen, trace, numbers = kernel_and_walk(REDIRECT_RULESET, packet)
@@ -722,12 +712,11 @@ def test_redirect_goes_to_the_in_interface_address() -> None:
 
 
 @pytest.mark.kernel
-@pytest.mark.xfail(
-    strict=True,
-    reason="walk bug: the broadcast address of a subnet of the host (10.0.0.255 on eth0 10.0.0.1/24) is "
-    "delivered locally (filter INPUT); the walk, knowing addresses but not prefixes, forwards it",
-)
 def test_subnet_broadcast_is_delivered_locally() -> None:
+    """The broadcast address of a subnet of the host (10.0.0.255 on eth0 10.0.0.1/24) goes to filter INPUT.
+
+    The walk once knew addresses but not prefixes, and forwarded it.
+    """
     requires_lab()
     packet = {"in_iface": "eth1", "src": "203.0.113.7", "dst": "10.0.0.255", "proto": 17, "sport": 40000, "dport": 9}
     seen, trace, numbers = kernel_and_walk(BROADCAST_RULESET, packet)
@@ -794,13 +783,13 @@ COMMIT
 
 
 @pytest.mark.kernel
-@pytest.mark.xfail(
-    strict=True,
-    reason="walk bug: an ESTABLISHED packet gets the NAT its connection's first packet got; the walk replays "
-    "the nat chains with the later packet's own fields (its mark), and the SNAT only after FORWARD (ct_snat)",
-)
 @pytest.mark.parametrize("case", sorted(ESTABLISHED_NAT_CASES))
 def test_established_packets_keep_the_nat_of_their_connection(case: str) -> None:
+    """An ESTABLISHED packet gets the NAT its connection's first packet got, without traversing nat.
+
+    The walk once replayed the nat chains with the later packet's own fields (its
+    mark), and applied the SNAT only after FORWARD (so `--ctstate SNAT` was false there).
+    """
     requires_lab()
     inbound = case.startswith("DNAT")
     src, dst = ("198.51.100.9", "203.0.113.77") if inbound else ("10.0.0.5", "198.51.100.9")

@@ -9,6 +9,7 @@ the same commands; `test_docs_show_the_real_output` keeps it honest.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import shlex
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 
 from iptlint.cli import main
 from iptlint.report.trace import render_json, render_text
-from iptlint.semantics.walk import Trace, packet_from_words, walk
+from iptlint.semantics.walk import LocalAddress, Trace, packet_from_words, walk
 from iptlint.syntax.ast import Family, Rule, Ruleset
 from iptlint.syntax.parser import parse
 
@@ -121,8 +122,12 @@ def test_established_packets_take_the_forward_conntrack_accept():
     assert trace.decided_by == accept
     assert trace.final_packet["dst"] == "172.17.0.2"  # the connection's DNAT, without the nat chains
     assert all(rule.table == "filter" for rule in trace.matched)
-    replayed = [s for s in trace.steps if s.table == "nat" and s.kind == "rule"]
-    assert replayed and not any(s.counted for s in replayed)
+    assert not [s for s in trace.steps if s.table == "nat" and s.kind == "rule"]  # nat is not traversed
+    dnat = rule_at(ruleset, "-A DOCKER ! -i docker0 -p tcp -m tcp --dport 80 -j DNAT --to-destination 172.17.0.2:80")
+    skip = next(s for s in trace.steps if s.kind == "skip" and s.hook == "PREROUTING")
+    assert "the connection's NAT from its first packet: DNAT --to-destination 172.17.0.2:80 (line 22)" in skip.action
+    assert trace.connection is not None and trace.connection.at("PREROUTING").rule == dnat
+    assert trace.input_packet["ct_dnat"] is True  # --ctstate DNAT holds from the start
 
 
 def test_a_port_docker_did_not_publish_is_dropped_by_the_forward_policy():
@@ -444,13 +449,29 @@ def test_cli_trace(capsys, monkeypatch):
 
 @pytest.mark.parametrize(
     "extra",
-    [["--dport", "70000"], ["--src", "2001:db8::1"], ["--state", "OPEN"], ["--local-address", "nope"], ["--mark", "x"]],
+    [
+        ["--dport", "70000"],
+        ["--src", "2001:db8::1"],
+        ["--state", "OPEN"],
+        ["--local-address", "nope"],
+        ["--local-address", "10.0.0.1/33"],
+        ["--local-address", "10.0.0.1/24@eth+"],
+        ["--local-address", "10.0.0.1/24@"],
+        ["--mark", "x"],
+    ],
 )
 def test_cli_trace_bad_arguments_exit_2_with_one_line(capsys, monkeypatch, extra):
     monkeypatch.chdir(ROOT)
     assert main(["trace", EXAMPLE, "--in", "eth0", *extra]) == 2
     err = capsys.readouterr().err
     assert err.startswith("iptlint: ") and err.count("\n") == 1
+
+
+def test_cli_trace_local_address_with_prefix_and_interface(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    args = ["trace", EXAMPLE, "--in", "eth0", "--src", "198.51.100.7", "--dst", HOST, "--dport", "80"]
+    assert main([*args, "--local-address", f"{HOST}/24@eth0", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["decided_by"] == f"{EXAMPLE}:44"
 
 
 def test_cli_trace_unreadable_file(capsys):
@@ -565,3 +586,136 @@ def test_counters_are_shown_next_to_each_rule():
     )
     assert "[7 pkts 420 bytes]" in render_text(trace)
     assert '"packets": 7' in render_json(trace)
+
+
+# ---------------------------------------------------------------------------------------
+# Local addresses with prefixes and interfaces: broadcasts, REDIRECT
+# ---------------------------------------------------------------------------------------
+
+INPUT_DROP = """\
+*filter
+:INPUT DROP [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m addrtype --dst-type LOCAL -j ACCEPT
+COMMIT
+"""
+TO_BROADCAST = {"in_iface": "eth1", "src": "203.0.113.7", "dst": "10.0.0.255", "proto": 17, "dport": 9}
+
+
+def test_local_address_forms():
+    assert LocalAddress.parse("10.0.0.1") == LocalAddress(ipaddress.ip_address("10.0.0.1"))
+    parsed = LocalAddress.parse("10.0.0.1/24@eth0")
+    assert (str(parsed.address), parsed.prefix, parsed.interface) == ("10.0.0.1", 24, "eth0")
+    assert str(parsed.broadcast) == "10.0.0.255" and str(parsed) == "10.0.0.1/24@eth0"
+    assert LocalAddress.parse("10.0.0.1/31").broadcast is None
+    assert LocalAddress.parse("2001:db8::1/64@eth0").broadcast is None
+    for bad in ("nope", "10.0.0.1/33", "10.0.0.1@", "10.0.0.1@eth+", "10.0.0.1@a-name-far-too-long"):
+        with pytest.raises(ValueError):
+            LocalAddress.parse(bad)
+
+
+def test_a_subnet_broadcast_is_delivered_locally_but_is_not_addrtype_local():
+    trace = walk(dump(INPUT_DROP), TO_BROADCAST, local_addresses=["10.0.0.1/24@eth0", "203.0.113.1/24@eth1"])
+    assert (trace.verdict, trace.arrived_at) == ("DROP", "local")  # INPUT's policy: addrtype says BROADCAST
+    assert trace.final_packet["dst_local"] is False
+    assert any("broadcast address of 10.0.0.0/24 on eth0" in note for note in trace.notes)
+    limited = walk(dump(INPUT_DROP), {**TO_BROADCAST, "dst": "255.255.255.255"}, local_addresses=["10.0.0.1/24"])
+    assert limited.arrived_at == "local"
+
+
+def test_without_its_prefix_a_broadcast_cannot_be_told():
+    trace = walk(dump(INPUT_DROP), TO_BROADCAST, local_addresses=["10.0.0.1", "203.0.113.1"])
+    assert trace.verdict == "UNKNOWN" and trace.arrived_at is None
+    assert "--local-address 10.0.0.1/PREFIX" in trace.reason
+    other = walk(dump(INPUT_DROP), {**TO_BROADCAST, "dst": "10.0.0.77"}, local_addresses=["10.0.0.1"])
+    assert other.arrived_at == "forwarded"  # no prefix makes 10.0.0.77 a broadcast of 10.0.0.1's
+
+
+def test_a_docker_bridge_broadcast_is_local():
+    trace = walk(load(), {**CLIENT, "proto": 17, "dst": "172.17.255.255", "dport": 9}, local_addresses=[HOST])
+    assert trace.arrived_at == "local"
+
+
+REDIRECT_TO_PROXY = """\
+*nat
+:PREROUTING ACCEPT [0:0]
+-A PREROUTING -p tcp -m tcp --dport 3128 -j REDIRECT --to-ports 8080
+COMMIT
+"""
+
+
+@pytest.mark.parametrize(
+    ("local", "destination"),
+    [
+        (["10.0.0.1/24@eth0", "203.0.113.1/24@eth1", "203.0.113.9/24@eth1"], "203.0.113.1"),
+        (["203.0.113.1"], "203.0.113.1"),  # the only one: taken, with a note
+        (["10.0.0.1", "203.0.113.1"], None),  # which is eth1's? unknown
+        ([], None),
+    ],
+)
+def test_redirect_goes_to_the_primary_address_of_the_in_interface(local, destination):
+    packet = {"in_iface": "eth1", "src": "198.51.100.7", "dst": "8.8.8.8", "proto": 6, "sport": 4000, "dport": 3128}
+    trace = walk(dump(REDIRECT_TO_PROXY), packet, local_addresses=local)
+    assert trace.arrived_at == "local" and trace.final_packet["dport"] == 8080
+    assert trace.final_packet.get("dst") == destination
+    if destination is None:
+        assert any("--local-address ADDR@eth1" in note for note in trace.notes)
+
+
+# ---------------------------------------------------------------------------------------
+# ESTABLISHED packets: the NAT of their connection's first packet
+# ---------------------------------------------------------------------------------------
+
+SNAT_BY_MARK = """\
+*mangle
+:PREROUTING ACCEPT [0:0]
+-A PREROUTING -m conntrack --ctstate ESTABLISHED -j ACCEPT
+-A PREROUTING -i eth0 -j MARK --set-mark 0x1
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A POSTROUTING -o eth1 -m mark --mark 0x1 -j SNAT --to-source 203.0.113.1
+COMMIT
+*filter
+:FORWARD DROP [0:0]
+-A FORWARD -m conntrack --ctstate NEW -s 10.0.0.0/24 -j ACCEPT
+-A FORWARD -m conntrack --ctstate SNAT -j ACCEPT
+COMMIT
+"""
+OUTBOUND = {"in_iface": "eth0", "out_iface": "eth1", "src": "10.0.0.5", "dst": "198.51.100.9", "proto": 17,
+            "sport": 40000, "dport": 53, "ct_state": "ESTABLISHED"}  # fmt: skip
+ROUTER = ["10.0.0.1/24@eth0", "203.0.113.1/24@eth1"]
+
+
+def test_an_established_packet_gets_the_snat_its_first_packet_chose_by_mark():
+    ruleset = dump(SNAT_BY_MARK)
+    trace = walk(ruleset, OUTBOUND, local_addresses=ROUTER)
+    assert trace.verdict == "ACCEPT"
+    assert trace.decided_by == rule_at(ruleset, "-A FORWARD -m conntrack --ctstate SNAT -j ACCEPT")
+    assert trace.input_packet["ct_snat"] is True  # from the start: FORWARD sees it
+    assert trace.final_packet["src"] == "203.0.113.1"
+    assert all(rule.table != "nat" for rule in trace.matched)  # nat is not traversed, no nat counter grows
+    skip = next(s for s in trace.steps if s.kind == "skip" and s.hook == "POSTROUTING")
+    assert skip.action.endswith("SNAT --to-source 203.0.113.1 (line 9)")
+    text = render_text(trace)
+    assert "src 10.0.0.5 -> 203.0.113.1" in text and "the connection's NAT from its first packet" in text
+    data = json.loads(render_json(trace))["connection"]
+    assert data["first_packet"]["ct_state"] == "NEW" and data["first_verdict"] == "ACCEPT"
+    (postrouting,) = [n for n in data["nat"] if n["hook"] == "POSTROUTING"]
+    assert postrouting["known"] and postrouting["rule"] == "test.rules:9"
+
+
+def test_a_connection_whose_first_packet_is_dropped_has_an_unknown_nat():
+    ruleset = dump(SNAT_BY_MARK)
+    trace = walk(ruleset, {**OUTBOUND, "src": "10.9.0.5"}, local_addresses=ROUTER)  # NEW from 10.9/16: dropped
+    assert "ct_snat" not in trace.input_packet
+    assert trace.verdict == "UNKNOWN"  # --ctstate SNAT depends on it
+    assert "ct_snat" in trace.reason
+
+
+def test_new_packets_have_no_connection():
+    trace = walk(dump(SNAT_BY_MARK), {**OUTBOUND, "ct_state": "NEW"}, local_addresses=ROUTER)
+    assert trace.connection is None and json.loads(render_json(trace))["connection"] is None
+    assert trace.final_packet["src"] == "203.0.113.1"  # mangle marked it, nat translated it

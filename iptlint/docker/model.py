@@ -100,6 +100,48 @@ class DockerModel:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class MasqueradedBridge:
+    """A bridge network as its nat POSTROUTING rule names it: `-s SUBNET ! -o BRIDGE -j MASQUERADE` (or SNAT).
+
+    Docker writes one such rule per network with outgoing NAT; the bridge holds the
+    subnet's first address (its gateway, Docker's default unless `--bip`/`--gateway`
+    chose another).  The one reader of these rules: the Docker model takes its bridge
+    names and subnets from it, and the packet walk (`iptlint.semantics.walk`) its local
+    gateways and out interfaces, on any dump (a Docker-less router may write the same
+    rule for its own bridge).
+    """
+
+    name: str
+    subnet: Network
+    line: int  # of the rule
+
+    @property
+    def gateway(self) -> IPAddress:
+        return self.subnet.network_address + 1
+
+
+def masqueraded_bridges(ruleset: Ruleset) -> tuple[MasqueradedBridge, ...]:
+    """Every `-s SUBNET ! -o BRIDGE -j MASQUERADE|SNAT` rule of nat POSTROUTING, in order.
+
+    The source must be a plain (not negated) subnet of at least 4 addresses and the
+    out interface a negated name without wildcard: a single host's SNAT says nothing
+    of a bridge.
+    """
+    found = []
+    for rule in _rules(ruleset.table("nat"), "POSTROUTING"):
+        if _target(rule) not in ("MASQUERADE", "SNAT"):
+            continue
+        source, source_negated = _network(rule, "-s")
+        out, out_negated = _interface(rule, "-o")
+        if source is None or source_negated or source.num_addresses < 4:
+            continue
+        if out is None or not out_negated or out.endswith("+"):
+            continue
+        found.append(MasqueradedBridge(out, source, rule.line))
+    return tuple(found)
+
+
 def _address_text(network: Network) -> str:
     return str(network.network_address) if network.prefixlen == network.max_prefixlen else str(network)
 
@@ -175,7 +217,7 @@ def protocol_fits(rule: Rule, port: PublishedPort) -> bool:
     return option is None or option.negated or option.value.name == port.protocol
 
 
-def _bridge_names(filter_table: Table | None, nat: Table | None) -> list[str]:
+def _bridge_names(filter_table: Table | None, masqueraded: tuple[MasqueradedBridge, ...]) -> list[str]:
     """Every interface Docker treats as a bridge, in the order the dump first names it."""
     names: list[str] = []
 
@@ -193,25 +235,20 @@ def _bridge_names(filter_table: Table | None, nat: Table | None) -> list[str]:
         for rule in _rules(filter_table, chain):
             add(_interface(rule, "-i")[0])
             add(_interface(rule, "-o")[0])
-    for rule in _rules(nat, "POSTROUTING"):
-        out, negated = _interface(rule, "-o")
-        if _target(rule) in ("MASQUERADE", "SNAT") and negated and _network(rule, "-s")[0] is not None:
-            add(out)
+    for bridge in masqueraded:
+        add(bridge.name)
     return names
 
 
-def _bridge(name: str, filter_table: Table | None, nat: Table | None) -> Bridge:
+def _bridge(name: str, filter_table: Table | None, masqueraded: tuple[MasqueradedBridge, ...]) -> Bridge:
     subnets: list[Network] = []
     masquerade = internal = False
     icc = True
-    for rule in _rules(nat, "POSTROUTING"):
-        out, negated = _interface(rule, "-o")
-        source, source_negated = _network(rule, "-s")
-        is_masquerade = _target(rule) in ("MASQUERADE", "SNAT")
-        if out == name and negated and source is not None and not source_negated and is_masquerade:
+    for bridge in masqueraded:
+        if bridge.name == name:
             masquerade = True
-            if source not in subnets:
-                subnets.append(source)
+            if bridge.subnet not in subnets:
+                subnets.append(bridge.subnet)
     for chain in ("DOCKER-ISOLATION-STAGE-1", "DOCKER-INTERNAL"):
         for rule in _rules(filter_table, chain):
             if _target(rule) != "DROP":
@@ -354,7 +391,8 @@ def read(ruleset: Ruleset, generation: str | None = None) -> DockerModel | None:
         return None
     filter_table = ruleset.table("filter")
     nat = ruleset.table("nat")
-    bridges = [_bridge(name, filter_table, nat) for name in _bridge_names(filter_table, nat)]
+    masqueraded = masqueraded_bridges(ruleset)
+    bridges = [_bridge(name, filter_table, masqueraded) for name in _bridge_names(filter_table, masqueraded)]
     ports = _published_ports(filter_table, nat, bridges, ruleset.family)
     proxy_off = any(
         _target(rule) == "MASQUERADE" and rule.match("addrtype") is not None for rule in _rules(nat, "POSTROUTING")

@@ -105,6 +105,13 @@ def _chain_header(step: Step) -> str:
     return f"{indent}{step.table} {step.chain}"
 
 
+def connection_rewrites(trace: Trace, step: Step) -> list[Rewrite]:
+    """What an ESTABLISHED/RELATED packet got at a nat hook it does not traverse: its connection's NAT."""
+    if trace.connection is None or step.table != "nat":
+        return []
+    return [r for r in trace.rewrites if r.hook == step.hook and r.table == "nat"]
+
+
 def steps_text(trace: Trace) -> list[str]:
     lines: list[str] = []
     rewrites = _rewrites_by_step(trace)
@@ -119,12 +126,12 @@ def steps_text(trace: Trace) -> list[str]:
             hook, place = step.hook, None
         if step.kind == "skip":
             lines.append(f"  {step.action}")
+            lines += [f"    {rewrite_text(r)}" for r in connection_rewrites(trace, step)]
             place = None
             continue
         here = (step.table, step.chain, step.depth, step.counted)
         if step.kind != "return" and here != place:
-            replay = "" if step.counted else "   (replayed: the connection's first packet)"
-            lines.append(_chain_header(step) + replay)
+            lines.append(_chain_header(step))
             place = here
         lines += _step_lines(trace, step, rewrites)
         if step.kind == "return":
@@ -231,6 +238,30 @@ def to_json(trace: Trace) -> dict[str, Any]:
         "matched": [trace.location(rule) for rule in trace.matched],
         "final_packet": _packet_json(trace.final_packet),
         "notes": list(trace.notes),
+        "connection": connection_json(trace),
+    }
+
+
+def connection_json(trace: Trace) -> dict[str, Any] | None:
+    """ESTABLISHED/RELATED: the connection's first packet (its walk, in short) and the NAT it got at each hook."""
+    connection = trace.connection
+    if connection is None:
+        return None
+    first = connection.first
+    return {
+        "first_packet": _packet_json(first.input_packet),
+        "first_verdict": first.verdict,
+        "first_reason": first.reason,
+        "nat": [
+            {
+                "hook": binding.hook,
+                "known": binding.known,
+                "summary": binding.summary(),
+                "rule": trace.location(binding.rule) if binding.rule is not None else None,
+                "rewrites": [rewrite_json(trace, r) for r in binding.rewrites],
+            }
+            for binding in connection.nat
+        ],
     }
 
 

@@ -23,11 +23,18 @@ The path (netfilter's hooks, each table at its priority):
   itself then comes back in on `lo`; trace that as a second, incoming packet.)
 
 The nat chains see only a connection's first packet (`ct_state` NEW).  Later packets
-(ESTABLISHED, RELATED) get the same translation without traversing them: the walk
-replays the chain as the first packet went through it (steps marked `counted=False`:
-no counter grows) and applies its rewrites.  INVALID and UNTRACKED packets are never
-translated.  DNAT happens in PREROUTING (or OUTPUT), so FORWARD and INPUT see the new
-destination; `ct_orig_dst`/`ct_orig_dport` keep the old one, `ct_dnat` is set.
+(ESTABLISHED, RELATED) get the translation the kernel bound to the connection then,
+without traversing them: the destination NAT at PREROUTING (OUTPUT), the source NAT at
+POSTROUTING (INPUT).  So the walk first walks the connection's first packet (the same
+fields, NEW, `mark` as it entered, no connection mark: `opening_packet`) to learn that
+NAT (`Connection`, `trace.connection`), then the packet itself: at each nat hook a
+"skip" step names the connection's NAT there and its rewrites apply, and `ct_snat`/
+`ct_dnat` hold from the start, as the connection's status does.  A NAT the first
+packet's walk cannot tell (it stopped before that hook) makes the fields it would
+rewrite unknown.  (RELATED: the walk takes the packet's own fields for the connection's.)
+INVALID and UNTRACKED packets are never translated.  DNAT happens in PREROUTING (or
+OUTPUT), so FORWARD and INPUT see the new destination; `ct_orig_dst`/`ct_orig_dport`
+keep the old one, `ct_dnat` is set.
 
 Chains: `-j CHAIN` calls, `-g CHAIN` goes (a RETURN or the end of the chain then
 goes back to the caller of the chain that did the goto), RETURN or the end of a
@@ -41,13 +48,22 @@ with the verdict UNKNOWN.
 
 What the walk infers, and says so in `trace.notes`:
 
-- Whether an address is local: `local_addresses` when given (plus loopback);
+- Whether an address is local: `local_addresses` when given (plus loopback), each
+  `ADDR[/PREFIX][@IFACE]` (`LocalAddress`);
   otherwise what the dump implies: loopback, and each Docker bridge's gateway, the
   first address of the subnet its `-s SUBNET ! -o BRIDGE -j MASQUERADE` (or SNAT)
   rule names (Docker's default unless `--bip`/`--gateway` chose another); other
   addresses of such a subnet are containers, not local.  Otherwise a `dst_local`
   given with the packet is used as long as the destination is not rewritten, and
   else it stays unknown.
+- Local delivery: a local destination, and also a broadcast address of the host's
+  subnets (a local address given with its prefix, a Docker bridge) or 255.255.255.255:
+  the kernel's local routes hold them (addrtype BROADCAST, so `dst_local` stays false).
+  A local address given without its prefix leaves each address that could be its
+  subnet's broadcast undecided.
+- REDIRECT (not from OUTPUT) sends to the in interface's primary address: the first
+  local address given `@IFACE` for it, a Docker bridge's gateway, or the only local
+  address given; otherwise the new destination is unknown.
 - The out interface of a forwarded packet: `out_iface` when given, else the Docker
   bridge whose subnet holds the destination, else unknown.
 - The source of a packet the host sends, when not given: the destination itself when
@@ -67,6 +83,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from iptlint.docker.model import MasqueradedBridge as Bridge
+from iptlint.docker.model import masqueraded_bridges as docker_bridges
 from iptlint.extensions import find as find_extension
 from iptlint.semantics import packets as p
 from iptlint.semantics.models import ModelContext, match_bounds
@@ -115,7 +133,7 @@ class Step:
     policy decided), "return" (the end of a user chain: back to the caller), "skip" (a
     table the packet does not traverse, `action` says why), "route" (the routing decision).
     matched: True / False / None (unknown: `unknown` names the part that could go either way).
-    counted: False for the replayed nat chain of an ESTABLISHED/RELATED packet.
+    counted: whether a counter sees the step (every step the walk makes today).
     depth: how many chains deep (0: the built-in chain).
     """
 
@@ -159,6 +177,7 @@ class Trace:
     decision: Step | None  # the step that gave the verdict (a rule's or a policy's)
     arrived_at: str | None  # "local" | "forwarded" | None
     notes: tuple[str, ...] = ()  # what was inferred, and from where
+    connection: Connection | None = None  # ESTABLISHED/RELATED: its connection's first packet and NAT
 
     @property
     def matched(self) -> tuple[Rule, ...]:
@@ -205,16 +224,22 @@ def normalized(packet: Mapping[str, Any], family: Family) -> dict[str, Any]:
     return out
 
 
-def with_defaults(packet: dict[str, Any], origin: str) -> dict[str, Any]:
-    """Fill in what a fresh packet has unless told otherwise (see the module docstring)."""
+def with_defaults(packet: dict[str, Any], origin: str, connection: Connection | None = None) -> dict[str, Any]:
+    """Fill in what a fresh packet has unless told otherwise (see the module docstring).
+
+    For an ESTABLISHED/RELATED packet `connection` gives `ct_snat`/`ct_dnat` (left out
+    when the walk of its first packet cannot tell them).
+    """
     filled = dict(packet)
     filled.setdefault("ct_state", "NEW")
     new = filled["ct_state"] == "NEW"
     filled.setdefault("mark", 0)
     if new:
         filled.setdefault("ct_mark", 0)
-    filled.setdefault("ct_snat", False)
-    filled.setdefault("ct_dnat", False)
+    for flag in ("ct_snat", "ct_dnat"):
+        value = connection.flag(flag) if connection is not None else False
+        if value is not None:
+            filled.setdefault(flag, value)
     filled.setdefault("fragment", False)
     if filled.get("proto") == 6:
         filled.setdefault("tcp_flags", p.TCP_FLAG_BITS["SYN"] if new else p.TCP_FLAG_BITS["ACK"])
@@ -233,44 +258,70 @@ def with_defaults(packet: dict[str, Any], origin: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Bridge:
-    """A Docker bridge: its name and subnet, found in the rule at `line`."""
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-    name: str
-    subnet: ipaddress.IPv4Network | ipaddress.IPv6Network
-    line: int
+
+@dataclass(frozen=True)
+class LocalAddress:
+    """An address of the host, as `--local-address ADDR[/PREFIX][@IFACE]` gives it.
+
+    The prefix tells the subnet (whose broadcast address the kernel delivers locally,
+    IPv4 below /31); the interface tells which address REDIRECT sends to (the in
+    interface's primary address: the first one given for that interface).
+    """
+
+    address: IPAddress
+    prefix: int | None = None
+    interface: str | None = None
+
+    @classmethod
+    def parse(cls, text: str | LocalAddress) -> LocalAddress:
+        """`10.0.0.1`, `10.0.0.1/24`, `10.0.0.1/24@eth0`, `10.0.0.1@eth0`; ValueError if bad."""
+        if isinstance(text, LocalAddress):
+            return text
+        spec, at, name = str(text).strip().partition("@")
+        interface = None
+        if at:
+            from iptlint.syntax.values import interface as interface_name
+
+            interface = interface_name(name, Family.IPV4).name
+            if interface.endswith("+"):
+                raise ValueError(f"local address {text}: {interface} is a pattern, not an interface")
+        try:
+            if "/" in spec:
+                parsed = ipaddress.ip_interface(spec)
+                return cls(parsed.ip, parsed.network.prefixlen, interface)
+            return cls(ipaddress.ip_address(spec), None, interface)
+        except ValueError:
+            raise ValueError(f"local address {text!r} is not ADDR[/PREFIX][@IFACE]") from None
 
     @property
-    def gateway(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-        return self.subnet.network_address + 1
+    def network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+        if self.prefix is None:
+            return None
+        return ipaddress.ip_interface(f"{self.address}/{self.prefix}").network
 
+    @property
+    def broadcast(self) -> IPAddress | None:
+        """The subnet's broadcast address, which the kernel adds to its local routes (IPv4, prefix below 31)."""
+        network = self.network
+        if network is None or network.version != 4 or network.prefixlen >= 31:
+            return None
+        return network.broadcast_address
 
-def docker_bridges(ruleset: Ruleset) -> tuple[Bridge, ...]:
-    """Bridges named by nat POSTROUTING `-s SUBNET ! -o BRIDGE -j MASQUERADE` (or SNAT) rules."""
-    chain = ruleset.chain("nat", "POSTROUTING")
-    found = []
-    for rule in chain.rules if chain else ():
-        source, out = rule.source, rule.out_interface
-        if rule.target is None or rule.target.name not in ("MASQUERADE", "SNAT"):
-            continue
-        if source is None or source.negated or source.value.network is None:
-            continue
-        if out is None or not out.negated or out.value.wildcard:
-            continue
-        if source.value.network.num_addresses < 4:
-            continue
-        found.append(Bridge(out.value.name, source.value.network, rule.line))
-    return tuple(found)
+    def __str__(self) -> str:
+        text = str(self.address) if self.prefix is None else f"{self.address}/{self.prefix}"
+        return f"{text}@{self.interface}" if self.interface else text
 
 
 @dataclass(frozen=True)
 class Host:
-    """What the walk knows of the machine: its addresses, its Docker bridges."""
+    """What the walk knows of the machine: its addresses (with prefixes and interfaces when given), its bridges."""
 
     family: Family
     local_addresses: frozenset[str]
     bridges: tuple[Bridge, ...]
+    addresses: tuple[LocalAddress, ...] = ()
 
     def bridge_of(self, address: str | None) -> Bridge | None:
         if address is None:
@@ -279,7 +330,7 @@ class Host:
         return next((b for b in self.bridges if ip in b.subnet), None)
 
     def is_local(self, address: str | None) -> tuple[bool | None, str]:
-        """Whether `address` is the host's, and how the walk knows."""
+        """Whether `address` is the host's (addrtype LOCAL), and how the walk knows."""
         if address is None:
             return None, "the destination is unknown"
         ip = ipaddress.ip_address(address)
@@ -292,10 +343,81 @@ class Host:
             where = f"Docker bridge {bridge.name} ({bridge.subnet}, line {bridge.line})"
             if ip == bridge.gateway:
                 return True, f"{ip} is local: the gateway of {where}"
+            if ip == bridge.subnet.broadcast_address and bridge.subnet.version == 4:
+                return False, f"{ip} is not a local address but the broadcast address of {where}"
             return False, f"{ip} is not local: a container on {where}"
         if self.local_addresses:
             return False, f"{ip} is not local: not one of the --local-address addresses"
         return None, f"iptlint cannot tell whether {ip} is local: pass --local-address"
+
+    def broadcast(self, address: str | None) -> tuple[bool | None, str]:
+        """Whether `address` is a broadcast address the kernel delivers locally (route type BROADCAST).
+
+        255.255.255.255, and the broadcast address of each subnet of the host (a
+        --local-address with its prefix, a Docker bridge).  An address given without
+        its prefix leaves open every broadcast address it could have: "cannot tell".
+        """
+        if address is None or self.family is not Family.IPV4:
+            return False, ""
+        ip = ipaddress.ip_address(address)
+        if ip == ipaddress.IPv4Address("255.255.255.255"):
+            return True, f"{ip} is the limited broadcast address: delivered locally"
+        for local in self.addresses:
+            if local.broadcast == ip:
+                on = f" on {local.interface}" if local.interface else ""
+                return True, f"{ip} is the broadcast address of {local.network}{on}: delivered locally"
+        for bridge in self.bridges:
+            if bridge.subnet.version == 4 and bridge.subnet.broadcast_address == ip:
+                where = f"Docker bridge {bridge.name} ({bridge.subnet}, line {bridge.line})"
+                return True, f"{ip} is the broadcast address of {where}: delivered locally"
+        for local in self.addresses:
+            if local.prefix is None and local.address.version == 4 and may_be_broadcast(local.address, ip):
+                return None, (
+                    f"iptlint cannot tell whether {ip} is the broadcast address of the subnet of {local.address} "
+                    f"(delivered locally): give its prefix, --local-address {local.address}/PREFIX"
+                )
+        return False, ""
+
+    def primary_address(self, interface: str | None) -> tuple[str | None, str]:
+        """The address REDIRECT sends a packet that came in by `interface` to, and how the walk knows."""
+        if interface == "lo":
+            return ("127.0.0.1" if self.family is Family.IPV4 else "::1"), "the address of lo"
+        named = [a for a in self.addresses if a.interface == interface]
+        if named:
+            return str(named[0].address), f"the primary address of {interface} (the first --local-address on it)"
+        bridge = next((b for b in self.bridges if b.name == interface), None)
+        if bridge is not None:
+            return str(bridge.gateway), f"the address of {interface}, the gateway of its Docker network"
+        plain = [a for a in self.addresses if not a.address.is_loopback]
+        if len(plain) == 1 and plain[0].interface is None:
+            return str(plain[0].address), (
+                f"the only --local-address, taken as the primary address of {interface} "
+                f"(say so with --local-address {plain[0].address}@{interface})"
+            )
+        return None, (
+            f"REDIRECT sends to the primary address of {interface or 'the in interface'}, which iptlint does not "
+            f"know: give it with --local-address ADDR@{interface or 'IFACE'}"
+        )
+
+
+def may_be_broadcast(local: ipaddress.IPv4Address, address: ipaddress.IPv4Address) -> bool:
+    """Whether `address` is the broadcast address of `local`'s subnet for some prefix below /31."""
+    for prefix in range(1, 31):
+        host_bits = (1 << (32 - prefix)) - 1
+        if int(local) | host_bits == int(address):
+            return True
+    return False
+
+
+def host_of(ruleset: Ruleset, local_addresses: Iterable[str | LocalAddress]) -> Host:
+    """The host facts for a walk: the addresses given (ValueError if bad or of the other family), the bridges."""
+    family = ruleset.family
+    parsed = tuple(LocalAddress.parse(a) for a in local_addresses)
+    for local in parsed:
+        if local.address.version != (4 if family is Family.IPV4 else 6):
+            raise ValueError(f"local address {local.address} is not an {family} address")
+    plain = frozenset(str(a.address) for a in parsed)
+    return Host(family, plain, docker_bridges(ruleset), parsed)
 
 
 # ---------------------------------------------------------------------------------------
@@ -534,15 +656,20 @@ def nat_update(rule: Rule, hook: str, packet: Mapping[str, Any], host: Host) -> 
 
 
 def redirect_destination(hook: str, packet: Mapping[str, Any], host: Host, notes: list[str]) -> dict[str, Any]:
-    """REDIRECT sends to the host: 127.0.0.1 (::1) from OUTPUT, the in interface's address otherwise."""
+    """REDIRECT sends to the host: 127.0.0.1 (::1) from OUTPUT, else the in interface's primary address.
+
+    The kernel takes the first address of the in interface (nf_nat_redirect), not any
+    local address; when the walk does not know it the destination becomes unknown.
+    """
     if hook == "OUTPUT":
         return {"dst": "127.0.0.1" if host.family is Family.IPV4 else "::1", "dst_local": True}
-    if host.local_addresses:
-        first = sorted(host.local_addresses)[0]
-        notes.append(f"REDIRECT uses the address of {packet.get('in_iface')}; iptlint assumes {first}")
-        return {"dst": first, "dst_local": True}
-    notes.append(f"REDIRECT uses the address of {packet.get('in_iface')}; iptlint keeps the destination")
-    return {"dst_local": True}
+    interface = packet.get("in_iface")
+    address, how = host.primary_address(interface)
+    if address is not None:
+        notes.append(f"REDIRECT sends to {address}: {how}")
+        return {"dst": address, "dst_local": True}
+    notes.append(how)
+    return {"dst": Unknown(f"the address of {interface or 'the in interface'}"), "dst_local": True}
 
 
 def netmap_update(rule: Rule, hook: str, packet: Mapping[str, Any]) -> dict[str, Any]:
@@ -779,6 +906,74 @@ def mark_update(rule: Rule, packet: Mapping[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------
 
 
+DST_NAT_HOOKS = ("PREROUTING", "OUTPUT")  # where a connection's destination NAT is bound and applied
+SRC_NAT_HOOKS = ("POSTROUTING", "INPUT")  # and its source NAT
+NAT_HOOKS = DST_NAT_HOOKS + SRC_NAT_HOOKS
+NAT_FIELDS = ("dst", "dport", "src", "sport", "dst_local")  # what a connection's NAT gives its later packets
+
+
+@dataclass(frozen=True)
+class ConnectionNat:
+    """The NAT a connection got at one hook from its first packet, which its later packets get there too.
+
+    known: False when the walk of the first packet did not get through this hook's nat
+    table (it stopped before, or a nat rule was undetermined): `why` says so.
+    rewrites: the first packet's nat rewrites at the hook (empty: no NAT there).
+    """
+
+    hook: str
+    known: bool
+    rewrites: tuple[Rewrite, ...] = ()
+    why: str = ""
+
+    @property
+    def flag(self) -> str:
+        """The conntrack status this hook's NAT sets: `ct_dnat` (--ctstate DNAT) or `ct_snat`."""
+        return "ct_dnat" if self.hook in DST_NAT_HOOKS else "ct_snat"
+
+    def summary(self) -> str:
+        """`DNAT to 172.17.0.2:80 (line 22)`, `none`, `unknown (why)`."""
+        if not self.known:
+            return f"unknown ({self.why})"
+        rule = self.rule
+        if rule is None or rule.target is None:
+            return "none"
+        return f"{rule.target.name} {target_summary(rule)}".strip() + f" (line {rule.line})"
+
+    @property
+    def rule(self) -> Rule | None:
+        """The nat rule that translated the first packet here (None: no NAT)."""
+        rules = (r.rule for r in self.rewrites if r.rule is not None and r.rule.target is not None)
+        return next((rule for rule in rules if rule.target.name in NAT_TARGETS), None)
+
+
+@dataclass(frozen=True)
+class Connection:
+    """An ESTABLISHED or RELATED packet's connection, as the walk of its first packet (NEW) tells it."""
+
+    first: Trace  # the first packet's walk
+    nat: tuple[ConnectionNat, ...]  # one per nat hook
+
+    def at(self, hook: str) -> ConnectionNat:
+        return next(binding for binding in self.nat if binding.hook == hook)
+
+    def flag(self, name: str) -> bool | None:
+        """`ct_dnat`/`ct_snat` of the connection; None when the first packet's walk cannot tell."""
+        first = self.first
+        if name == "ct_dnat":
+            hooks: tuple[str, ...] = ("PREROUTING",) if first.origin == "incoming" else ("OUTPUT",)
+        elif first.arrived_at == "local":
+            hooks = ("INPUT",)
+        elif first.arrived_at == "forwarded" or first.origin == "output":
+            hooks = ("POSTROUTING",)
+        else:  # stopped before routing: which source hook it would pass is unknown, and so its NAT
+            hooks = SRC_NAT_HOOKS
+        bindings = [self.at(hook) for hook in hooks]
+        if not all(binding.known for binding in bindings):
+            return None
+        return any(r.field == name and r.after is True for binding in bindings for r in binding.rewrites)
+
+
 @dataclass
 class _Journey:
     """The trace being built (internal; `walk` returns it frozen as a `Trace`)."""
@@ -789,6 +984,8 @@ class _Journey:
     notes: list[str] = field(default_factory=list)
     accepted_by: Step | None = None  # the filter table's accepting step, else the last one
     hints: dict[str, PacketSet] = field(default_factory=dict)  # what is known of fields left out
+    connection: Connection | None = None  # an ESTABLISHED/RELATED packet's
+    nat_done: dict[str, tuple[Rewrite, ...]] = field(default_factory=dict)  # nat hooks a NEW packet got through
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -799,31 +996,83 @@ def walk(
     ruleset: Ruleset,
     packet: Mapping[str, Any],
     *,
-    local_addresses: Iterable[str] = (),
+    local_addresses: Iterable[str | LocalAddress] = (),
     ipsets: Mapping[str, Any] | None = None,
 ) -> Trace:
     """Follow `packet` through `ruleset` in the kernel's order; see the module docstring.
 
-    `local_addresses`: the host's addresses (see "What the walk infers").  `ipsets`: set
-    name -> contents, for the models of `-m set` (as `ModelContext.ipsets`).
+    `local_addresses`: the host's addresses, each `ADDR[/PREFIX][@IFACE]` (see "What the
+    walk infers").  `ipsets`: set name -> contents, for the models of `-m set` (as
+    `ModelContext.ipsets`).
 
-    Raises ValueError for a packet field that does not exist or a value out of range.
+    Raises ValueError for a packet field that does not exist, a value out of range or a
+    local address that is not one.
     """
-    family = ruleset.family
-    given = normalized(packet, family)
-    locals_ = frozenset(str(ipaddress.ip_address(a)) for a in local_addresses)
-    for address in locals_:
-        if ipaddress.ip_address(address).version != (4 if family is Family.IPV4 else 6):
-            raise ValueError(f"local address {address} is not an {family} address")
-    host = Host(family, locals_, docker_bridges(ruleset))
-    origin = "incoming" if given.get("in_iface") else "output"
-    start = with_defaults(given, origin)
+    given = normalized(packet, ruleset.family)
+    host = host_of(ruleset, local_addresses)
     walker = _Walker(ruleset, host, dict(ipsets or {}))
-    journey = _Journey(dict(start))
-    if host.bridges and not locals_:
+    connection = None
+    if given.get("ct_state") in ("ESTABLISHED", "RELATED"):
+        connection = learn_connection(walker, given)
+        walker.evaluations = 0
+    return follow(walker, given, connection)[0]
+
+
+def opening_packet(given: Mapping[str, Any]) -> dict[str, Any]:
+    """The first packet of the connection of `given`: the same addresses, ports and mark as it enters, NEW."""
+    reset = ("ct_state", "ct_mark", "ct_snat", "ct_dnat", "tcp_flags")
+    return {name: value for name, value in given.items() if name not in reset} | {"ct_state": "NEW"}
+
+
+def learn_connection(walker: _Walker, given: Mapping[str, Any]) -> Connection:
+    """Walk the connection's first packet (quietly) for the NAT the kernel bound to the connection.
+
+    The kernel traverses the nat chains only for a connection's first packet and gives
+    every later one the same translation (destination at PREROUTING/OUTPUT, source at
+    POSTROUTING/INPUT) without traversing them.
+    """
+    first, journey = follow(walker, opening_packet(given), None)
+    nat = []
+    for hook in NAT_HOOKS:
+        if hook in journey.nat_done or walker.ruleset.chain("nat", hook) is None:
+            nat.append(ConnectionNat(hook, True, journey.nat_done.get(hook, ())))
+            continue
+        if first.verdict == "ACCEPT":
+            why = f"its first packet does not pass nat {hook}"
+        elif first.verdict == "UNKNOWN":
+            why = f"the walk of its first packet (NEW) stopped before nat {hook} got through: {first.reason}"
+        else:
+            why = f"its first packet (NEW) would not reach nat {hook}: {first.reason}"
+        nat.append(ConnectionNat(hook, False, (), why))
+    return Connection(first, tuple(nat))
+
+
+def connection_note(state: str, connection: Connection) -> str:
+    first = connection.first
+    mark = dict(first.packet).get("mark", 0)
+    outcome = first.reason or first.verdict
+    return (
+        f"{state} packet: the nat chains saw only its connection's first packet (NEW, the same addresses and "
+        f"ports, mark {mark:#x} as it entered); iptlint walked that packet for the connection's NAT (its walk: {outcome}). "
+        "--ctstate SNAT/DNAT and the original destination hold from the first packet on"
+    )
+
+
+def follow(walker: _Walker, given: Mapping[str, Any], connection: Connection | None) -> tuple[Trace, _Journey]:
+    """The walk itself (see `walk`), and the journey it made (for `learn_connection`)."""
+    ruleset, host = walker.ruleset, walker.host
+    origin = "incoming" if given.get("in_iface") else "output"
+    start = with_defaults(given, origin, connection)
+    journey = _Journey(dict(start), connection=connection)
+    if host.bridges and not host.local_addresses:
         names = ", ".join(f"{b.name} {b.subnet}" for b in host.bridges)
         journey.note(f"Docker bridges from nat POSTROUTING: {names}")
+    if connection is not None:
+        journey.note(connection_note(start["ct_state"], connection))
     given_out = given.get("out_iface")
+
+    def done(stopped: Stop | None, arrived: str | None) -> tuple[Trace, _Journey]:
+        return finish(ruleset, start, journey, stopped, arrived), journey
 
     if origin == "incoming":
         journey.packet["out_iface"] = ""
@@ -831,21 +1080,18 @@ def walk(
         settle_local(journey, host, given, "src", "src_local")
         stopped = run_path(walker, journey, PREROUTING)
         if stopped is not None:
-            return finish(ruleset, start, journey, stopped, None)
-        local = journey.packet.get("dst_local")
-        route = route_step(journey, local, given_out, host)
+            return done(stopped, None)
+        route, local = route_step(journey, given_out, host)
         journey.steps.append(route)
         if local is None:
-            return finish(ruleset, start, journey, ("UNKNOWN", route, route.action), None)
+            return done(("UNKNOWN", route, route.action), None)
         arrived = "local" if local else "forwarded"
-        stopped = run_path(walker, journey, LOCAL_INPUT if local else FORWARDING)
-        return finish(ruleset, start, journey, stopped, arrived)
+        return done(run_path(walker, journey, LOCAL_INPUT if local else FORWARDING), arrived)
 
     settle_local(journey, host, given, "dst", "dst_local")
     choose_source(journey, host)
     choose_out_interface(journey, given_out, host, output=True)
-    stopped = run_path(walker, journey, LOCAL_OUTPUT, given_out=given_out)
-    return finish(ruleset, start, journey, stopped, None)
+    return done(run_path(walker, journey, LOCAL_OUTPUT, given_out=given_out), None)
 
 
 def settle_local(journey: _Journey, host: Host, given: Mapping[str, Any], address: str, flag: str) -> None:
@@ -908,19 +1154,34 @@ def choose_out_interface(journey: _Journey, given_out: str | None, host: Host, o
         journey.note(f"out interface unknown (pass --out), but not {names}: the destination is in no bridge's subnet")
 
 
-def route_step(journey: _Journey, local: bool | None, given_out: str | None, host: Host) -> Step:
-    """The routing decision after PREROUTING: local delivery or forwarding, and the out interface."""
+def route_step(journey: _Journey, given_out: str | None, host: Host) -> tuple[Step, bool | None]:
+    """The routing decision after PREROUTING: local delivery (True) or forwarding (False), unknown (None).
+
+    Local delivery: a local destination, or a broadcast address of the host's subnets
+    (the kernel's local routes hold those too; addrtype calls them BROADCAST, not LOCAL).
+    """
     dst = journey.packet.get("dst", "the destination")
+    local = journey.packet.get("dst_local")
+    if local is False:
+        broadcast, how = host.broadcast(journey.packet.get("dst"))
+        if broadcast:
+            journey.packet["out_iface"] = ""
+            journey.note(how)
+            return Step("route", "ROUTING", "", "", f"routing: {dst} is a broadcast address of the host: INPUT"), True
+        if broadcast is None:
+            return Step(
+                "route", "ROUTING", "", "", f"routing: unknown whether {dst} is delivered locally ({how})"
+            ), None
     if local is None:
         _, how = host.is_local(journey.packet.get("dst"))
-        return Step("route", "ROUTING", "", "", f"routing: unknown whether {dst} is local ({how})")
+        return Step("route", "ROUTING", "", "", f"routing: unknown whether {dst} is local ({how})"), None
     if local:
         journey.packet["out_iface"] = ""
-        return Step("route", "ROUTING", "", "", f"routing: {dst} is local: INPUT")
+        return Step("route", "ROUTING", "", "", f"routing: {dst} is local: INPUT"), True
     choose_out_interface(journey, given_out, host)
     out = journey.packet.get("out_iface")
     where = f"out {out}" if out else "out interface unknown (pass --out)"
-    return Step("route", "ROUTING", "", "", f"routing: {dst} is not local: FORWARD, {where}")
+    return Step("route", "ROUTING", "", "", f"routing: {dst} is not local: FORWARD, {where}"), False
 
 
 Stop = tuple[str, Step | None, str]  # verdict, deciding step, reason
@@ -929,10 +1190,10 @@ Stop = tuple[str, Step | None, str]  # verdict, deciding step, reason
 def run_path(walker: _Walker, journey: _Journey, path: Path, given_out: str | None = None) -> Stop | None:
     """Run each (hook, table) of `path`; the stop (DROP, REJECT, UNKNOWN) or None when all accepted."""
     for hook, table in path:
-        if walker.ruleset.chain(table, hook) is None:
-            continue
         if table == "nat":
             outcome = run_nat(walker, journey, hook)
+        elif walker.ruleset.chain(table, hook) is None:
+            continue
         else:
             outcome = walker.run_table(hook, table, journey.packet, hints=journey.hints)
             journey.steps.extend(outcome.steps)
@@ -961,45 +1222,56 @@ def remember_acceptance(journey: _Journey, table: str, decision: Step | None) ->
 
 
 def run_nat(walker: _Walker, journey: _Journey, hook: str) -> TableOutcome:
-    """The nat table: traversed by a NEW packet; replayed for ESTABLISHED/RELATED; skipped otherwise."""
+    """The nat table: traversed by a NEW packet; for ESTABLISHED/RELATED, its connection's NAT; else skipped."""
     state = journey.packet.get("ct_state")
+    passed = TableOutcome("ACCEPT", journey.packet, (), (), None, "")
+    if walker.ruleset.chain("nat", hook) is None:
+        if state == "NEW":
+            journey.nat_done[hook] = ()
+        return passed
     if state == "NEW":
         outcome = walker.run_table(hook, "nat", journey.packet, hints=journey.hints)
         after_nat(walker, journey, hook, outcome)
+        if outcome.verdict == "ACCEPT":
+            journey.nat_done[hook] = outcome.rewrites
         return outcome
     if state in ("INVALID", "UNTRACKED") or state is None:
         why = f"{state} packets are never translated" if state else "the conntrack state is unknown"
         skip = Step("skip", hook, "nat", hook, f"nat {hook} not traversed: {why}")
         journey.steps.append(skip)
-        return TableOutcome("ACCEPT", journey.packet, (skip,), (), None, "")
-    first = dict(journey.packet, ct_state="NEW", ct_snat=False, ct_dnat=False)
-    if first.get("proto") == 6:
-        first["tcp_flags"] = p.TCP_FLAG_BITS["SYN"]
-    intro = Step(
-        "skip",
-        hook,
-        "nat",
-        hook,
-        f"nat {hook} not traversed by {state} packets: the connection keeps the translation "
-        "its first packet got (replayed below, no counter grows)",
-        counted=False,
+        return passed
+    return connection_nat(walker, journey, hook, state)
+
+
+def connection_nat(walker: _Walker, journey: _Journey, hook: str, state: str) -> TableOutcome:
+    """An ESTABLISHED/RELATED packet at a nat hook: the NAT its connection's first packet got here, untraversed."""
+    connection = journey.connection
+    binding = connection.at(hook) if connection is not None else ConnectionNat(hook, False, (), "no first packet")
+    journey.steps.append(
+        Step(
+            "skip",
+            hook,
+            "nat",
+            hook,
+            f"nat {hook} not traversed by {state} packets; the connection's NAT from its first packet: "
+            f"{binding.summary()}",
+        )
     )
-    replay = walker.run_table(hook, "nat", first, counted=False, hints=journey.hints)
-    journey.steps.append(intro)
-    journey.steps.extend(replay.steps)
-    for text in replay.notes:
-        journey.note(text)
-    if replay.verdict == "UNKNOWN":
-        return replay
-    translated = dict(journey.packet)
-    rewrites: list[Rewrite] = []
-    for rewrite in replay.rewrites:
-        update = {rewrite.field: rewrite.after}
-        rewrites += walker.apply(translated, update, hook, "nat", rewrite.chain, rewrite.rule)
+    if binding.known:
+        update = {r.field: r.after for r in binding.rewrites if r.field in NAT_FIELDS}
+        rule = binding.rule
+        chain = next((r.chain for r in binding.rewrites if r.rule is rule), hook)
+    else:
+        fields = ("dst", "dport") if hook in DST_NAT_HOOKS else ("src", "sport")
+        what = "destination" if hook in DST_NAT_HOOKS else "source"
+        update = {name: Unknown(f"the connection's {what} NAT") for name in fields if name in journey.packet}
+        rule, chain = None, hook
+        if hook in DST_NAT_HOOKS:
+            update["dst_local"] = None
+    rewrites = walker.apply(journey.packet, update, hook, "nat", chain, rule)
     journey.rewrites.extend(rewrites)
-    journey.packet = translated
     refresh_after_dnat(walker, journey, hook, rewrites)
-    return TableOutcome("ACCEPT", translated, (), tuple(rewrites), None, "")
+    return TableOutcome("ACCEPT", journey.packet, (), tuple(rewrites), None, "")
 
 
 def after_nat(walker: _Walker, journey: _Journey, hook: str, outcome: TableOutcome) -> None:
@@ -1055,6 +1327,7 @@ def finish(
         decision=decision,
         arrived_at=arrived,
         notes=tuple(journey.notes),
+        connection=journey.connection,
     )
 
 
