@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
-import tempfile
 from pathlib import Path
 
 from iptlint import __version__
@@ -99,6 +98,8 @@ def write(name: str, entry_key: str, value: object) -> bool:
         data = marshal.dumps(value)
     except ValueError:  # something marshal cannot hold: not worth caching
         return False
+    import tempfile
+
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{name}-", dir=path.parent)
         try:

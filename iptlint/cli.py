@@ -7,13 +7,12 @@ error (one line on stderr, never a traceback).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from iptlint import __version__, baseline, cache
+from iptlint import __version__, cache
 from iptlint.config import Config, ConfigError, config_for, load_config
 from iptlint.findings import Finding, Severity
 from iptlint.policy.load import PolicyError, load_policy
@@ -310,7 +309,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             return run_counters(args)
         parser.print_help()
         return EXIT_ERROR
-    except (UsageError, ConfigError, PolicyError, baseline.BaselineError) as error:
+    except (UsageError, ConfigError, PolicyError) as error:
         print(f"iptlint: {error}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:
@@ -423,11 +422,11 @@ def run_check(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"iptlint: {problem}", file=sys.stderr)
     if args.write_baseline:
-        count = baseline.write(findings, Path(args.write_baseline))
+        count = _baseline(lambda baseline: baseline.write(findings, Path(args.write_baseline)))
         print(f"iptlint: recorded {count} findings in {args.write_baseline}", file=sys.stderr)
         return EXIT_ERROR if problems else EXIT_OK
     if args.baseline:
-        findings = baseline.without_baseline(findings, baseline.load(Path(args.baseline)))
+        findings = _baseline(lambda baseline: baseline.without_baseline(findings, baseline.load(Path(args.baseline))))
 
     context = ReportContext(
         rules={info.code: info for info in all_rules()},
@@ -449,6 +448,16 @@ def run_check(args: argparse.Namespace) -> int:
     fail_on = Severity.parse(args.fail_on or fail_on_config or DEFAULT_FAIL_ON)
     failing = [f for f in findings if f.severity >= fail_on]
     return EXIT_FINDINGS if failing and not args.exit_zero else EXIT_OK
+
+
+def _baseline(action):
+    """`action(iptlint.baseline)`, its BaselineError a UsageError (imported only when a baseline is used)."""
+    from iptlint import baseline
+
+    try:
+        return action(baseline)
+    except baseline.BaselineError as error:
+        raise UsageError(str(error)) from None
 
 
 def _partners(sources: Sequence[_Source], explicit: Sequence[Sequence[str]]) -> dict:
@@ -507,6 +516,8 @@ def run_rules(args: argparse.Namespace) -> int:
             {"code": i.code, "name": i.name, "severity": str(i.severity), "default": i.default, "summary": i.summary}
             for i in infos
         ]
+        import json
+
         print(json.dumps(rows, indent=2))
         return EXIT_OK
     width = max(len(i.name) for i in infos)
@@ -530,10 +541,10 @@ def run_rule(args: argparse.Namespace) -> int:
 
 
 def _ipsets(path: str | None) -> dict:
-    from iptlint.semantics.ipset import IpsetError, parse_ipset_save
-
     if path is None:
         return {}
+    from iptlint.semantics.ipset import IpsetError, parse_ipset_save
+
     try:
         return parse_ipset_save(Path(path).read_text(), path)
     except OSError as error:
@@ -586,6 +597,8 @@ def run_parse(args: argparse.Namespace) -> int:
         except OSError as error:
             raise UsageError(f"{args.path}: cannot read: {error.strerror}") from None
     result = parse_input_bytes(data, name, _family(args.family), args.input_format, args.table)
+    import json
+
     print(json.dumps(to_json(result), indent=1))
     errors = [f for f in result.findings if f.severity is Severity.ERROR]
     for finding in errors:

@@ -67,18 +67,36 @@ def find_config(start: Path) -> Path | None:
         for name in CONFIG_NAMES:
             candidate = folder / name
             if candidate.is_file():
-                if name == "pyproject.toml" and "iptlint" not in _read_toml(candidate).get("tool", {}):
+                if name == "pyproject.toml" and not _has_iptlint_table(candidate):
                     continue
                 return candidate
     return None
 
 
+def _has_iptlint_table(path: Path) -> bool:
+    """Whether a pyproject.toml has `[tool.iptlint]`; one that never spells "iptlint" is not even parsed
+    (most projects have a pyproject.toml, and tomllib takes milliseconds to import)."""
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error}") from None
+    return "iptlint" in text and "iptlint" in _parse_toml(text, path).get("tool", {})
+
+
 def _read_toml(path: Path) -> dict:
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error}") from None
+    return _parse_toml(text, path)
+
+
+def _parse_toml(text: str, path: Path) -> dict:
     import tomllib
 
     try:
-        return tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as error:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: cannot read: {error}") from None
 
 

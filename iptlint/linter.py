@@ -98,10 +98,12 @@ def lint(data: bytes | str, path: str = "-", settings: Settings | None = None) -
     return LintResult(path, ruleset, tuple(sorted(set(findings), key=Finding.sort_key)))
 
 
+# A `*table` line and its name; two with the same name are the least a save of both families holds.
+_TABLE_NAME = re.compile(r"^\s*\*(\S*)", re.MULTILINE)
+
+
 def _family_halves(data: bytes | str, settings: Settings) -> tuple[str, str] | None:
     """The IPv4 and IPv6 halves of a save holding both families (`iptlint.parity.split_families`)."""
-    from iptlint.parity import split_families
-
     if settings.family is not None or settings.table is not None or settings.input_format not in ("auto", "save"):
         return None
     if "pair" in settings.check_options:
@@ -111,6 +113,11 @@ def _family_halves(data: bytes | str, settings: Settings) -> tuple[str, str] | N
             data = data.decode("utf-8")
         except UnicodeDecodeError:
             return None
+    names = _TABLE_NAME.findall(data)
+    if len(set(names)) == len(names):  # no table twice: one family (and no need to import parity)
+        return None
+    from iptlint.parity import split_families
+
     return split_families(data)
 
 

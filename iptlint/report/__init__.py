@@ -24,12 +24,12 @@ Usage from the CLI::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import importlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from iptlint.findings import Finding
-from iptlint.report import concise, github, json_format, sarif, text
-from iptlint.report import statistics as statistics_format
+from iptlint.report import statistics as statistics_format  # before `def statistics`, which takes the name
 from iptlint.rules import RuleInfo
 
 __all__ = ["FORMATS", "INFORMATION_URI", "Renderer", "ReportContext", "render", "statistics"]
@@ -74,13 +74,27 @@ class ReportContext:
 
 Renderer = Callable[[Sequence[Finding], ReportContext], str]
 
-FORMATS: dict[str, Renderer] = {
-    "text": text.render,
-    "concise": concise.render,
-    "json": json_format.render,
-    "sarif": sarif.render,
-    "github": github.render,
-}
+
+class _Formats(Mapping[str, Renderer]):
+    """Format name -> its `render`, each module imported when its format is first used (a run
+    prints one format: importing the others would only slow its start)."""
+
+    def __init__(self, modules: dict[str, str]) -> None:
+        self._modules = modules
+
+    def __getitem__(self, name: str) -> Renderer:
+        return importlib.import_module(f"{__name__}.{self._modules[name]}").render
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+
+FORMATS: Mapping[str, Renderer] = _Formats(
+    {"text": "text", "concise": "concise", "json": "json_format", "sarif": "sarif", "github": "github"}
+)
 
 
 def render(format_name: str, findings: Sequence[Finding], ctx: ReportContext) -> str:
