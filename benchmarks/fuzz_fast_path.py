@@ -4,7 +4,10 @@
 
 Lines come from templates of the shapes the fast path replays (and some it must not:
 long option forms, legacy `!`, `-c`, odd blanks and quotes, -N/-X/-I/-D/-R), with
-valid and invalid values, in chains that exist or not, in both families.
+valid and invalid values, in chains that exist or not, in both families.  A template
+is often repeated a few lines in a row, so that the parser matches those lines by the
+pattern of their key (parser._key_pattern); odd values (quotes inside words,
+backslashes, a carriage return, quoted chain names) must make it fall back.
 """
 
 import random
@@ -29,8 +32,37 @@ vals = {
         "0.0.0.0/0",
     ],
     "port": ["80", "443", "1:1024", "70000", "ssh", "http", "5:1"],
-    "chain": ["A", "B", "KUBE-X", "INPUT", "NOPE", "KUBE-SEP-Y", "DROP", "ACCEPT", "LOG", "MARK"],
-    "comment": ['"a b"', "x", '"' + "z" * 300 + '"', '"ns/svc:p80 -> 10.0.0.1:80"'],
+    "chain": [
+        "A",
+        "B",
+        "KUBE-X",
+        "INPUT",
+        "NOPE",
+        "KUBE-SEP-Y",
+        "DROP",
+        "ACCEPT",
+        "LOG",
+        "MARK",
+        '"KUBE-X"',
+        '"A"',
+        "KUBE\\X",
+    ],
+    "comment": [
+        '"a b"',
+        "x",
+        '"' + "z" * 300 + '"',
+        '"ns/svc:p80 -> 10.0.0.1:80"',
+        '"a  b"',
+        "a\\b",
+        '"a\\b"',
+        'a"b',
+        '"a"b',
+        '""',
+        "-x",
+        "!x",
+        "[x]",
+        "x\r",
+    ],
     "to": ["10.0.0.1:80", "10.0.0.1", ":80", "10.0.0.1-10.0.0.5:80-90", "bad", "1.2.3.4:99999"],
     "state": ["NEW", "RELATED,ESTABLISHED", "BOGUS", "new"],
     "proto": ["tcp", "udp", "icmp", "all"],
@@ -78,15 +110,26 @@ templates = [
 ]
 
 
-def line():
-    t = r.choice(templates)
+def line(t):
     out = t
     while "{" in out:
         i = out.index("{")
         j = out.index("}", i)
         k = out[i + 1 : j]
-        v = r.choice(["A", "B", "KUBE-X", "INPUT", "OUTPUT", "NOPE", "POSTROUTING"]) if k == "c1" else r.choice(vals[k])
+        v = r.choice(CHAINS) if k == "c1" else r.choice(vals[k])
         out = out[:i] + v + out[j + 1 :]
+    return out
+
+
+CHAINS = ["A", "B", "KUBE-X", "INPUT", "OUTPUT", "NOPE", "POSTROUTING", '"A"', "KUBE-MARK-MASQ"]
+
+
+def lines_of_templates():
+    """Lines of random templates, each repeated 1 to 6 times with new values."""
+    out = []
+    for _ in range(r.randrange(2, 20)):
+        template = r.choice(templates)
+        out += [line(template) for _ in range(r.randrange(1, 7))]
     return out
 
 
@@ -94,7 +137,7 @@ bad = 0
 for _trial in range(TRIALS):
     table = r.choice(["filter", "nat"])
     lines = [f"*{table}", ":A - [0:0]", ":B - [0:0]", ":KUBE-X - [0:0]", ":KUBE-MARK-MASQ - [0:0]"]
-    lines += [line() for _ in range(r.randrange(5, 60))]
+    lines += lines_of_templates()
     if r.random() < 0.9:
         lines.append("COMMIT")
     text = "\n".join(lines) + "\n"

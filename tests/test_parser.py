@@ -500,3 +500,55 @@ def test_renaming_a_chain_keeps_the_jumps_to_it():
     chains = {chain.name: chain for chain in result.ruleset.tables[0].chains}
     assert chains["INPUT"].rules[0].target.name == "BAR"
     assert chains["BAR"].rules[0].chain == "BAR"
+
+
+# ---------------------------------------------------------------------------------------
+# The fast path's pieces: what they must give exactly as the slow ones do
+# ---------------------------------------------------------------------------------------
+
+_WORDS = st.sampled_from(
+    ["-A", "KUBE-X", "A", "-s", "10.0.0.1/32", "-m", "comment", "--comment", '"a b"', '"a  b"', '"a\\"b"',
+     'a"b', '""', "-j", "-g", "DNAT", "KUBE-MARK-MASQ", "-p", "tcp", "!", "[1:2]", "x\\y", "x\r", "\tx", "-x",
+     "!x", "[x", "--to-destination", "10.0.0.1:80", "a-b", '"a-b"']
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_WORDS, min_size=1, max_size=9), st.lists(st.tuples(st.integers(0, 8), _WORDS), max_size=4))
+def test_a_key_pattern_matches_only_lines_of_its_key_and_captures_their_words(first, changes):
+    """parser._key_pattern(K) may take a line instead of fast_words + rule_key only when both agree."""
+    from iptlint.syntax import parser
+    from iptlint.syntax.grammar import fast_words, rule_key
+
+    line = " ".join(["-A", *first])
+    if fast_words(line) is None:
+        return
+    key = rule_key(line)
+    pattern = parser._key_pattern(key)
+    if pattern is None:
+        return
+    other = ["-A", *first]
+    for index, word in changes:
+        other[min(index, len(other) - 1)] = word
+    for text in (line, " ".join(other)):
+        found = pattern.fullmatch(text)
+        if found is not None:
+            assert list(found.groups()) == fast_words(text)
+            assert rule_key(text) == key
+
+
+def test_ipv4_values_made_without_ipaddress_constructors_are_the_same_objects():
+    import ipaddress
+    import itertools
+    import random
+
+    from iptlint.syntax import values
+
+    rng = random.Random(7)
+    for _ in range(2000):
+        ip, prefix = rng.getrandbits(32), rng.choice([rng.randint(0, 32), 31, 32])
+        made, expected = values.ipv4_network(ip, prefix), ipaddress.IPv4Network((ip, prefix), strict=False)
+        assert made == expected and str(made) == str(expected) and hash(made) == hash(expected)
+        assert list(made.__dict__) == list(expected.__dict__) and made.netmask is expected.netmask
+        assert list(itertools.islice(made.hosts(), 3)) == list(itertools.islice(expected.hosts(), 3))
+        assert values.ipv4_address(ip) == ipaddress.IPv4Address(ip)

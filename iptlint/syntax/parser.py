@@ -187,6 +187,7 @@ class _Parser:
         self.table: _TableState | None = None
         self.interner = _Interner()
         self.programs: dict[str, _Program | None] = {}  # by grammar.rule_key
+        self.recent: list[_Program] = []  # the programs with a pattern that took the last lines, newest first
         self.offsets: dict[tuple[int, ...], tuple[int, ...]] = {}  # by word lengths, for _Program
 
     # -- reporting ----------------------------------------------------------------------
@@ -241,11 +242,32 @@ class _Parser:
             return
         first = text[0]
         if FAST_PATH and (first == "-" or first == "["):
-            words = fast_words(text)
-            if words is not None:
-                program = self.programs.get(rule_key(text))
-                if program is not None and program.run(self, number, text, words):
-                    return
+            program = None
+            if first == "-":
+                # The programs of the last keys seen, by their patterns: one regex match
+                # instead of the split and the key (most lines have one of the last three keys).
+                recent = self.recent
+                for program in recent:
+                    found = program.pattern.fullmatch(text)
+                    if found is not None:
+                        if program is not recent[0]:
+                            recent.remove(program)
+                            recent.insert(0, program)
+                        if program.run(self, number, text, found.groups()):
+                            return
+                        break
+                else:
+                    program = None
+            if program is None:
+                words = fast_words(text)
+                if words is not None:
+                    program = self.programs.get(rule_key(text))
+                    if program is not None:
+                        if program.pattern is not None:
+                            self.recent.insert(0, program)
+                            del self.recent[_RECENT:]
+                        if program.run(self, number, text, words):
+                            return
         try:
             if first == "#":
                 self.comments.append(Comment(number, text))
@@ -565,7 +587,7 @@ class _Parser:
         if FAST_PATH and plan.action == "append":
             key = rule_key(text)
             if key not in self.programs:
-                self.programs[key] = _Program.compile(self, builder, plan, words, offsets, reported)
+                self.programs[key] = _Program.compile(self, builder, plan, words, offsets, reported, key)
         return Rule(
             table=table,
             chain=chain,
@@ -1144,6 +1166,36 @@ _new_target = _constructor(Target)
 _new_rule = _constructor(Rule)
 
 
+_RECENT = 3  # how many programs _Parser.line tries by their patterns
+
+# A value word of a rule key (grammar.rule_key blanks it), narrowed to what grammar.fast_words
+# splits the same way: a quoted word without quote, blank or backslash inside, or a word
+# without quote, blank, tab or backslash that does not start like an option or counters.
+_VALUE = r'("[^"\t\\]*"|[^-!\[ "\t\\][^ "\t\\]*+)'
+_JUMP_VALUE = r'(?=[^ ]*-)([^-!\[ "\t\\][^ "\t\\]*+)'  # after -j/-g, only a name with a '-' is a value
+
+
+def _key_pattern(key: str) -> re.Pattern[str] | None:
+    """A regex that matches a line exactly when its key is `key`, capturing every word.
+
+    A line it matches has the key `key`, and its groups are the words `grammar.fast_words`
+    gives (its value words are narrowed to make sure of both), so the program of the key
+    can take it without the split and the key.  None when a kept word could make the
+    split differ (a quote, a backslash).
+    """
+    parts = []
+    previous = ""
+    for word in key.split(" "):
+        if word == "":
+            parts.append(_JUMP_VALUE if previous in ("-j", "-g") else _VALUE)
+        elif any(c in word for c in '"\\\t'):
+            return None
+        else:
+            parts.append(f"({re.escape(word)})")
+        previous = word
+    return re.compile(" ".join(parts))
+
+
 class _Step:
     """One option of a part of a `_Program`, with its nodes by value words."""
 
@@ -1245,10 +1297,14 @@ class _Program:
     goes through the builder, which also reports its errors.
     """
 
-    __slots__ = ("basics", "chain_at", "counters_at", "family", "length", "matches", "protocol", "reports", "target")
+    __slots__ = (
+        "basics", "chain_at", "counters_at", "family", "length", "matches", "pattern", "protocol", "reports", "target",
+    )  # fmt: skip
 
     @classmethod
-    def compile(cls, parser: _Parser, builder: _RuleBuilder, plan, words, offsets, reported: int) -> _Program | None:
+    def compile(
+        cls, parser: _Parser, builder: _RuleBuilder, plan, words, offsets, reported: int, key: str
+    ) -> _Program | None:
         """The program of `builder`'s line, or None when lines of its key must go through the builder."""
         text = parser.lines[builder.line - 1]
         fast = fast_words(text)
@@ -1263,6 +1319,7 @@ class _Program:
         program.counters_at = plan.counters
         program.protocol = builder.protocol
         program.family = parser.family
+        program.pattern = _key_pattern(key) if plan.counters is None else None
         # Reports made while the line was built (S110): they depend only on the key.
         program.reports = []
         starts = {offsets[2 * i] + 1: i for i in range(len(words))}

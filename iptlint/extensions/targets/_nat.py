@@ -128,6 +128,12 @@ def _address(text: str, family: Family) -> ipaddress.IPv4Address | ipaddress.IPv
 
 def nat_range(text: str, family: Family) -> NatRange:
     """`--to-destination`/`--to-source`, as parse_to splits it into addresses and ports."""
+    if family is Family.IPV4:
+        simple = v.ipv4_and_port(text)  # `10.1.2.3:80`, nearly every endpoint of a big dump
+        if simple is not None:
+            ip, port = simple
+            address = v.ipv4_address(ip)
+            return NatRange(v.AddressRange(address, address), None if port is None else NatPorts(port, port))
     start = text
     colon: int | None
     if "[" in text:
