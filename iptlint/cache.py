@@ -20,9 +20,10 @@ it off: every run then does all the work, with the same results.
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import marshal
 import os
+import zlib
 from pathlib import Path
 
 from iptlint import __version__
@@ -55,13 +56,20 @@ def directory() -> Path | None:
 
 
 def key(*parts: bytes | str) -> str:
-    """A short hash of everything an entry is made from, with iptlint's version and the format."""
-    digest = hashlib.sha256(f"iptlint {__version__} cache {FORMAT}".encode())
-    for part in parts:
+    """A hash of everything an entry is made from, with iptlint's version and the format.
+
+    Two checksums (CRC-32 and Adler-32, 64 bits) of the parts and their lengths: like ruff's
+    cache keys, not cryptographic (whoever can write the files hashed here can change
+    iptlint anyway), and zlib is loaded with Python already, where hashlib would load
+    OpenSSL (milliseconds of a small run).
+    """
+    crc = adler = 1
+    for part in (f"iptlint {__version__} cache {FORMAT}", *parts):
         data = part.encode("utf-8", "surrogateescape") if isinstance(part, str) else part
-        digest.update(len(data).to_bytes(8, "little"))
-        digest.update(data)
-    return digest.hexdigest()[:20]
+        framed = len(data).to_bytes(8, "little") + data
+        crc = zlib.crc32(framed, crc)
+        adler = zlib.adler32(framed, adler)
+    return f"{crc:08x}{adler:08x}"
 
 
 def source_of(module_file: str) -> bytes:
@@ -90,7 +98,11 @@ def read(name: str, entry_key: str) -> object | None:
 
 
 def write(name: str, entry_key: str, value: object) -> bool:
-    """Store an entry atomically; False (and nothing written) when it cannot be."""
+    """Store an entry atomically, in place of the older entries of that name; False when it cannot be.
+
+    One entry per name: an entry made from older sources is never read again, so it is
+    removed (as when the grammar, a policy or a configuration file changes).
+    """
     path = path_of(name, entry_key)
     if path is None:
         return False
@@ -111,4 +123,12 @@ def write(name: str, entry_key: str, value: object) -> bool:
             raise
     except OSError:
         return False
+    _remove_older(path.parent, name, path.name)
     return True
+
+
+def _remove_older(directory: Path, name: str, kept: str) -> None:
+    for older in directory.glob(f"{name}-*.marshal"):
+        if older.name != kept and older.name[len(name) + 1 : -len(".marshal")].isalnum():
+            with contextlib.suppress(OSError):
+                older.unlink()

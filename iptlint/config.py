@@ -4,6 +4,11 @@ Keys mirror the command line (select, extend-select, ignore, per-file-ignores, p
 fail-on, docker, family).  A file is validated against `iptlint/schemas/config.schema.json`;
 an error names the file, the key and, for YAML, the line and column.  The command line
 overrides the configuration.
+
+A file that validated once is not validated again while its content stays the same: its
+data is kept in iptlint's cache (`iptlint.cache`, keyed by the file's path and content,
+the schema and this module's source), since importing jsonschema, PyYAML or tomllib
+costs more than a small check.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from iptlint import cache
 
 if TYPE_CHECKING:  # imported when a file is read: a run without configuration never pays for them
     import jsonschema
@@ -56,8 +63,13 @@ class Config:
 
 
 @functools.cache
+def _schema_text() -> str:
+    return (resources.files("iptlint") / "schemas" / "config.schema.json").read_text()
+
+
+@functools.cache
 def _schema() -> dict:
-    return json.loads((resources.files("iptlint") / "schemas" / "config.schema.json").read_text())
+    return json.loads(_schema_text())
 
 
 def find_config(start: Path) -> Path | None:
@@ -80,15 +92,21 @@ def _has_iptlint_table(path: Path) -> bool:
         text = path.read_text()
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error}") from None
-    return "iptlint" in text and "iptlint" in _parse_toml(text, path).get("tool", {})
+    if "iptlint" not in text:
+        return False
+    name = _entry_name("pyproject", path)
+    entry_key = cache.key(text, cache.source_of(__file__))
+    stored = cache.read(name, entry_key)
+    if isinstance(stored, bool):
+        return stored
+    found = "iptlint" in _parse_toml(text, path).get("tool", {})
+    cache.write(name, entry_key, found)
+    return found
 
 
-def _read_toml(path: Path) -> dict:
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read: {error}") from None
-    return _parse_toml(text, path)
+def _entry_name(kind: str, path: Path) -> str:
+    """The cache entry of one file: by its path, so that a new version replaces the old one."""
+    return f"{kind}-{cache.key(str(path.resolve()))[:8]}"
 
 
 def _parse_toml(text: str, path: Path) -> dict:
@@ -111,18 +129,30 @@ def load_config(path: Path) -> Config:
 
 @functools.cache
 def _load_config(path: Path, mtime: int, size: int) -> Config:
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+    name = _entry_name("config", path)
+    entry_key = cache.key(text, _schema_text(), cache.source_of(__file__))
+    stored = cache.read(name, entry_key)
+    if isinstance(stored, dict):  # this very file validated before
+        return _from_dict(stored, path)
+    data = _validated(path, text)
+    cache.write(name, entry_key, data)
+    return _from_dict(data, path)
+
+
+def _validated(path: Path, text: str) -> dict:
+    """The data of a configuration file, or ConfigError at its first schema violation."""
     import jsonschema
 
     from iptlint import yamlfile
 
     if path.name == "pyproject.toml":
-        data = _read_toml(path).get("tool", {}).get("iptlint", {})
+        data = _parse_toml(text, path).get("tool", {}).get("iptlint", {})
         document = None
     else:
-        try:
-            text = path.read_text()
-        except OSError as error:
-            raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
         try:
             document = yamlfile.load(text)
         except yamlfile.YamlError as error:
@@ -139,7 +169,7 @@ def _load_config(path: Path, mtime: int, size: int) -> Config:
         elif path.name == "pyproject.toml":
             key = f"tool.iptlint.{key}" if error.absolute_path else "tool.iptlint"
         raise ConfigError(f"{where}: key '{key}': {_schema_message(error)}")
-    return _from_dict(data, path)
+    return data
 
 
 def _schema_message(error: jsonschema.ValidationError) -> str:
