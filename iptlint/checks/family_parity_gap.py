@@ -61,11 +61,14 @@ COMMIT
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from iptlint.analysis import Analysis
 from iptlint.findings import Finding, Fix, Related, Severity, Span
-from iptlint.parity import Gap, open_gaps
 from iptlint.syntax.ast import Ruleset
+
+if TYPE_CHECKING:  # iptlint.parity is imported when there is a pair to compare
+    from iptlint.parity import Gap
 
 CODE = "X010"
 NAME = "family-parity-gap"
@@ -77,6 +80,8 @@ def check(analysis: Analysis) -> Iterator[Finding]:
     partner = analysis.options.get("pair")
     if not isinstance(partner, Ruleset):
         return
+    from iptlint.parity import open_gaps
+
     local_addresses = tuple(analysis.options.get("local_addresses", ()))
     for gap in open_gaps(analysis.ruleset, partner, local_addresses):
         yield _finding(analysis, gap)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import re
-import socket
 from collections.abc import Callable
 
 # ---------------------------------------------------------------------------------------
@@ -25,6 +24,8 @@ _PORT = r"[\w.-]+"
 def _service(port: str, protocol: str | None) -> str:
     if port.isdigit():
         return port
+    import socket  # only listings name ports: a save never needs it
+
     try:
         return str(socket.getservbyname(port, protocol or "tcp"))
     except OSError:
