@@ -465,6 +465,8 @@ def _partners(sources: Sequence[_Source], explicit: Sequence[Sequence[str]]) -> 
 
     Pairs by name (`iptlint.parity.pair_by_name`: the name says the family) and `--pair V4 V6`.
     """
+    if not explicit and sum(source.path is not None for source in sources) < 2:
+        return {}  # nothing to pair (and iptlint.parity need not be imported)
     from iptlint.parity import family_by_name, pair_by_name
     from iptlint.syntax.parser import parse_bytes
 
