@@ -1,0 +1,467 @@
+"""`iptlint diff` checked on the real kernel: each example packet really gets the two verdicts it states.
+
+For random *changing* rewrites of real corpus dumps (tests/diff_mutations.py: a verdict
+flipped, a rule deleted, a port changed), `iptlint.semantics.diff` reports the changes,
+each with one example packet and what the old and the new ruleset do with it.  Here the
+example packets of the first three changes of every pair are sent for real: a
+`netlab.NetLab` holds the OLD dump (router interfaces named as the packets need), each
+packet is sent and observed, then the lab reloads the NEW dump and the same packets are
+sent again.  On each side the kernel must do what iptlint states (`change.old`,
+`change.new`):
+
+* the verdict and the arrival: delivered to the host for ACCEPT "local", forwarded (out
+  the stated interface, when the packet names one) for ACCEPT "forwarded" and for an
+  accepted packet the host sends, lost for DROP and REJECT;
+* the destination after NAT, where the packet arrived;
+* the deciding rule's packet counter grew (or the policy counter of the chain whose
+  policy decided).
+
+The lab makes each packet's world before sending it: the destination of a packet "to the
+host" becomes an address of the router, the destination of a forwarded one is routed
+out the packet's out interface, the source of a packet the host sends is an address of
+the router the route prefers.  Packets the lab cannot produce as iptlint describes them
+(a conntrack state other than NEW and ESTABLISHED, a mark, an address the kernel drops
+as martian, ...) are counted by reason and printed, never hidden; agreement over the
+packets sent must be 100%.  The two IPv6 dumps of the list are left out: the lab is
+IPv4 only.  Totals go to the terminal summary; docs/diff.md quotes them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from conftest import report_summary, requires_corpus
+from diff_mutations import CHANGING, FEWER_PAIRS, FILES, REAL, first_applicable, load, ruleset_of
+from netlab import NetLab, Observation, ip_batch
+from test_kernel_differential import requires_lab, rule_numbers
+
+from iptlint.semantics import diff as D  # noqa: N812
+from iptlint.semantics.walk import Bridge, docker_bridges
+from iptlint.syntax.ast import Family, Ruleset
+
+SEED = 7007
+PAIRS_PER_DUMP = 46  # changing pairs per dump (FEWER_PAIRS for the slow ones)
+CHANGES_PER_PAIR = 3
+DEFAULT_LINK = "ext0"  # the default route's interface (a name the diff uses for "no rule names it")
+LONG_WAIT, SHORT_WAIT = 0.3, 0.03  # seconds to wait for a packet expected to arrive / to be lost
+REQUESTS = frozenset({8, 13, 15, 17})  # ICMP types conntrack sees as NEW (echo, timestamp, info, mask)
+LAB_NETWORK = ipaddress.ip_network("198.18.0.0/15")  # the lab's fictional next hops
+MARTIAN = tuple(ipaddress.ip_network(n) for n in ("0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/3", "255.255.255.255/32"))
+KNOWN_WALK_BUG_BROADCAST = "test_subnet_broadcast_is_delivered_locally"
+
+
+# ---------------------------------------------------------------------------------------
+# The pairs and their examples
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Example:
+    """One reported change of one pair: the example packet and the two stated outcomes."""
+
+    change: D.Change
+
+    @property
+    def packet(self) -> dict[str, Any]:
+        return self.change.example_packet
+
+    @property
+    def path(self) -> str:
+        return self.change.path
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A corpus dump and a changing rewrite of it, with the changes iptlint reports."""
+
+    name: str
+    mutation: str
+    old_text: str
+    new_text: str
+    old: Ruleset
+    new: Ruleset
+    examples: tuple[Example, ...]
+
+
+def changed_pairs(name: str, count: int, rng: random.Random) -> list[Pair]:
+    """`count` seeded changing rewrites of one dump (fewer when no mutation applies), diffed."""
+    text = load(REAL / name)
+    old = ruleset_of(text, name)
+    lines = text.splitlines()
+    cache: dict = {}
+    pairs = []
+    for _ in range(count):
+        applied = first_applicable(rng.sample(CHANGING, k=len(CHANGING)), lines, old, rng)
+        if applied is None:
+            continue
+        mutation, mutated = applied
+        new_text = "\n".join(mutated) + "\n"
+        new = ruleset_of(new_text, name)
+        changes, _, exhaustive = D.behaviour_changes(old, new, old_cache=cache)
+        assert exhaustive, name
+        examples = tuple(Example(change) for change in changes[:CHANGES_PER_PAIR])
+        pairs.append(Pair(name, mutation.__name__, text, new_text, old, new, examples))
+    return pairs
+
+
+# ---------------------------------------------------------------------------------------
+# What the lab can send
+# ---------------------------------------------------------------------------------------
+
+
+def in_any(address: str, networks) -> bool:
+    ip = ipaddress.ip_address(address)
+    return any(ip in network for network in networks)
+
+
+def bridge_of(address: str | None, bridges: tuple[Bridge, ...]) -> Bridge | None:
+    if address is None:
+        return None
+    ip = ipaddress.ip_address(address)
+    return next((b for b in bridges if ip in b.subnet), None)
+
+
+def valid_name(name: Any) -> bool:
+    """A name the router can give an interface (Linux: 1-15 bytes, no `/`, `:` or blank)."""
+    text = str(name)
+    return 0 < len(text.encode()) <= 15 and text not in (".", "..", "lo") and not any(c in text for c in "/: \t\n")
+
+
+def unsendable(example: Example, bridges: tuple[Bridge, ...]) -> str | None:
+    """Why the lab cannot send this example as iptlint describes it, or None (it can)."""
+    packet, path = example.packet, example.path
+    if "UNKNOWN" in (example.change.old.verdict, example.change.new.verdict):
+        return "iptlint states UNKNOWN on one side (no verdict to check)"
+    if packet.get("mark", 0) or packet.get("ct_mark", 0):
+        return "a mark the packet carries before any rule (mark/ct_mark)"
+    proto, state = packet.get("proto"), packet.get("ct_state", "NEW")
+    if proto in (33, 132, 136):
+        return "DCCP, SCTP or UDP-Lite (the lab crafts no valid header for conntrack)"
+    if state not in ("NEW", "ESTABLISHED"):
+        return f"conntrack state {state} (the lab makes NEW and ESTABLISHED packets)"
+    if state == "ESTABLISHED" and (proto not in (6, 17) or path == "output" or (path == "input" and proto == 6)):
+        return "ESTABLISHED other than forwarded TCP/UDP or UDP to the host (the lab opens only those)"
+    if proto == 1 and state == "NEW" and packet.get("icmp_type", 8) not in REQUESTS:
+        return "ICMP type that conntrack never sees as NEW (an answer or an error)"
+    src, dst = str(packet.get("src")), str(packet.get("dst"))
+    if in_any(src, [LAB_NETWORK]) or in_any(dst, [LAB_NETWORK]):
+        return "an address of the lab's own next hops (198.18.0.0/15)"
+    for name in ("in_iface", "out_iface"):
+        if name in packet and not valid_name(packet[name]):
+            return f"{name} {packet[name]!r} (not an interface the lab can create)"
+    bridge = bridge_of(dst, bridges)
+    if bridge is not None and ipaddress.ip_address(dst) == bridge.subnet.broadcast_address:
+        return f"to a Docker subnet's broadcast address (known walk bug, {KNOWN_WALK_BUG_BROADCAST})"
+    if path == "output":
+        return unsendable_output(packet, bridges)
+    if in_any(src, MARTIAN) or in_any(dst, MARTIAN):
+        return "an address the kernel drops from the network (zero, loopback, multicast, broadcast)"
+    gateways = {str(b.gateway) for b in bridges}
+    if src == dst or src in gateways or (path == "input" and src == dst):
+        return "the source is an address of the host (a martian from the network)"
+    if path == "input" and proto not in (1, 6, 17, 47, 50) and not 0 < proto < 255:
+        return f"protocol {proto} cannot be received by a raw socket"
+    return None
+
+
+def unsendable_output(packet: dict[str, Any], bridges: tuple[Bridge, ...]) -> str | None:
+    """Why the host's own packet cannot be sent from a socket of the router, or None."""
+    dst, src = str(packet.get("dst")), str(packet.get("src"))
+    gateways = {str(b.gateway) for b in bridges}
+    if packet.get("dst_local") or dst in gateways or ipaddress.ip_address(dst).is_loopback or dst == src:
+        return "the host to itself (it comes back through INPUT)"
+    if in_any(dst, MARTIAN) or in_any(src, MARTIAN):
+        return "an address the host cannot send to or from (zero, loopback, multicast, broadcast)"
+    proto = packet.get("proto")
+    if proto not in (1, 6, 17):
+        return "the host's own packet of a protocol other than TCP, UDP, ICMP"
+    if proto == 1 and packet.get("icmp_type", 8) != 8:
+        return "the host's own ICMP other than an echo request"
+    if proto in (6, 17) and not packet.get("sport"):
+        return "the host's own packet from port 0"
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# The lab of one dump, and each packet's world
+# ---------------------------------------------------------------------------------------
+
+
+def lab_links(pairs: list[Pair], bridges: tuple[Bridge, ...]) -> dict[str, list[str]]:
+    """The router's interfaces: the default one, each Docker bridge (its gateway), every name a packet uses.
+
+    Every interface keeps an address of its own (198.18.N.1/32, in the lab's network):
+    when the last address of an interface goes, the kernel drops every route through
+    it, and the packets' addresses come and go (see `world`).
+    """
+    names = [DEFAULT_LINK] + [b.name for b in bridges if valid_name(b.name)]
+    for pair in pairs:
+        for example in pair.examples:
+            if unsendable(example, bridges) is None:
+                names += [str(example.packet[n]) for n in ("in_iface", "out_iface") if n in example.packet]
+    links = {name: [f"198.18.{index}.1/32"] for index, name in enumerate(dict.fromkeys(names))}
+    for bridge in bridges:
+        if bridge.name in links:
+            links[bridge.name].append(f"{bridge.gateway}/{bridge.subnet.prefixlen}")
+    return links
+
+
+def translated(outcome: D.Outcome) -> str | None:
+    """The address a stated outcome translates the destination to (None: unchanged)."""
+    return outcome.destination.split(":")[0] if outcome.destination else None
+
+
+def world(lab: NetLab, example: Example, bridges: tuple[Bridge, ...]) -> tuple[list[str], list[str]]:
+    """`ip` commands that make the packet's world in the router, and those that undo it.
+
+    To the host: the destination becomes an address of the router (on the in interface).
+    Forwarded: the destination, and what either side translates it to, are routed out
+    the packet's out interface (when it names one; else by the Docker bridge or the
+    default route).  From the host: the destination is routed out the out interface
+    (or bridge, or default), preferring the packet's source, which becomes the router's.
+    """
+    packet, path = example.packet, example.path
+    local = set(lab.local_addresses)
+    make: list[str] = []
+    undo: list[str] = []
+    dst, src = str(packet["dst"]), str(packet["src"])
+    if path == "input":
+        if dst not in local:
+            make.append(f"address add {dst}/32 dev {packet['in_iface']} noprefixroute")
+            undo.append(f"address del {dst}/32 dev {packet['in_iface']}")
+        return make, undo
+    if path == "forward":
+        out = packet.get("out_iface")
+        if out is None:
+            return make, undo
+        link = lab.link(str(out))
+        targets = {dst} | {t for t in map(translated, (example.change.old, example.change.new)) if t}
+        for target in sorted(targets - local):
+            make.append(f"route replace {target}/32 via {link.gateway} dev {link.name} onlink")
+            undo.append(f"route del {target}/32")
+        return make, undo
+    bridge = bridge_of(dst, bridges)
+    out = str(packet.get("out_iface") or (bridge.name if bridge else DEFAULT_LINK))
+    link = lab.link(out)
+    if src not in local:
+        make.append(f"address add {src}/32 dev {link.name} noprefixroute")
+        undo.append(f"address del {src}/32 dev {link.name}")
+    make.append(f"route replace {dst}/32 via {link.gateway} dev {link.name} onlink src {src}")
+    undo.insert(0, f"route del {dst}/32")
+    return make, undo
+
+
+def lab_packet(example: Example) -> dict[str, Any]:
+    """The example as `NetLab.send` reads it (the host's own packets carry no interface)."""
+    packet = {k: v for k, v in example.packet.items() if k not in ("dst_local", "out_iface")}
+    if example.path == "output":
+        packet.pop("in_iface", None)
+    return packet
+
+
+# ---------------------------------------------------------------------------------------
+# Comparing
+# ---------------------------------------------------------------------------------------
+
+
+def expected_place(outcome: D.Outcome, path: str) -> str | None:
+    """Where the kernel must put the packet: "router" (delivered), "server" (forwarded, sent) or None (lost)."""
+    if outcome.verdict != "ACCEPT":
+        return None
+    if path == "output":
+        return "server"
+    return {"local": "router", "forwarded": "server"}.get(outcome.arrived_at or "")
+
+
+def problems_of(
+    example: Example, outcome: D.Outcome, seen: Observation, numbers: dict, bridges: tuple[Bridge, ...]
+) -> list[str]:
+    """Every way the kernel differs from what iptlint states for one side (empty: they agree)."""
+    packet = example.packet
+    problems = []
+    where = expected_place(outcome, example.path)
+    if seen.where != where:
+        problems.append(f"verdict: iptlint {outcome.text()} ({outcome.arrived_at}), kernel {seen.where or 'lost it'}")
+    elif where is not None and seen.seen is not None:
+        dst, _, port = outcome.destination.partition(":")
+        want_dst = dst or str(packet["dst"])
+        if seen.seen.dst != want_dst:
+            problems.append(f"destination: iptlint {want_dst}, kernel {seen.seen.dst}")
+        want_port = int(port) if port else packet.get("dport")
+        if seen.seen.proto in (6, 17) and want_port is not None and seen.seen.dport != want_port:
+            problems.append(f"destination port: iptlint {want_port}, kernel {seen.seen.dport}")
+        bridge = bridge_of(want_dst, bridges)
+        out = packet.get("out_iface") or (bridge.name if bridge else None)
+        if where == "server" and out is not None and seen.iface != out:
+            problems.append(f"out interface: iptlint {out}, kernel {seen.iface}")
+    if outcome.rule is not None:
+        key = numbers.get(id(outcome.rule))
+        if key is None or seen.counters_delta.get(key, 0) < 1:
+            problems.append(f"the deciding rule {key} did not count the packet: {seen.counters_delta}")
+    elif outcome.decider.startswith("policy of "):
+        table, chain = outcome.decider.removeprefix("policy of ").split(" ", 1)
+        if seen.policy_delta.get((table, chain), 0) < 1:
+            problems.append(f"the policy of {table} {chain} did not count the packet: {seen.policy_delta}")
+    return problems
+
+
+@dataclass
+class Tally:
+    """What the pairs of every dump gave."""
+
+    dumps: int = 0
+    pairs: int = 0
+    pairs_with_changes: int = 0
+    examples: int = 0
+    sent: int = 0  # example packets sent on both sides
+    agreed: int = 0  # ... whose two sides both agree with the kernel
+    counters_checked: int = 0  # sides whose deciding rule or policy counter was checked
+    not_sendable: Counter = field(default_factory=Counter)
+    mutations: Counter = field(default_factory=Counter)
+    verdicts: Counter = field(default_factory=Counter)  # "DROP -> ACCEPT"...
+    paths: Counter = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+
+
+def explain(pair: Pair, example: Example, side: str, seen: Observation, problems: list[str]) -> str:
+    lines = [f"{pair.name} ({pair.mutation}), {side} side: {example.change.text()}"]
+    lines.append(f"  packet ({example.path}): {example.packet}")
+    lines += [f"  - {problem}" for problem in problems]
+    lines.append(f"  kernel: {seen.describe()}")
+    return "\n".join(lines)
+
+
+def send(lab: NetLab, example: Example, outcome: D.Outcome, bridges: tuple[Bridge, ...]) -> Observation:
+    """Send the example in its world (made, then undone); connections of earlier packets forgotten."""
+    make, undo = world(lab, example, bridges)
+    proto = example.packet.get("proto")
+    if example.path == "input" and isinstance(proto, int):
+        lab.listen(proto)
+    if make:
+        ip_batch(lab.router, make)
+    try:
+        lab.flush_conntrack()
+        wait = LONG_WAIT if outcome.verdict == "ACCEPT" else SHORT_WAIT
+        return lab.send(lab_packet(example), wait=wait)
+    finally:
+        if undo:
+            ip_batch(lab.router, undo)
+
+
+def reload(lab: NetLab, text: str) -> str | None:
+    """Load `text` into the lab; why the kernel refuses it (iptables-restore's complaint), or None."""
+    try:
+        lab.reload(text)
+    except RuntimeError as error:
+        complaint = next((line for line in str(error).splitlines()[1:] if line.strip()), str(error))
+        return f"the kernel refuses the rewritten dump ({complaint.strip()})"
+    return None
+
+
+def check_dump(name: str, backend: str, rng: random.Random, tally: Tally) -> None:
+    """Diff the dump's changing pairs; send every sendable example through both sides in one lab."""
+    pairs = changed_pairs(name, FEWER_PAIRS.get(name, PAIRS_PER_DUMP), rng)
+    tally.dumps += 1
+    tally.pairs += len(pairs)
+    bridges = docker_bridges(pairs[0].old) if pairs else ()
+    sendable: list[tuple[Pair, list[Example]]] = []
+    for pair in pairs:
+        tally.mutations[pair.mutation] += 1
+        tally.pairs_with_changes += bool(pair.examples)
+        tally.examples += len(pair.examples)
+        chosen = []
+        for example in pair.examples:
+            reason = unsendable(example, bridges)
+            if reason is None:
+                chosen.append(example)
+            else:
+                tally.not_sendable[reason] += 1
+        if chosen:
+            sendable.append((pair, chosen))
+    if not sendable:
+        return
+    with NetLab(sendable[0][0].old_text, lab_links(pairs, bridges), default=DEFAULT_LINK, backend=backend) as lab:
+        loaded = sendable[0][0].old_text
+        for pair, examples in sendable:
+            results: dict[int, list[str]] = {id(e): [] for e in examples}
+            dropped: set[int] = set()
+            refused = None
+            for side, text, ruleset in (("old", pair.old_text, pair.old), ("new", pair.new_text, pair.new)):
+                if text != loaded:
+                    refused = reload(lab, text)
+                    loaded = text if refused is None else None
+                if refused is not None:
+                    break
+                numbers = rule_numbers(ruleset)
+                for example in examples:
+                    if id(example) in dropped:
+                        continue
+                    outcome = getattr(example.change, side)
+                    seen = send(lab, example, outcome, bridges)
+                    if seen.setup_failed:
+                        dropped.add(id(example))
+                        tally.not_sendable["ESTABLISHED: the connection could not be opened first"] += 1
+                        continue
+                    problems = problems_of(example, outcome, seen, numbers, bridges)
+                    tally.counters_checked += outcome.rule is not None or outcome.decider.startswith("policy of ")
+                    if problems:
+                        results[id(example)].append(explain(pair, example, side, seen, problems))
+            if refused is not None:
+                tally.not_sendable[refused] += len(examples)
+                continue
+            for example in examples:
+                if id(example) in dropped:
+                    continue
+                tally.sent += 1
+                tally.paths[example.path] += 1
+                tally.verdicts[f"{example.change.old.verdict}->{example.change.new.verdict}"] += 1
+                if results[id(example)]:
+                    tally.failures.extend(results[id(example)])
+                else:
+                    tally.agreed += 1
+
+
+# ---------------------------------------------------------------------------------------
+# The test
+# ---------------------------------------------------------------------------------------
+
+
+def ipv4_files() -> list[str]:
+    """The dumps of the list the lab can hold (IPv4; it has no IPv6)."""
+    return [
+        name for name in FILES if (REAL / name).exists() and ruleset_of(load(REAL / name), name).family is Family.IPV4
+    ]
+
+
+@pytest.mark.kernel
+def test_diff_examples_get_the_stated_verdicts_in_the_kernel() -> None:
+    requires_lab()
+    requires_corpus()
+    rng = random.Random(SEED)
+    tally = Tally()
+    for index, name in enumerate(ipv4_files()):
+        check_dump(name, ("legacy", "nft")[index % 2], rng, tally)
+    report_summary(summary_line(tally))
+    assert tally.dumps >= 10 and tally.pairs >= 500, (tally.dumps, tally.pairs)
+    assert tally.sent >= 150, f"only {tally.sent} example packets sent: {dict(tally.not_sendable)}"
+    assert not tally.failures, f"{len(tally.failures)} disagreements:\n\n" + "\n\n".join(tally.failures[:8])
+
+
+def summary_line(tally: Tally) -> str:
+    skipped = sum(tally.not_sendable.values())
+    reasons = "; ".join(f"{n} {reason}" for reason, n in tally.not_sendable.most_common())
+    return (
+        f"iptlint diff on the kernel: {tally.sent} example packets from {tally.pairs} random changed pairs "
+        f"over {tally.dumps} dumps: {tally.agreed}/{tally.sent} verdicts agree (old and new side: verdict, "
+        f"arrival, destination after NAT; {tally.counters_checked} deciding-rule or policy counters checked); "
+        f"{tally.pairs_with_changes} pairs reported changes, {tally.examples} examples "
+        f"({', '.join(f'{n} {p}' for p, n in sorted(tally.paths.items()))} sent; "
+        f"{', '.join(f'{n} {v}' for v, n in tally.verdicts.most_common())}); "
+        f"mutations {', '.join(f'{n} {m}' for m, n in sorted(tally.mutations.items()))}; "
+        f"not sendable {skipped}: {reasons or 'none'}"
+    )
