@@ -51,6 +51,7 @@ AIMED_SHARE = 0.4  # of the packets from a peer, aimed at one rule of the rulese
 OWN_SHARE = 0.15  # of the packets, sent by the router itself (the OUTPUT path)
 MAX_UNKNOWN_SHARE = 0.05  # of the packets sent, the walk may leave this many undecided
 SHORT_WAIT = 0.03  # seconds for a packet the walk expects lost (it arrives within microseconds when it does)
+BROADCAST_SHARE = 0.04  # of the peers' destinations, a subnet broadcast address of the router (delivered locally)
 
 DOCKER_LINKS = {"eth0": "10.203.0.1/24", "docker0": "172.17.0.1/16", "bridge1": "192.0.2.1/24"}
 HAND_LINKS = {
@@ -216,6 +217,7 @@ class Generator:
         self.rng = random.Random(self.seed)
         self.networks = [(link.name, a.network) for link in self.lab.links for a in link.addresses]
         self.locals = set(self.lab.local_addresses)
+        self.broadcasts = sorted({str(n.broadcast_address) for _, n in self.networks if n.prefixlen < 31})
         self.addresses = [a for a in mentioned_addresses(self.ruleset) if self.fits(a)]
         self.ports = mentioned_ports(self.ruleset.rules) or [22, 53, 80, 443]
         self.rules = list(self.ruleset.rules)
@@ -293,7 +295,11 @@ class Generator:
             if self.fits(address) and str(address) not in self.locals:
                 return str(address)
 
-    def destination(self) -> str:
+    def destination(self, broadcasts: bool = False) -> str:
+        """A local, mentioned, lab or public address the router can route; with `broadcasts`, now and then a
+        subnet broadcast address of the router (the router itself never sends to one)."""
+        if broadcasts and self.broadcasts and self.rng.random() < BROADCAST_SHARE:
+            return self.rng.choice(self.broadcasts)
         while True:
             roll = self.rng.random()
             if roll < 0.3:
@@ -328,7 +334,7 @@ class Generator:
         packet: dict[str, Any] = {
             "in_iface": in_iface,
             "src": source if source and source not in self.locals else self.source(in_iface),
-            "dst": destination if destination and self.routable(destination) else self.destination(),
+            "dst": destination if destination and self.routable(destination) else self.destination(broadcasts=True),
         }
         protocol = self.first(path, lambda r: r.protocol if r.protocol and not r.protocol.negated else None)
         wanted = protocol.value.number if protocol is not None else None
@@ -344,8 +350,9 @@ class Generator:
         ports = self.first(path, lambda r: mentioned_ports([r]))
         if rule is not None and packet["proto"] in (6, 17) and ports:
             packet["dport"] = self.rng.choice(ports)
-        forwarded = packet["dst"] not in self.locals
-        if packet["proto"] in (6, 17) and (forwarded or packet["proto"] == 17) and self.rng.random() < 0.15:
+        forwarded = packet["dst"] not in self.locals and packet["dst"] not in self.broadcasts
+        to_router = packet["proto"] == 17 and packet["dst"] not in self.broadcasts  # a broadcast cannot answer
+        if packet["proto"] in (6, 17) and (forwarded or to_router) and self.rng.random() < 0.15:
             packet["ct_state"] = "ESTABLISHED"
             if packet["proto"] == 6:
                 packet["tcp_flags"] = 0x10
@@ -493,6 +500,8 @@ class Tally:
     verdicts: Counter = field(default_factory=Counter)
     paths: Counter = field(default_factory=Counter)  # "to the router", "forwarded", "sent by the router"
     failures: list[str] = field(default_factory=list)
+    broadcasts: int = 0  # compared packets to a subnet broadcast address of the router
+    established: int = 0  # compared ESTABLISHED packets (their connection's NAT, learnt from its first packet)
 
 
 def run_scenario(scenario: Scenario) -> Tally:
@@ -518,6 +527,8 @@ def run_scenario(scenario: Scenario) -> Tally:
                 continue
             problems = disagreements(trace, seen, numbers)
             tally.compared += 1
+            tally.broadcasts += packet["dst"] in generator.broadcasts
+            tally.established += packet.get("ct_state") == "ESTABLISHED"
             tally.counted.update(seen.counters_delta)
             tally.verdicts[trace.verdict] += 1
             tally.paths[path_of(trace)] += 1
@@ -600,6 +611,8 @@ def totals_line() -> str:
         f"agreement {agreed}/{compared} = {rate:.2f}% "
         f"({', '.join(f'{v} {n}' for v, n in sorted(verdicts.items()))}; "
         f"{', '.join(f'{n} {p}' for p, n in sorted(paths.items()))}); "
+        f"of them {sum(t.established for t in tallies)} ESTABLISHED, "
+        f"{sum(t.broadcasts for t in tallies)} to a subnet broadcast; "
         f"UNKNOWN (left out) {unknown}; "
         f"not measured {skipped}; "
         f"rules that counted a packet: {counted} of {rules}"
