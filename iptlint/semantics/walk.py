@@ -926,11 +926,6 @@ class ConnectionNat:
     rewrites: tuple[Rewrite, ...] = ()
     why: str = ""
 
-    @property
-    def flag(self) -> str:
-        """The conntrack status this hook's NAT sets: `ct_dnat` (--ctstate DNAT) or `ct_snat`."""
-        return "ct_dnat" if self.hook in DST_NAT_HOOKS else "ct_snat"
-
     def summary(self) -> str:
         """`DNAT to 172.17.0.2:80 (line 22)`, `none`, `unknown (why)`."""
         if not self.known:
@@ -1055,6 +1050,12 @@ def connection_note(state: str, connection: Connection) -> str:
         f"{state} packet: the nat chains saw only its connection's first packet (NEW, the same addresses and "
         f"ports, mark {mark:#x} as it entered); iptlint walked that packet for the connection's NAT (its walk: {outcome}). "
         "--ctstate SNAT/DNAT and the original destination hold from the first packet on"
+        + (
+            "; for a RELATED packet iptlint takes its own addresses and ports for its connection's (an ICMP "
+            "error or an expected connection relates to another one, which the walk does not know)"
+            if state == "RELATED"
+            else ""
+        )
     )
 
 
