@@ -663,6 +663,13 @@ def test_redirect_goes_to_the_primary_address_of_the_in_interface(local, destina
         assert any("--local-address ADDR@eth1" in note for note in trace.notes)
 
 
+def test_ipv6_redirect_takes_the_first_address_of_the_destination_scope():
+    ruleset = parse(REDIRECT_TO_PROXY, "v6.rules", Family.IPV6).ruleset
+    packet = {"in_iface": "eth1", "src": "2001:db8:9::7", "dst": "2001:db8:5::1", "proto": 6, "dport": 3128}
+    trace = walk(ruleset, packet, local_addresses=["fe80::1/64@eth1", "2001:db8::1/64@eth1", "2001:db8::2/64@eth1"])
+    assert trace.final_packet["dst"] == "2001:db8::1"
+
+
 # ---------------------------------------------------------------------------------------
 # ESTABLISHED packets: the NAT of their connection's first packet
 # ---------------------------------------------------------------------------------------

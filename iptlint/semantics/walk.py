@@ -267,7 +267,9 @@ class LocalAddress:
 
     The prefix tells the subnet (whose broadcast address the kernel delivers locally,
     IPv4 below /31); the interface tells which address REDIRECT sends to (the in
-    interface's primary address: the first one given for that interface).
+    interface's primary address: the first one given for that interface, so give them
+    in the order `ip addr show IFACE` lists them; for IPv6, the first of the original
+    destination's scope, link-local or not).
     """
 
     address: IPAddress
@@ -378,11 +380,18 @@ class Host:
                 )
         return False, ""
 
-    def primary_address(self, interface: str | None) -> tuple[str | None, str]:
-        """The address REDIRECT sends a packet that came in by `interface` to, and how the walk knows."""
+    def primary_address(self, interface: str | None, destination: str | None = None) -> tuple[str | None, str]:
+        """The address REDIRECT sends a packet that came in by `interface` to, and how the walk knows.
+
+        IPv6: the first address of the destination's scope (nf_nat_redirect_ipv6 skips
+        link-local addresses for a global destination, and the reverse).
+        """
         if interface == "lo":
             return ("127.0.0.1" if self.family is Family.IPV4 else "::1"), "the address of lo"
         named = [a for a in self.addresses if a.interface == interface]
+        if self.family is Family.IPV6 and destination is not None:
+            link_local = ipaddress.ip_address(destination).is_link_local
+            named = [a for a in named if a.address.is_link_local == link_local]
         if named:
             return str(named[0].address), f"the primary address of {interface} (the first --local-address on it)"
         bridge = next((b for b in self.bridges if b.name == interface), None)
@@ -664,7 +673,7 @@ def redirect_destination(hook: str, packet: Mapping[str, Any], host: Host, notes
     if hook == "OUTPUT":
         return {"dst": "127.0.0.1" if host.family is Family.IPV4 else "::1", "dst_local": True}
     interface = packet.get("in_iface")
-    address, how = host.primary_address(interface)
+    address, how = host.primary_address(interface, packet.get("dst"))
     if address is not None:
         notes.append(f"REDIRECT sends to {address}: {how}")
         return {"dst": address, "dst_local": True}
