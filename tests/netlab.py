@@ -83,6 +83,11 @@ table inet netlab_silencer {{
 """
 RAW_PROTOCOLS = (1, 6, 17, 47, 50)  # the router listens for locally delivered packets of these
 NETLINK_NETFILTER = 12
+CHECKSUM_AT = {6: 16, 17: 6, 1: 2}  # offset of the checksum in a TCP, UDP, ICMP header
+CTNETLINK_NEW = (1 << 8) | 0  # IPCTNL_MSG_CT_NEW
+NLM_F_EXCL, NLM_F_CREATE, NLA_F_NESTED = 0x200, 0x400, 0x8000
+IPS_SEEN_REPLY, IPS_ASSURED, IPS_CONFIRMED = 1 << 1, 1 << 2, 1 << 3
+TCP_CONNTRACK_ESTABLISHED = 3
 CTNETLINK_DELETE = (1 << 8) | 2  # NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_DELETE
 NLM_F_REQUEST, NLM_F_ACK = 0x1, 0x4
 BUILTIN_CHAINS = {  # what `reload` resets to ACCEPT
@@ -231,6 +236,7 @@ class Wire:
     icmp_type: int = 8
     icmp_code: int = 0
     icmp_id: int = 0
+    corrupt: bool = False  # a wrong TCP/UDP/ICMP checksum: conntrack calls the packet INVALID (at PREROUTING)
 
     def bytes(self) -> bytes:
         token = b"netlab" + struct.pack("!H", self.ident)
@@ -242,6 +248,9 @@ class Wire:
             body = icmp_message(self.icmp_type, self.icmp_code, self.icmp_id, token)
         else:
             body = token
+        if self.corrupt and self.proto in CHECKSUM_AT:
+            at = CHECKSUM_AT[self.proto]
+            body = body[:at] + bytes([body[at] ^ 0xFF]) + body[at + 1 :]
         return ipv4_header(self.src, self.dst, self.proto, len(body), self.ident) + body
 
 
@@ -273,6 +282,33 @@ class Seen:
                 seq = struct.unpack("!I", body[4:8])[0]
         payload = body[8:24] if proto in (1, 17) else body[:16]
         return cls(src, dst, proto, ident, sport, dport, seq, payload)
+
+
+def _attribute(kind: int, payload: bytes) -> bytes:
+    """One netlink attribute, padded to 4 bytes."""
+    header = struct.pack("=HH", 4 + len(payload), kind)
+    return header + payload + bytes(-len(payload) % 4)
+
+
+def _nested(kind: int, payload: bytes) -> bytes:
+    return _attribute(kind | NLA_F_NESTED, payload)
+
+
+def _addresses(src: str, dst: str) -> bytes:
+    """CTA_IP_V4_SRC and CTA_IP_V4_DST."""
+    return _attribute(1, socket.inet_aton(src)) + _attribute(2, socket.inet_aton(dst))
+
+
+def _ports(proto: int, sport: int, dport: int) -> bytes:
+    """CTA_TUPLE_PROTO: CTA_PROTO_NUM, CTA_PROTO_SRC_PORT, CTA_PROTO_DST_PORT."""
+    items = _attribute(1, bytes([proto])) + _attribute(2, struct.pack("!H", sport))
+    return _nested(2, items + _attribute(3, struct.pack("!H", dport)))
+
+
+def _icmp(ident: int, icmp_type: int) -> bytes:
+    """CTA_TUPLE_PROTO of ICMP: CTA_PROTO_NUM, CTA_PROTO_ICMP_ID, _TYPE, _CODE."""
+    items = _attribute(1, bytes([1])) + _attribute(4, struct.pack("!H", ident))
+    return _nested(2, items + _attribute(5, bytes([icmp_type])) + _attribute(6, bytes([0])))
 
 
 def mac_bytes(text: str) -> bytes:
@@ -517,6 +553,43 @@ class NetLab:
         if error not in (0, -errno.ENOENT):
             raise OSError(-error, f"conntrack flush: {os.strerror(-error)}")
 
+    def add_connection(self, packet: Mapping[str, Any]) -> None:
+        """Make conntrack know the packet's connection as established (answered), whatever the ruleset says.
+
+        For a packet that must be ESTABLISHED when the ruleset would not let the lab open
+        its connection: the entry (TCP state ESTABLISHED, UDP or ICMP echo answered) is
+        created over ctnetlink, without NAT.  TCP, UDP and ICMP echo requests only.
+        """
+        proto, src, dst = int(packet["proto"]), str(packet["src"]), str(packet["dst"])
+        if proto in (6, 17):
+            sport, dport = int(packet["sport"]), int(packet["dport"])
+            forward = _ports(proto, sport, dport)
+            backward = _ports(proto, dport, sport)
+        elif proto == 1 and int(packet.get("icmp_type", 8)) == 8:
+            ident = int(packet.get("icmp_id", 0))
+            forward = _icmp(ident, 8)
+            backward = _icmp(ident, 0)
+        else:
+            raise ValueError(f"no connection to add for protocol {proto}")
+        attributes = _nested(1, _nested(1, _addresses(src, dst)) + forward)  # CTA_TUPLE_ORIG
+        attributes += _nested(2, _nested(1, _addresses(dst, src)) + backward)  # CTA_TUPLE_REPLY
+        attributes += _attribute(3, struct.pack("!I", IPS_SEEN_REPLY | IPS_ASSURED | IPS_CONFIRMED))  # CTA_STATUS
+        attributes += _attribute(7, struct.pack("!I", 120))  # CTA_TIMEOUT
+        if proto == 6:  # CTA_PROTOINFO / CTA_PROTOINFO_TCP / CTA_PROTOINFO_TCP_STATE
+            attributes += _nested(4, _nested(1, _attribute(1, bytes([TCP_CONNTRACK_ESTABLISHED]))))
+        body = struct.pack("=BBH", socket.AF_INET, 0, 0) + attributes
+        flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
+        with entered(self.router):
+            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+        try:
+            sock.send(struct.pack("=LHHLL", 16 + len(body), CTNETLINK_NEW, flags, 2, 0) + body)
+            answer = sock.recv(65535)
+        finally:
+            sock.close()
+        error = struct.unpack("=i", answer[16:20])[0] if len(answer) >= 20 else 0
+        if error != 0:
+            raise OSError(-error, f"conntrack add: {os.strerror(-error)}")
+
     def listen(self, proto: int) -> None:
         """Also see locally delivered packets of IP protocol `proto` (RAW_PROTOCOLS are seen from the start)."""
         if proto in self.raw_sockets:
@@ -649,6 +722,8 @@ class NetLab:
                 "icmp_code": int(packet.get("icmp_code", 0)),
                 "icmp_id": int(packet.get("icmp_id", 0)),
             }
+        if packet.get("checksum") == "wrong":  # lab-only: see Wire.corrupt
+            fields["corrupt"] = True
         return Wire(**(fields | changes))
 
     def send(self, packet: Mapping[str, Any], *, wait: float = ARRIVAL_WAIT) -> Observation:
