@@ -108,6 +108,7 @@ _PROTOCOL_MATCH = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp6", 132: "sctp", 33:
 
 _LOOKS_LIKE_V6 = re.compile(r"(?:^|\s)(?:-[sd]|--(?:source|destination|src|dst))\s+!?\s*[0-9a-fA-F]*:[0-9a-fA-F:]*[:/]")
 _SIMPLE_CHAIN_DECL = re.compile(r":([^ \t\n]+) ([^ \t\n]+) (\[[0-9]+:[0-9]+\])")
+_USER_CHAIN_DECL = re.compile(rf":([^-! \t\n][^ \t\n]{{0,{MAX_CHAIN_NAME - 1}}}) - \[([0-9]+):([0-9]+)\]")
 _SHELL_COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:/\S*/)?(?:ip6?tables(?:-legacy|-nft)?)\s+-", re.M)
 
 
@@ -144,6 +145,9 @@ class _TableState:
     line: int
     known: bool
     chains: dict[str, _ChainState] = field(default_factory=dict)
+    # A jump may change kind at COMMIT: a target was UNKNOWN when read, or a chain was
+    # deleted or renamed.  Without either, close_table takes the rules as they are.
+    unsure: bool = False
 
 
 class _Interner:
@@ -345,6 +349,13 @@ class _Parser:
         self.table = None
         if state is None or not state.known:
             return
+        if not state.unsure:  # every jump's kind is already the one it has at COMMIT
+            chains = [
+                _new_chain(chain.name, chain.policy, tuple(chain.rules), chain.line, chain.counters, chain.builtin)
+                for chain in state.chains.values()
+            ]
+            self.tables.append(Table(state.name, tuple(chains), state.line, commit_line))
+            return
         chain_names = set(state.chains)
         chains = []
         resolved: dict[int, Target] = {}
@@ -358,7 +369,7 @@ class _Parser:
                     for rule in chain.rules
                 ]
             )
-            chains.append(Chain(chain.name, chain.policy, rules, chain.line, chain.counters, chain.builtin))
+            chains.append(_new_chain(chain.name, chain.policy, rules, chain.line, chain.counters, chain.builtin))
         self.tables.append(Table(state.name, tuple(chains), state.line, commit_line))
 
     def resolve_target(self, rule: Rule, chains: set[str], resolved: dict[int, Target]) -> Rule:
@@ -388,6 +399,16 @@ class _Parser:
     # -- chains -------------------------------------------------------------------------
 
     def chain_decl(self, number: int, text: str) -> None:
+        table = self.table
+        user = _USER_CHAIN_DECL.fullmatch(text)
+        if user is not None and table is not None and table.known:
+            # `:NAME - [p:b]` of a new user chain (most of a kube-proxy dump): what the rest gives, in one go
+            name = user[1]
+            if name not in table.chains and name not in BUILTIN_CHAINS[table.name]:
+                packets, count = user[2], user[3]
+                counters = _ZERO_COUNTERS if packets == count == "0" else _new_counters(int(packets), int(count))
+                table.chains[name] = _ChainState(name, None, number, counters, False)
+                return
         table = self.need_table()
         simple = _SIMPLE_CHAIN_DECL.fullmatch(text)  # what lark makes of `:NAME POLICY [0:0]`, 30x faster
         words = list(simple.groups()) if simple is not None else list(line_words(text, "chain_decl"))
@@ -528,6 +549,7 @@ class _Parser:
                 raise _LineError("S124", f"chain '{chain_name}' already exists", chain_col, chain_col + len(chain_name))
             table.chains[chain_name] = _ChainState(chain_name, None, number, None, False)
         elif action == "delete_chain":
+            table.unsure = True
             names = [chain_name] if chain_name else [c for c in table.chains if not table.chains[c].builtin]
             for name in names:
                 chain = self.chain_for(table, name, number, chain_col, create=False)
@@ -554,6 +576,7 @@ class _Parser:
                 raise _LineError("S123", f"policy must be ACCEPT or DROP, not '{policy}'", offsets[2 * w[2]] + 1)
             chain.policy = policy
         elif action == "rename_chain":
+            table.unsure = True
             chain = self.chain_for(table, chain_name, number, chain_col, create=False)
             if chain.builtin:
                 raise _LineError(
@@ -1088,6 +1111,8 @@ class _RuleBuilder:
             # CHAIN when the chain exists now; checked again at COMMIT (close_table)
             table = self.parser.table
             kind = TargetKind.CHAIN if table is not None and loaded.name in table.chains else TargetKind.UNKNOWN
+            if table is not None and kind is TargetKind.UNKNOWN:
+                table.unsure = True
         width = max(loaded.end, loaded.token + 1) - loaded.token + 1
         options = tuple(loaded.options)
         key = ("t", loaded.name, kind, options, self.target_goto, loaded.token, width)
@@ -1164,6 +1189,9 @@ _new_option = _constructor(Option)
 _new_match = _constructor(Match)
 _new_target = _constructor(Target)
 _new_rule = _constructor(Rule)
+_new_chain = _constructor(Chain)
+_new_counters = _constructor(Counters)
+_ZERO_COUNTERS = Counters(0, 0)
 
 
 _RECENT = 3  # how many programs _Parser.line tries by their patterns
@@ -1463,6 +1491,7 @@ class _Program:
                         return False  # check_jump reports it
                     else:
                         kind = TargetKind.UNKNOWN
+                        table.unsure = True
                     key = slot.get(words)
                     target = slot.cache.get(key)
                     if target is None or target.kind is not kind:
