@@ -20,6 +20,7 @@ never imports lark (about 30 ms of a 150 ms budget), and gets what lark would gi
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -156,9 +157,8 @@ def plan_for(text: str, words: list[str], classes: list[str], offsets: list[int]
     """
     key = shape_of(words, classes)
     cached = _plans.get(key)
-    if cached is None and not _learned.cache_info().currsize:
-        _learned()  # the plans of earlier runs
-        cached = _plans.get(key)
+    if cached is None:
+        cached = _stored_plan(key)
     if cached is not None and cached is not _UNCACHEABLE:
         return cached, words, offsets  # type: ignore[return-value]
     from lark import Token
@@ -178,8 +178,10 @@ def plan_for(text: str, words: list[str], classes: list[str], offsets: list[int]
 
 def cached_plan(words: list[str], classes: list[str]) -> Plan | None:
     """The plan every line of this shape gets without lark, or None (not seen yet, or uncacheable)."""
-    _learned()
-    found = _plans.get(shape_of(words, classes))
+    key = shape_of(words, classes)
+    found = _plans.get(key)
+    if found is None:
+        found = _stored_plan(key)
     return found if isinstance(found, Plan) else None
 
 
@@ -202,37 +204,51 @@ def line_words(text: str, start: str) -> tuple[str, ...]:
 # What lark taught earlier runs (see the module's docstring)
 # ---------------------------------------------------------------------------------------
 
-_MAX_SHAPES = 20_000  # kept in the cache: a few hundred in any real dump; bounds the entry's size
+# Kept in the cache: the shapes of a host's dumps are a few dozen, the whole shared corpus
+# (every iptables test case) has 1,490 (330 kB, 10 ms to read: too much for every run).
+# When there are more, those this run used are kept first.
+_MAX_SHAPES = 1000
 _MAX_LINES = 256  # table headers and unusual chain declarations
 
 
 @dataclass(slots=True)
 class _Learned:
-    """The cache entry, in memory: `terminals` and `lines` here, the plans in `_plans`."""
+    """The cache entry, in memory: `terminals`, `lines`, and the plans not used yet this run."""
 
     key: str
     terminals: dict[str, str]  # word class -> its regular expression in the grammar
     lines: dict[tuple[str, str], tuple[str, ...]]  # (start symbol, text) -> lark's words
+    rows: dict[tuple, tuple | None]  # shape -> its plan as `_row_of` wrote it (None: uncacheable)
     changed: bool = False
 
 
 @functools.cache
 def _learned() -> _Learned:
     key = cache.key(grammar_text(), cache.source_of(__file__))
-    learned = _Learned(key, {}, {})
+    learned = _Learned(key, {}, {}, {})
     stored = cache.read("grammar", key)
     try:
-        terminals, lines, plans = stored  # type: ignore[misc]
-        decoded = {tuple(shape): None if plan is None else _plan_of(plan) for shape, plan in plans}
+        terminals, lines, rows = stored  # type: ignore[misc]
         learned.terminals.update((name, terminals[name]) for name in _CLASSES)
         learned.lines.update(((start, text), tuple(words)) for start, text, words in lines)
-    except (TypeError, ValueError, KeyError):
-        learned.terminals.clear()  # no entry, or not one this module wrote: relearn
-        learned.lines.clear()
-        return learned
-    for shape, plan in decoded.items():
-        _plans.setdefault(shape, _UNCACHEABLE if plan is None else plan)
+        learned.rows.update(rows)
+    except (TypeError, ValueError, KeyError):  # no entry, or not one this module wrote: relearn
+        return _Learned(key, {}, {}, {})
     return learned
+
+
+def _stored_plan(shape: tuple) -> Plan | object | None:
+    """The plan an earlier run learned for `shape` (from now on in `_plans`), or None."""
+    rows = _learned().rows
+    if shape not in rows:
+        return None
+    row = rows.pop(shape)
+    try:
+        plan = _UNCACHEABLE if row is None else _plan_of(row)
+    except (TypeError, ValueError):  # not a row this module wrote: relearn the shape
+        return None
+    _plans[shape] = plan
+    return plan
 
 
 def _plan_of(row: tuple) -> Plan:
@@ -252,12 +268,12 @@ def save() -> bool:
     learned = _learned()
     if not learned.changed:
         return False
-    plans = [
-        (shape, None if plan is _UNCACHEABLE else _row_of(plan))  # type: ignore[arg-type]
-        for shape, plan in list(_plans.items())[:_MAX_SHAPES]
-    ]
+    rows = {shape: None if plan is _UNCACHEABLE else _row_of(plan) for shape, plan in _plans.items()}  # type: ignore[arg-type]
+    for shape, row in learned.rows.items():  # learned by earlier runs, not used by this one
+        rows.setdefault(shape, row)
+    kept = dict(itertools.islice(rows.items(), _MAX_SHAPES))
     lines = [(start, text, words) for (start, text), words in learned.lines.items()]
-    written = cache.write("grammar", learned.key, (learned.terminals, lines, plans))
+    written = cache.write("grammar", learned.key, (learned.terminals, lines, kept))
     learned.changed = not written
     return written
 
