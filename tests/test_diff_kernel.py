@@ -52,7 +52,6 @@ LONG_WAIT, SHORT_WAIT = 0.3, 0.03  # seconds to wait for a packet expected to ar
 REQUESTS = frozenset({8, 13, 15, 17})  # ICMP types conntrack sees as NEW (echo, timestamp, info, mask)
 LAB_NETWORK = ipaddress.ip_network("198.18.0.0/15")  # the lab's fictional next hops
 MARTIAN = tuple(ipaddress.ip_network(n) for n in ("0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/3", "255.255.255.255/32"))
-KNOWN_WALK_BUG_BROADCAST = "test_subnet_broadcast_is_delivered_locally"
 
 
 # ---------------------------------------------------------------------------------------
@@ -73,6 +72,16 @@ class Example:
     @property
     def path(self) -> str:
         return self.change.path
+
+    @property
+    def sides(self) -> tuple[str, ...]:
+        """The sides with a verdict to check ("old", "new"); a side iptlint calls UNKNOWN states none."""
+        return tuple(side for side in ("old", "new") if getattr(self.change, side).verdict != "UNKNOWN")
+
+    @property
+    def translated(self) -> bool:
+        """Either side changes the destination (NAT)."""
+        return bool(self.change.old.destination or self.change.new.destination)
 
 
 @dataclass(frozen=True)
@@ -132,20 +141,42 @@ def valid_name(name: Any) -> bool:
     return 0 < len(text.encode()) <= 15 and text not in (".", "..", "lo") and not any(c in text for c in "/: \t\n")
 
 
+def established_by(example: Example) -> str | None:
+    """How the lab makes an ESTABLISHED example: "added" (ctnetlink), "opened" (by its first packet), None.
+
+    A connection added over ctnetlink has no NAT, so one whose destination either side
+    translates is opened by a first packet through the ruleset (the lab can for TCP and
+    UDP forwarded, UDP to the host; the ruleset must let it through).
+    """
+    packet, path = example.packet, example.path
+    proto = packet.get("proto")
+    if not example.translated:
+        if proto in (6, 17) and not (path == "output" and proto == 6):
+            return "added"
+        if proto == 1 and packet.get("icmp_type", 8) == 8:
+            return "added"
+        return None
+    if (proto in (6, 17) and path == "forward") or (proto == 17 and path == "input"):
+        return "opened"
+    return None
+
+
 def unsendable(example: Example, bridges: tuple[Bridge, ...]) -> str | None:
     """Why the lab cannot send this example as iptlint describes it, or None (it can)."""
     packet, path = example.packet, example.path
-    if "UNKNOWN" in (example.change.old.verdict, example.change.new.verdict):
-        return "iptlint states UNKNOWN on one side (no verdict to check)"
+    if not example.sides:
+        return "iptlint states UNKNOWN on both sides (no verdict to check)"
     if packet.get("mark", 0) or packet.get("ct_mark", 0):
         return "a mark the packet carries before any rule (mark/ct_mark)"
     proto, state = packet.get("proto"), packet.get("ct_state", "NEW")
     if proto in (33, 132, 136):
         return "DCCP, SCTP or UDP-Lite (the lab crafts no valid header for conntrack)"
-    if state not in ("NEW", "ESTABLISHED"):
-        return f"conntrack state {state} (the lab makes NEW and ESTABLISHED packets)"
-    if state == "ESTABLISHED" and (proto not in (6, 17) or path == "output" or (path == "input" and proto == 6)):
-        return "ESTABLISHED other than forwarded TCP/UDP or UDP to the host (the lab opens only those)"
+    if state not in ("NEW", "ESTABLISHED", "INVALID"):
+        return f"conntrack state {state} (the lab makes NEW, ESTABLISHED and INVALID packets)"
+    if state == "INVALID" and (proto not in (1, 6, 17) or path == "output"):
+        return "INVALID other than TCP, UDP or ICMP from the network (the lab makes it with a wrong checksum)"
+    if state == "ESTABLISHED" and not established_by(example):
+        return "ESTABLISHED connection the lab can neither add (NAT, or not TCP/UDP/echo) nor open"
     if proto == 1 and state == "NEW" and packet.get("icmp_type", 8) not in REQUESTS:
         return "ICMP type that conntrack never sees as NEW (an answer or an error)"
     src, dst = str(packet.get("src")), str(packet.get("dst"))
@@ -154,15 +185,12 @@ def unsendable(example: Example, bridges: tuple[Bridge, ...]) -> str | None:
     for name in ("in_iface", "out_iface"):
         if name in packet and not valid_name(packet[name]):
             return f"{name} {packet[name]!r} (not an interface the lab can create)"
-    bridge = bridge_of(dst, bridges)
-    if bridge is not None and ipaddress.ip_address(dst) == bridge.subnet.broadcast_address:
-        return f"to a Docker subnet's broadcast address (known walk bug, {KNOWN_WALK_BUG_BROADCAST})"
     if path == "output":
         return unsendable_output(packet, bridges)
     if in_any(src, MARTIAN) or in_any(dst, MARTIAN):
         return "an address the kernel drops from the network (zero, loopback, multicast, broadcast)"
     gateways = {str(b.gateway) for b in bridges}
-    if src == dst or src in gateways or (path == "input" and src == dst):
+    if src in gateways or (path == "input" and src == dst):
         return "the source is an address of the host (a martian from the network)"
     if path == "input" and proto not in (1, 6, 17, 47, 50) and not 0 < proto < 255:
         return f"protocol {proto} cannot be received by a raw socket"
@@ -257,8 +285,20 @@ def world(lab: NetLab, example: Example, bridges: tuple[Bridge, ...]) -> tuple[l
 
 
 def lab_packet(example: Example) -> dict[str, Any]:
-    """The example as `NetLab.send` reads it (the host's own packets carry no interface)."""
+    """The example as `NetLab.send` reads it.
+
+    TCP flags are the walk's defaults (SYN for NEW, ACK otherwise); an INVALID packet
+    gets a wrong checksum; an ESTABLISHED one whose connection the lab adds is sent as
+    it is (the lab opens the others first); the host's own packets carry no interface.
+    """
     packet = {k: v for k, v in example.packet.items() if k not in ("dst_local", "out_iface")}
+    state = packet.get("ct_state", "NEW")
+    if packet.get("proto") == 6:
+        packet["tcp_flags"] = 0x02 if state == "NEW" else 0x10
+    if state == "INVALID":
+        packet["checksum"] = "wrong"
+    if state == "ESTABLISHED" and established_by(example) == "added":
+        del packet["ct_state"]
     if example.path == "output":
         packet.pop("in_iface", None)
     return packet
@@ -282,6 +322,11 @@ def problems_of(
     example: Example, outcome: D.Outcome, seen: Observation, numbers: dict, bridges: tuple[Bridge, ...]
 ) -> list[str]:
     """Every way the kernel differs from what iptlint states for one side (empty: they agree)."""
+    return arrival_problems(example, outcome, seen, bridges) + counter_problems(outcome, seen, numbers)
+
+
+def arrival_problems(example: Example, outcome: D.Outcome, seen: Observation, bridges: tuple[Bridge, ...]) -> list[str]:
+    """How the kernel's verdict, arrival, destination and out interface differ from `outcome`."""
     packet = example.packet
     problems = []
     where = expected_place(outcome, example.path)
@@ -299,6 +344,12 @@ def problems_of(
         out = packet.get("out_iface") or (bridge.name if bridge else None)
         if where == "server" and out is not None and seen.iface != out:
             problems.append(f"out interface: iptlint {out}, kernel {seen.iface}")
+    return problems
+
+
+def counter_problems(outcome: D.Outcome, seen: Observation, numbers: dict) -> list[str]:
+    """Whether the deciding rule (or the policy that decided) counted the packet."""
+    problems = []
     if outcome.rule is not None:
         key = numbers.get(id(outcome.rule))
         if key is None or seen.counters_delta.get(key, 0) < 1:
@@ -318,8 +369,12 @@ class Tally:
     pairs: int = 0
     pairs_with_changes: int = 0
     examples: int = 0
-    sent: int = 0  # example packets sent on both sides
-    agreed: int = 0  # ... whose two sides both agree with the kernel
+    sent: int = 0  # example packets sent on both sides (on one, where iptlint says UNKNOWN on the other)
+    agreed: int = 0  # ... whose checked sides all agree with the kernel
+    one_side: int = 0  # ... checked on one side only
+    refutable: int = 0  # self-check: sides whose kernel arrival tells the other side's statement apart
+    refuted: int = 0  # ... and does: the comparison would catch a swapped statement
+    states: Counter = field(default_factory=Counter)
     counters_checked: int = 0  # sides whose deciding rule or policy counter was checked
     not_sendable: Counter = field(default_factory=Counter)
     mutations: Counter = field(default_factory=Counter)
@@ -346,6 +401,8 @@ def send(lab: NetLab, example: Example, outcome: D.Outcome, bridges: tuple[Bridg
         ip_batch(lab.router, make)
     try:
         lab.flush_conntrack()
+        if example.packet.get("ct_state") == "ESTABLISHED" and established_by(example) == "added":
+            lab.add_connection(example.packet)
         wait = LONG_WAIT if outcome.verdict == "ACCEPT" else SHORT_WAIT
         return lab.send(lab_packet(example), wait=wait)
     finally:
@@ -386,44 +443,62 @@ def check_dump(name: str, backend: str, rng: random.Random, tally: Tally) -> Non
     if not sendable:
         return
     with NetLab(sendable[0][0].old_text, lab_links(pairs, bridges), default=DEFAULT_LINK, backend=backend) as lab:
-        loaded = sendable[0][0].old_text
+        loaded: str | None = sendable[0][0].old_text
         for pair, examples in sendable:
-            results: dict[int, list[str]] = {id(e): [] for e in examples}
-            dropped: set[int] = set()
-            refused = None
-            for side, text, ruleset in (("old", pair.old_text, pair.old), ("new", pair.new_text, pair.new)):
-                if text != loaded:
-                    refused = reload(lab, text)
-                    loaded = text if refused is None else None
-                if refused is not None:
-                    break
-                numbers = rule_numbers(ruleset)
-                for example in examples:
-                    if id(example) in dropped:
-                        continue
-                    outcome = getattr(example.change, side)
-                    seen = send(lab, example, outcome, bridges)
-                    if seen.setup_failed:
-                        dropped.add(id(example))
-                        tally.not_sendable["ESTABLISHED: the connection could not be opened first"] += 1
-                        continue
-                    problems = problems_of(example, outcome, seen, numbers, bridges)
-                    tally.counters_checked += outcome.rule is not None or outcome.decider.startswith("policy of ")
-                    if problems:
-                        results[id(example)].append(explain(pair, example, side, seen, problems))
+            loaded = check_pair(lab, loaded, pair, examples, bridges, tally)
+
+
+def check_pair(
+    lab: NetLab, loaded: str | None, pair: Pair, examples: list[Example], bridges: tuple[Bridge, ...], tally: Tally
+) -> str | None:
+    """Send the pair's examples through the old then the new dump; the text the lab holds after."""
+    problems: dict[int, list[str]] = {id(e): [] for e in examples}
+    dropped: set[int] = set()
+    for side, text, ruleset in (("old", pair.old_text, pair.old), ("new", pair.new_text, pair.new)):
+        if text != loaded:
+            refused = reload(lab, text)
             if refused is not None:
                 tally.not_sendable[refused] += len(examples)
+                return None
+            loaded = text
+        numbers = rule_numbers(ruleset)
+        other = "new" if side == "old" else "old"
+        for example in examples:
+            if id(example) in dropped or side not in example.sides:
                 continue
-            for example in examples:
-                if id(example) in dropped:
-                    continue
-                tally.sent += 1
-                tally.paths[example.path] += 1
-                tally.verdicts[f"{example.change.old.verdict}->{example.change.new.verdict}"] += 1
-                if results[id(example)]:
-                    tally.failures.extend(results[id(example)])
-                else:
-                    tally.agreed += 1
+            outcome, stated_other = getattr(example.change, side), getattr(example.change, other)
+            seen = send(lab, example, outcome, bridges)
+            if seen.setup_failed:
+                dropped.add(id(example))
+                tally.not_sendable["ESTABLISHED: the ruleset refuses the connection's first packet"] += 1
+                continue
+            found = problems_of(example, outcome, seen, numbers, bridges)
+            tally.counters_checked += outcome.rule is not None or outcome.decider.startswith("policy of ")
+            if found:
+                problems[id(example)].append(explain(pair, example, side, seen, found))
+            if other in example.sides and refutable(example, outcome, stated_other):
+                tally.refutable += 1
+                tally.refuted += bool(arrival_problems(example, stated_other, seen, bridges))
+    for example in examples:
+        if id(example) in dropped:
+            continue
+        tally.sent += 1
+        tally.one_side += len(example.sides) == 1
+        tally.paths[example.path] += 1
+        tally.states[example.packet.get("ct_state", "NEW")] += 1
+        tally.verdicts[f"{example.change.old.verdict}->{example.change.new.verdict}"] += 1
+        if problems[id(example)]:
+            tally.failures.extend(problems[id(example)])
+        else:
+            tally.agreed += 1
+    return loaded
+
+
+def refutable(example: Example, outcome: D.Outcome, other: D.Outcome) -> bool:
+    """Whether the kernel's arrival alone tells the two stated outcomes apart (DROP and REJECT it does not)."""
+    return expected_place(outcome, example.path) != expected_place(other, example.path) or (
+        expected_place(outcome, example.path) is not None and outcome.destination != other.destination
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -450,6 +525,7 @@ def test_diff_examples_get_the_stated_verdicts_in_the_kernel() -> None:
     assert tally.dumps >= 10 and tally.pairs >= 500, (tally.dumps, tally.pairs)
     assert tally.sent >= 150, f"only {tally.sent} example packets sent: {dict(tally.not_sendable)}"
     assert not tally.failures, f"{len(tally.failures)} disagreements:\n\n" + "\n\n".join(tally.failures[:8])
+    assert tally.refuted == tally.refutable > 0, "the comparison failed to tell apart what the two sides state"
 
 
 def summary_line(tally: Tally) -> str:
@@ -457,11 +533,14 @@ def summary_line(tally: Tally) -> str:
     reasons = "; ".join(f"{n} {reason}" for reason, n in tally.not_sendable.most_common())
     return (
         f"iptlint diff on the kernel: {tally.sent} example packets from {tally.pairs} random changed pairs "
-        f"over {tally.dumps} dumps: {tally.agreed}/{tally.sent} verdicts agree (old and new side: verdict, "
-        f"arrival, destination after NAT; {tally.counters_checked} deciding-rule or policy counters checked); "
-        f"{tally.pairs_with_changes} pairs reported changes, {tally.examples} examples "
-        f"({', '.join(f'{n} {p}' for p, n in sorted(tally.paths.items()))} sent; "
-        f"{', '.join(f'{n} {v}' for v, n in tally.verdicts.most_common())}); "
+        f"over {tally.dumps} dumps: {tally.agreed}/{tally.sent} verdicts agree (old and new side, "
+        f"{tally.one_side} on one side as iptlint says UNKNOWN on the other: verdict, arrival, destination "
+        f"after NAT; {tally.counters_checked} deciding-rule or policy counters grew); "
+        f"self-check: {tally.refuted}/{tally.refutable} observations refute the other side's statement; "
+        f"{tally.pairs_with_changes} pairs reported changes, {tally.examples} examples, sent: "
+        f"{', '.join(f'{n} {p}' for p, n in sorted(tally.paths.items()))}; "
+        f"{', '.join(f'{n} {v}' for v, n in tally.states.most_common())}; "
+        f"{', '.join(f'{n} {v}' for v, n in tally.verdicts.most_common())}; "
         f"mutations {', '.join(f'{n} {m}' for m, n in sorted(tally.mutations.items()))}; "
         f"not sendable {skipped}: {reasons or 'none'}"
     )
