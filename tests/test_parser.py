@@ -552,3 +552,29 @@ def test_ipv4_values_made_without_ipaddress_constructors_are_the_same_objects():
         assert list(made.__dict__) == list(expected.__dict__) and made.netmask is expected.netmask
         assert list(itertools.islice(made.hosts(), 3)) == list(itertools.islice(expected.hosts(), 3))
         assert values.ipv4_address(ip) == ipaddress.IPv4Address(ip)
+
+
+def test_dotted_quads_read_by_inet_pton_are_the_strict_form():
+    """values.dotted_quad relies on inet_pton taking exactly `A.B.C.D`, decimal, no leading zero, each <= 255."""
+    import random
+    import re
+
+    from iptlint.syntax import values
+
+    octet = r"(0|[1-9][0-9]{0,2})"
+    strict = re.compile(rf"{octet}\.{octet}\.{octet}\.{octet}\Z")
+
+    def expected(text):
+        found = strict.match(text)
+        if found is None or any(int(o) > 255 for o in found.groups()):
+            return None
+        return sum(int(o) << shift for o, shift in zip(found.groups(), (24, 16, 8, 0), strict=True))
+
+    rng = random.Random(3)
+    cases = ["1.2.3.4", "01.2.3.4", "256.1.1.1", "1.2.3", "1.2.3.4 ", "1.2.3.4\n", "1.2.3.4\x00", "\udcff.1.1.1"]
+    cases += ["".join(rng.choice("0123456789./x:") for _ in range(rng.randint(1, 16))) for _ in range(20000)]
+    for text in cases:
+        assert values.dotted_quad(text) == expected(text), text
+    assert values.ipv4_and_port("10.1.2.3:80") == (0x0A010203, 80)
+    for text in ("10.1.2.3:080", "10.1.2.3:", "10.1.2.3:70000", "10.1.2.3:8-9", "10.1.2.3:٣"):
+        assert values.ipv4_and_port(text) is None, text

@@ -18,12 +18,31 @@ in the kernel: a `Match("tcp", ..., implicit=True)` whose `token` is -1.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from iptlint.findings import Span
+
+
+def fast_constructor(cls):
+    """`cls(*all_fields)` for a frozen slotted dataclass, twice as fast: the slots are set directly.
+
+    The object is the one `cls(...)` makes (dataclasses' own __init__ does the same through
+    object.__setattr__); `cls` itself when it has a __post_init__ that must run.  For the
+    parser's hot paths, which make hundreds of thousands of nodes and values.
+    """
+    fields = dataclasses.fields(cls)
+    if hasattr(cls, "__post_init__") or not all(f.init for f in fields):
+        return cls
+    names = [f.name for f in fields]
+    scope = {"_new": object.__new__, "_cls": cls} | {f"_set_{n}": getattr(cls, n).__set__ for n in names}
+    lines = [f"def make({', '.join(names)}):", "    self = _new(_cls)"]
+    lines += [f"    _set_{n}(self, {n})" for n in names]
+    exec("\n".join([*lines, "    return self"]), scope)
+    return scope["make"]
 
 
 class Family(enum.Enum):

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from iptlint.syntax import values as v
-from iptlint.syntax.ast import Family, Option
+from iptlint.syntax.ast import Family, Option, fast_constructor
 
 # portok in __NAT_parse: IPPROTO_TCP, UDP, SCTP, DCCP and ICMP.
 PORT_PROTOCOLS = (6, 17, 132, 33, 1)
@@ -60,6 +60,10 @@ class NatRange:
         if self.ports is not None:
             text += f":{self.ports}"
         return text
+
+
+_new_nat_ports = fast_constructor(NatPorts)
+_new_nat_range = fast_constructor(NatRange)
 
 
 def _number(text: str, lo: int, hi: int) -> int | None:
@@ -133,7 +137,8 @@ def nat_range(text: str, family: Family) -> NatRange:
         if simple is not None:
             ip, port = simple
             address = v.ipv4_address(ip)
-            return NatRange(v.AddressRange(address, address), None if port is None else NatPorts(port, port))
+            ports = None if port is None else _new_nat_ports(port, port, None)
+            return _new_nat_range(v.new_address_range(address, address), ports)
     start = text
     colon: int | None
     if "[" in text:
