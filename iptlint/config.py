@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -69,6 +68,8 @@ def _schema_text() -> str:
 
 @functools.cache
 def _schema() -> dict:
+    import json
+
     return json.loads(_schema_text())
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -78,6 +77,8 @@ def _package_dir() -> Path:
 
 @functools.cache
 def schema() -> dict:
+    import json
+
     return json.loads((_package_dir() / "schema.json").read_text())
 
 
