@@ -19,11 +19,17 @@ sent again.  On each side the kernel must do what iptlint states (`change.old`,
 The lab makes each packet's world before sending it: the destination of a packet "to the
 host" becomes an address of the router, the destination of a forwarded one is routed
 out the packet's out interface, the source of a packet the host sends is an address of
-the router the route prefers.  Packets the lab cannot produce as iptlint describes them
-(a conntrack state other than NEW and ESTABLISHED, a mark, an address the kernel drops
-as martian, ...) are counted by reason and printed, never hidden; agreement over the
-packets sent must be 100%.  The two IPv6 dumps of the list are left out: the lab is
-IPv4 only.  Totals go to the terminal summary; docs/diff.md quotes them.
+the router the route prefers.  Connections are flushed before each packet; an
+ESTABLISHED example travels on a connection added over ctnetlink (opened by a first
+packet through the ruleset instead when a side translates the destination: an added
+connection has no NAT), an INVALID one carries a wrong checksum.  A side iptlint calls
+UNKNOWN states no verdict and is not checked (the other side is).  Packets the lab
+cannot produce as iptlint describes them (an interface `lo`, a conntrack state or ICMP
+type conntrack never gives such a packet, a mark, ...) are counted by reason and
+printed, never hidden; agreement over the packets sent must be 100%.  Self-check: where
+the arrival alone tells the two stated outcomes apart, each observation must refute the
+other side's statement.  The two IPv6 dumps of the list are left out: the lab is IPv4
+only.  Totals go to the terminal summary; docs/diff.md quotes them.
 """
 
 from __future__ import annotations
