@@ -854,11 +854,14 @@ class NetLab:
         """Send through `sock`; the source port used (0 for ICMP)."""
         proto = int(packet["proto"])
         sport = int(packet.get("sport", 0))
+        source = str(packet.get("bind_src", "0.0.0.0"))  # lab-only: one of the router's addresses, else any
         try:
             if proto == 1:
+                if "bind_src" in packet:
+                    sock.bind((source, 0))
                 sock.sendto(icmp_message(8, 0, int(packet.get("icmp_id", 0)), token), (dst, 0))
                 return 0
-            sock.bind(("0.0.0.0", sport))
+            sock.bind((source, sport))
             if proto == 17:
                 sock.sendto(token, (dst, int(packet["dport"])))
             else:
