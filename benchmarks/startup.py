@@ -97,6 +97,7 @@ def measure(dump: Path, runs: int, extra: tuple[str, ...] = ()) -> dict:
         result[f"{kind}_wall_ms"] = round(statistics.median(w for w, _ in values) * 1000, 1)
         result[f"{kind}_cpu_ms"] = round(statistics.median(c for _, c in values) * 1000, 1)
         result[f"{kind}_best_wall_ms"] = round(min(w for w, _ in values) * 1000, 1)
+        result[f"{kind}_all_wall_ms"] = [round(w * 1000, 1) for w, _ in values]
     for kind in ("cold", "warm", "no_cache"):
         result[f"{kind}_wall_x_floor"] = round(result[f"{kind}_wall_ms"] / result["floor_wall_ms"], 2)
         result[f"{kind}_cpu_x_floor"] = round(result[f"{kind}_cpu_ms"] / max(result["floor_cpu_ms"], 0.1), 2)
