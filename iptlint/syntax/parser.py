@@ -252,7 +252,7 @@ class _Parser:
                 # instead of the split and the key (most lines have one of the last three keys).
                 recent = self.recent
                 for program in recent:
-                    found = program.pattern.fullmatch(text)
+                    found = program.match(text)
                     if found is not None:
                         if program is not recent[0]:
                             recent.remove(program)
@@ -1210,15 +1210,45 @@ def _key_pattern(key: str) -> re.Pattern[str] | None:
 class _Step:
     """One option of a part of a `_Program`, with its nodes by value words."""
 
-    __slots__ = ("cache", "first", "get", "negated", "shared", "spec", "typed", "values", "width")
+    __slots__ = (
+        "at",
+        "cache",
+        "first",
+        "get",
+        "name",
+        "negated",
+        "parse",
+        "shared",
+        "spec",
+        "typed",
+        "values",
+        "width",
+    )
 
     def __init__(self, spec: OptionSpec, values: tuple[int, ...], negated: bool, first: int, width: int, typed: bool):
         self.spec, self.values, self.negated, self.first, self.width, self.typed = (
             spec, values, negated, first, width, typed,
         )  # fmt: skip
+        self.name = spec.name
+        self.at = values[0] if len(values) == 1 else None  # the value word of a one-word option
+        self.parse = spec.parse if typed else None  # as _parse_value: one word, or the tuple of words
         self.get = itemgetter(*values) if values else _no_key
         self.cache: dict = {}
         self.shared = True  # False: the only step of its part, whose cache already holds the node
+
+    def option(self, words, family: Family) -> Option:
+        """The option node of this line's words, as _RuleBuilder makes it; raises ValueError on a bad value."""
+        at = self.at
+        if at is not None:
+            text = words[at]
+            if '"' in text:
+                text = unquote(text)
+            texts = (text,)
+            value = self.parse(text, family) if self.parse is not None else None
+        else:
+            texts = tuple([unquote(words[i]) for i in self.values])
+            value = _parse_value(self.spec, texts, family) if self.parse is not None else None
+        return _new_option(self.name, value, self.negated, texts, self.first, self.width)
 
 
 class _Slot:
@@ -1267,23 +1297,15 @@ class _Slot:
         """The option nodes, made as _RuleBuilder makes them; raises ValueError."""
         steps = self.steps
         if len(steps) == 1 and not steps[0].shared:  # the part's own cache missed: a new value
-            step = steps[0]
-            values = step.values
-            texts = (unquote(words[values[0]]),) if len(values) == 1 else tuple([unquote(words[i]) for i in values])
-            spec = step.spec
-            value = _parse_value(spec, texts, program.family) if step.typed else None
-            return (_new_option(spec.name, value, step.negated, texts, step.first, step.width),)
+            return (steps[0].option(words, program.family),)
         result = []
-        for step in self.steps:
+        for step in steps:
             key = step.get(words)
             node = step.cache.get(key)
             if node is None:
                 # As _RuleBuilder.value() and option(); a bad value raises ValueError and the
                 # line goes through the builder, which reports it.
-                texts = (unquote(key),) if len(step.values) == 1 else tuple([unquote(words[i]) for i in step.values])
-                spec = step.spec
-                value = _parse_value(spec, texts, program.family) if step.typed else None
-                node = _new_option(spec.name, value, step.negated, texts, step.first, step.width)
+                node = step.option(words, program.family)
                 if step.shared:
                     step.cache[key] = node
             result.append(node)
@@ -1309,7 +1331,8 @@ class _Program:
     """
 
     __slots__ = (
-        "basics", "chain_at", "counters_at", "family", "length", "matches", "pattern", "protocol", "reports", "target",
+        "basics", "chain_at", "counters_at", "family", "length", "match", "matches", "pattern", "protocol", "reports",
+        "target",
     )  # fmt: skip
 
     @classmethod
@@ -1331,6 +1354,7 @@ class _Program:
         program.protocol = builder.protocol
         program.family = parser.family
         program.pattern = _key_pattern(key) if plan.counters is None else None
+        program.match = program.pattern.fullmatch if program.pattern is not None else None
         # Reports made while the line was built (S110): they depend only on the key.
         program.reports = []
         starts = {offsets[2 * i] + 1: i for i in range(len(words))}
