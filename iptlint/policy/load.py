@@ -92,7 +92,8 @@ def builtin_policies() -> dict[str, Policy]:
     """Built-in policy id -> the policy, loaded; from the cache when these files were loaded before."""
     files = sorted(_package_dir().rglob("*.yaml"))
     contents = [path.read_bytes() for path in files]
-    entry_key = cache.key(cache.source_of(__file__), *(f"{p.resolve()}\0" for p in files), *contents)
+    makers = (cache.source_of(__file__), cache.source_of(str(Path(__file__).parents[1] / "yamlfile.py")))
+    entry_key = cache.key(*makers, *(f"{p.resolve()}\0" for p in files), *contents)
     stored = _decode_all(cache.read("policies", entry_key))
     if stored is not None:
         return stored

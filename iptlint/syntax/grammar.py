@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -222,9 +223,23 @@ class _Learned:
     changed: bool = False
 
 
+def _lark_identity() -> str:
+    """Which lark is installed (its file, size and time), found without importing it."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("lark")
+    if spec is None or spec.origin is None:
+        return ""
+    try:
+        status = os.stat(spec.origin)
+    except OSError:
+        return spec.origin
+    return f"{spec.origin}:{status.st_size}:{status.st_mtime_ns}"
+
+
 @functools.cache
 def _learned() -> _Learned:
-    key = cache.key(grammar_text(), cache.source_of(__file__))
+    key = cache.key(grammar_text(), cache.source_of(__file__), _lark_identity())
     learned = _Learned(key, {}, {}, {})
     stored = cache.read("grammar", key)
     try:
