@@ -187,7 +187,8 @@ def uint_range(lo: int = 0, hi: int = 0xFFFFFFFF, what: str = "value", sep: str 
 
 def string(max_len: int | None = None, what: str = "value") -> Parser:
     def parse(text: str, family: Family) -> str:
-        if max_len is not None and len(text.encode()) > max_len:
+        # An ASCII text is as many bytes as characters: no encoding for nearly every comment.
+        if max_len is not None and not (len(text) <= max_len and text.isascii()) and len(text.encode()) > max_len:
             raise ValueError(f"{what} is {len(text.encode())} bytes long; the limit is {max_len}")
         return text
 
