@@ -132,9 +132,28 @@ def test_plans_survive_their_encoding():
     from iptlint.syntax.parser import parse
 
     parse("*filter\n-A INPUT ! -s 10.0.0.0/8 -p tcp -m multiport --dports 1,2 -j LOG --log-prefix x\nCOMMIT\n")
-    plans = [plan for plan in grammar._plans.values() if isinstance(plan, grammar.Plan)]
+    plans = [(len(shape), plan) for shape, plan in grammar._plans.items() if isinstance(plan, grammar.Plan)]
     assert plans
-    assert all(grammar._plan_of(marshal.loads(marshal.dumps(grammar._row_of(plan)))) == plan for plan in plans)
+    for words, plan in plans:
+        assert grammar._plan_of(marshal.loads(marshal.dumps(grammar._row_of(plan))), words) == plan
+        with pytest.raises(ValueError):
+            grammar._plan_of(grammar._row_of(plan), 0)  # indices beyond the line: a damaged entry
+
+
+def test_a_damaged_but_readable_grammar_entry_is_relearned(tmp_path):
+    cache_dir = tmp_path / "cache"
+    first = iptlint(cache_dir, "check", "--no-config", str(EXAMPLE))
+    [entry] = cache_dir.glob("grammar-*.marshal")
+    terminals, lines, rows = marshal.loads(entry.read_bytes())
+    damaged = (
+        dict.fromkeys(terminals, "("),  # not a regular expression
+        [(start, text, (1, 2)) for start, text, _ in lines],  # words that are not text
+        {shape: (None, "append", (99,), ()) for shape in rows},  # a word past the end of the line
+    )
+    for entry_value in (damaged, (terminals, lines, {shape: (None, "append", (99,), ()) for shape in rows})):
+        entry.write_bytes(marshal.dumps(entry_value))
+        again = iptlint(cache_dir, "check", "--no-config", str(EXAMPLE))
+        assert (again.returncode, again.stdout, again.stderr) == (first.returncode, first.stdout, first.stderr)
 
 
 def test_keys_change_with_every_part():

@@ -136,6 +136,11 @@ def _encode(policy: Policy) -> tuple:
 
 def _decode(row: tuple) -> Policy:
     policy_id, path, description, detect, expectations, assertions, exposure_code, allow, builtin = row
+    texts = (policy_id, path, description, exposure_code, *(e[0] for e in expectations), *(a[1] for a in assertions))
+    if not all(type(text) is str for text in texts) or not isinstance(detect, dict) or type(builtin) is not bool:
+        raise ValueError("not a policy")
+    if not all(isinstance(e[2], dict) for e in expectations):
+        raise ValueError("not a policy")
     return Policy(
         policy_id,
         path,
@@ -155,7 +160,7 @@ def _decode_all(stored: object) -> dict[str, Policy] | None:
         return None
     try:
         policies = [_decode(row) for row in stored]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
     return {policy.id: policy for policy in policies}
 

@@ -92,10 +92,19 @@ _CLASSES = ("RULE_COUNTERS", "NOT", "LEGACY_NOT", "OPTION", "WORD")
 @functools.cache
 def _fast_split() -> re.Pattern[str]:
     learned = _learned()
-    if not learned.terminals:
-        learned.terminals.update((t.name, t.pattern.to_regexp()) for t in parser().terminals if t.name in _CLASSES)
-        learned.changed = True
-    alternatives = "|".join(f"(?P<{name}>{learned.terminals[name]})" for name in _CLASSES)
+    if learned.terminals:
+        try:
+            return _split_pattern(learned.terminals)
+        except (re.error, TypeError):  # not what this module wrote: ask lark again
+            pass
+    learned.terminals.clear()
+    learned.terminals.update((t.name, t.pattern.to_regexp()) for t in parser().terminals if t.name in _CLASSES)
+    learned.changed = True
+    return _split_pattern(learned.terminals)
+
+
+def _split_pattern(terminals: dict[str, str]) -> re.Pattern[str]:
+    alternatives = "|".join(f"(?P<{name}>{terminals[name]})" for name in _CLASSES)
     return re.compile(rf"[ \t]*(?:{alternatives})")
 
 
@@ -247,6 +256,9 @@ def _learned() -> _Learned:
         learned.terminals.update((name, terminals[name]) for name in _CLASSES)
         learned.lines.update(((start, text), tuple(words)) for start, text, words in lines)
         learned.rows.update(rows)
+        strings = [*learned.terminals.values(), *(w for k, ws in learned.lines.items() for w in (*k, *ws))]
+        if not all(type(text) is str for text in strings):
+            raise TypeError("not text")
     except (TypeError, ValueError, KeyError):  # no entry, or not one this module wrote: relearn
         return _Learned(key, {}, {}, {})
     return learned
@@ -259,16 +271,24 @@ def _stored_plan(shape: tuple) -> Plan | object | None:
         return None
     row = rows.pop(shape)
     try:
-        plan = _UNCACHEABLE if row is None else _plan_of(row)
+        plan = _UNCACHEABLE if row is None else _plan_of(row, len(shape))
     except (TypeError, ValueError):  # not a row this module wrote: relearn the shape
         return None
     _plans[shape] = plan
     return plan
 
 
-def _plan_of(row: tuple) -> Plan:
+def _plan_of(row: tuple, words: int) -> Plan:
+    """The plan `_row_of` wrote for a shape of `words` words; ValueError for anything else (a
+    damaged entry must not reach the parser)."""
     counters, action, action_words, arguments = row
-    return Plan(counters, action, tuple(action_words), tuple(Argument(*argument) for argument in arguments))
+    plan = Plan(counters, action, tuple(action_words), tuple(Argument(*argument) for argument in arguments))
+    indices = [plan.counters, *plan.action_words]
+    for argument in plan.arguments:
+        indices += [argument.not_, argument.option, *argument.values, *argument.legacy_not]
+    if not isinstance(plan.action, str) or not all(i is None or (type(i) is int and 0 <= i < words) for i in indices):
+        raise ValueError("not a plan")
+    return plan
 
 
 def _row_of(plan: Plan) -> tuple:
