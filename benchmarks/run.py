@@ -12,8 +12,9 @@ One run:
    the wall time of the whole process (start, imports, read, parse);
 3. times `iptables-nft-restore --test` and `iptables-legacy-restore --test` on the same
    file inside a throwaway network namespace (needs root), best of N;
-4. times `iptlint check` on a 50-rule Docker dump end to end as a subprocess, median of
-   10 (`examples/docker-host.rules`, or a dump from the shared corpus as a fallback).
+4. times `iptlint check` on a 50-rule Docker dump end to end, in fresh processes with a
+   warm cache, median of 10, as benchmarks/startup.py does (`examples/docker-host.rules`,
+   or a dump from the shared corpus as a fallback; startup.py also times cold runs).
 
 It prints a table, then one JSON line (prefixed `BENCH `) for machines.
 Goals: parse <= 1.0x iptables-restore, peak RSS <= 300 MB, small check <= 150 ms.
@@ -26,10 +27,8 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 import uuid
@@ -176,16 +175,6 @@ def time_restore(tool: str, path: Path, repeat: int) -> dict | None:
         subprocess.run(["ip", "netns", "del", namespace], capture_output=True, check=False)
 
 
-def _iptlint_command() -> tuple[list[str], str] | None:
-    """The real `iptlint` script of this interpreter (not a pyenv shim), or `python -m iptlint`."""
-    script = Path(sysconfig.get_path("scripts")) / "iptlint"
-    if script.is_file():
-        return [str(script)], str(script)
-    if (ROOT / "iptlint" / "__main__.py").is_file():
-        return [sys.executable, "-m", "iptlint"], f"{sys.executable} -m iptlint"
-    return None
-
-
 def _small_dump(workdir: Path) -> Path | None:
     example = ROOT / "examples" / "docker-host.rules"
     if example.is_file():
@@ -198,30 +187,21 @@ def _small_dump(workdir: Path) -> Path | None:
 
 
 def time_small_check(workdir: Path, runs: int) -> dict:
-    command = _iptlint_command()
+    """The warm-cache figures of benchmarks/startup.py (the same processes, the same environment)."""
+    import startup
+
     dump = _small_dump(workdir)
-    if command is None:
-        return {"error": "no iptlint CLI yet"}
     if dump is None:
         return {"error": "no small Docker dump found"}
-    argv, shown = command
-    full = [*argv, "check", str(dump)]
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        done = subprocess.run(full, capture_output=True, text=True, check=False, cwd=ROOT)
-        elapsed = time.perf_counter() - started
-        if done.returncode not in (0, 1):
-            last = (done.stderr.strip().splitlines() or ["?"])[-1]
-            return {"error": f"`iptlint check` exited {done.returncode}: {last[:200]}", "command": shown}
-        times.append(elapsed)
-    rules = sum(1 for line in dump.open(encoding="utf-8") if line.startswith("-A"))
+    figures = startup.measure(dump, runs)
+    if "error" in figures:
+        return figures
     return {
-        "ms": statistics.median(times) * 1000,
-        "all_ms": [round(t * 1000, 1) for t in times],
-        "file": str(dump.relative_to(ROOT) if dump.is_relative_to(ROOT) else dump),
-        "rules": rules,
-        "command": shown,
+        "ms": figures["warm_wall_ms"],
+        "all_ms": figures["warm_all_wall_ms"],
+        "file": figures["file"],
+        "rules": figures["rules"],
+        "command": f"{sys.executable} -m iptlint check (warm cache; benchmarks/startup.py)",
     }
 
 
