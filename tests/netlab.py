@@ -56,7 +56,7 @@ import struct
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -834,6 +834,33 @@ class NetLab:
         after = self.read_counts()
         if where is None:
             where, iface, seen = self.catch(wanted, 0.0)
+        self.counts = after
+        rules, policies = after.minus(before)
+        return Observation(where is not None, where, iface, seen, rules, policies)
+
+    def send_wire_from_router(self, wire: Wire, *, wait: float = ARRIVAL_WAIT) -> Observation:
+        """The router sends `wire` as it is (a raw IP_HDRINCL socket of SENDER_UID), through its OUTPUT path.
+
+        For a packet of the router's own that none of its sockets would make (a TCP
+        segment outside any connection, a chosen source).  Observed like `send`.
+        """
+        self.drain()
+        before = self.counts if self.counts is not None else self.read_counts()
+        with entered(self.router):
+            previous = _libc.setfsuid(SENDER_UID)
+            try:
+                sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+            finally:
+                _libc.setfsuid(previous)
+        try:
+            with suppress(PermissionError):  # the OUTPUT path dropped it
+                sock.sendto(wire.bytes(), (wire.dst, 0))
+            where, iface, seen = self.catch(wire.ident, wait)
+        finally:
+            sock.close()
+        after = self.read_counts()
+        if where is None:
+            where, iface, seen = self.catch(wire.ident, 0.0)
         self.counts = after
         rules, policies = after.minus(before)
         return Observation(where is not None, where, iface, seen, rules, policies)
