@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-config", action="store_true", help="ignore configuration files")
     check.add_argument("--no-color", action="store_true", help="no ANSI colours")
     check.add_argument("--ipset", metavar="FILE", help="`ipset save` output: makes -m set matches exact")
-    check.add_argument("--local-address", action="append", default=[], metavar="A", help="an address of the host")
+    _add_local_address_option(check)
     check.add_argument(
         "--pair",
         nargs=2,
@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     exposure = commands.add_parser("exposure", help="which published Docker ports the outside really reaches")
     exposure.add_argument("path", metavar="FILE", help="a dump, or '-' for standard input")
     exposure.add_argument("--format", choices=("text", "json"), default="text")
-    exposure.add_argument("--local-address", action="append", default=[], metavar="A", help="an address of the host")
+    _add_local_address_option(exposure)
     exposure.add_argument("--family", choices=("auto", "ipv4", "ipv6"))
     exposure.add_argument("--docker", metavar="GENERATION", help="Docker layout: auto or a generation")
     exposure.add_argument("--policy", action="append", default=[], metavar="FILE", help="a policy with allow-lists")
@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("new", nargs="?", metavar="NEW", help="a dump, or git:REV:PATH")
     diff.add_argument("--git-staged", metavar="PATH", help="diff PATH as staged (the index) against HEAD")
     diff.add_argument("--format", choices=("text", "json", "sarif", "github", "markdown"), default="text")
-    diff.add_argument("--local-address", action="append", default=[], metavar="A", help="an address of the host")
+    _add_local_address_option(diff)
     diff.add_argument(
         "--fail-on",
         choices=("opened", "changed", "any"),
@@ -150,14 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("path", metavar="FILE", help="a dump, or '-' for standard input")
     for word, dest, meaning in TRACE_WORDS:
         trace.add_argument(f"--{word}", dest=dest, metavar=word.upper().replace("-", "_"), help=meaning)
-    trace.add_argument(
-        "--local-address",
-        action="append",
-        default=[],
-        metavar="ADDR[/PREFIX][@IFACE]",
-        help="an address of the host (repeatable); /PREFIX: its subnet, whose broadcast address is local too; "
-        "@IFACE: its interface, whose first address is where REDIRECT sends",
-    )
+    _add_local_address_option(trace)
     trace.add_argument("--format", choices=("text", "json"), default="text")
     trace.add_argument("--family", choices=("auto", "ipv4", "ipv6"))
     _add_input_options(trace)
@@ -174,7 +167,7 @@ def _add_graph_commands(commands) -> None:
     graph.add_argument("--trace", action="store_true", help="highlight the path of the packet the options describe")
     for word, dest, meaning in TRACE_WORDS:
         graph.add_argument(f"--{word}", dest=dest, metavar=word.upper().replace("-", "_"), help=meaning)
-    graph.add_argument("--local-address", action="append", default=[], metavar="A", help="an address of the host")
+    _add_local_address_option(graph)
     graph.add_argument("--family", choices=("auto", "ipv4", "ipv6"))
     graph.add_argument("-o", "--output-file", metavar="FILE", help="write the graph to FILE instead of stdout")
     _add_input_options(graph)
@@ -182,7 +175,7 @@ def _add_graph_commands(commands) -> None:
     report = commands.add_parser("report", help="one self-contained HTML page: findings, exposure, chains, graph")
     report.add_argument("path", metavar="FILE", help="a dump, or '-' for standard input")
     report.add_argument("-o", "--output-file", metavar="FILE", help="write the page to FILE instead of stdout")
-    report.add_argument("--local-address", action="append", default=[], metavar="A", help="an address of the host")
+    _add_local_address_option(report)
     report.add_argument("--policy", action="append", default=[], metavar="FILE", help="a policy file (repeatable)")
     report.add_argument("--family", choices=("auto", "ipv4", "ipv6"))
     _add_input_options(report)
@@ -231,6 +224,28 @@ def run_counters(args: argparse.Namespace) -> int:
     old, new = (parse_input(_read_text(p), p, input_format=args.input_format).ruleset for p in (args.old, args.new))
     sys.stdout.write(render_deltas(counter_deltas(old, new)))
     return 0
+
+
+def _local_address(text: str) -> str:
+    """`--local-address` checked when the command line is read: a bad one is a usage error, not a traceback."""
+    from iptlint.semantics.walk import LocalAddress
+
+    try:
+        return str(LocalAddress.parse(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _add_local_address_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--local-address",
+        action="append",
+        default=[],
+        type=_local_address,
+        metavar="ADDR[/PREFIX][@IFACE]",
+        help="an address of the host (repeatable); /PREFIX: its subnet, whose broadcast address is local too; "
+        "@IFACE: its interface, whose first address is where REDIRECT sends",
+    )
 
 
 def _add_input_options(command: argparse.ArgumentParser) -> None:

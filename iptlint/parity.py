@@ -294,13 +294,16 @@ def incoming_interfaces(*rulesets: Ruleset) -> list[str]:
 
 def host_address(family: Family, local_addresses: Iterable[str]) -> str:
     """The host address of this family among `local_addresses`, else a documentation address."""
+    from iptlint.semantics.walk import LocalAddress
+
     version = 4 if family is Family.IPV4 else 6
     for text in local_addresses:
         try:
-            if ipaddress.ip_address(text).version == version:
-                return text
+            address = LocalAddress.parse(text).address
         except ValueError:
             continue
+        if address.version == version:
+            return str(address)
     return HOST_ADDRESS[family]
 
 

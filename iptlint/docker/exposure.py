@@ -222,7 +222,9 @@ def exposure_of(
     if port.host_address is not None:
         host = str(port.host_address.network_address)
     elif local_addresses:
-        host = local_addresses[0]
+        from iptlint.semantics.walk import LocalAddress
+
+        host = str(LocalAddress.parse(local_addresses[0]).address)
     else:
         host = _SYNTHETIC_HOST[family]
     local = tuple(dict.fromkeys((*local_addresses, host)))
