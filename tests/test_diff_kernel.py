@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
+import socket
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,7 +44,7 @@ from typing import Any
 import pytest
 from conftest import report_summary, requires_corpus
 from diff_mutations import CHANGING, FEWER_PAIRS, FILES, REAL, first_applicable, load, ruleset_of
-from netlab import NetLab, Observation, ip_batch, write_sysctl
+from netlab import ETH_P_IP, NetLab, Observation, Seen, entered, ip_batch, write_sysctl
 from test_kernel_differential import requires_lab, rule_numbers
 
 from iptlint.semantics import diff as D  # noqa: N812
@@ -190,11 +191,13 @@ def unsendable(example: Example, bridges: tuple[Bridge, ...]) -> str | None:
         return "an address of the lab's own next hops (198.18.0.0/15)"
     if packet.get("in_iface") == "lo" and path == "input":
         return unsendable_loopback(example)
+    if to_itself(example, bridges):
+        return unsendable_to_itself(example)
     for name in ("in_iface", "out_iface"):
         if name in packet and not valid_name(packet[name]):
             return f"{name} {packet[name]!r} (not an interface the lab can create)"
     if path == "output":
-        return unsendable_output(packet, bridges)
+        return unsendable_output(packet)
     if in_any(src, MARTIAN) or in_any(dst, MARTIAN):
         return "an address the kernel drops from the network (zero, loopback, multicast, broadcast)"
     gateways = {str(b.gateway) for b in bridges}
@@ -245,12 +248,40 @@ def loopback_blocked(example: Example, pair: Pair) -> str | None:
     return None
 
 
-def unsendable_output(packet: dict[str, Any], bridges: tuple[Bridge, ...]) -> str | None:
-    """Why the host's own packet cannot be sent from a socket of the router, or None."""
-    dst, src = str(packet.get("dst")), str(packet.get("src"))
+def to_itself(example: Example, bridges: tuple[Bridge, ...]) -> bool:
+    """A packet the host sends to one of its own addresses (it leaves by lo and comes back through INPUT)."""
+    packet = example.packet
+    if example.path != "output":
+        return False
+    dst = str(packet.get("dst"))
     gateways = {str(b.gateway) for b in bridges}
-    if packet.get("dst_local") or dst in gateways or ipaddress.ip_address(dst).is_loopback or dst == src:
-        return "the host to itself (it comes back through INPUT)"
+    own = dst in gateways or ipaddress.ip_address(dst).is_loopback or dst == str(packet.get("src"))
+    return bool(packet.get("dst_local")) or packet.get("out_iface") == "lo" or own
+
+
+def unsendable_to_itself(example: Example) -> str | None:
+    """Why the router cannot send a packet to itself as stated, or None.
+
+    What iptlint states is the outcome of OUTPUT and POSTROUTING: the packet either
+    leaves by lo (seen there, whatever INPUT does next) or, translated to an address of
+    the network, leaves by an interface.
+    """
+    packet = example.packet
+    proto, state = packet.get("proto"), packet.get("ct_state", "NEW")
+    if proto not in (1, 6, 17) or (proto == 1 and packet.get("icmp_type", 8) != 8):
+        return "to itself: the host's own packet other than TCP, UDP or an ICMP echo request"
+    if state != "NEW":
+        return "to itself: a packet other than NEW (the lab's router sends new ones to itself)"
+    if proto in (6, 17) and not packet.get("sport"):
+        return "to itself: the host's own packet from port 0"
+    if any(in_any(str(packet[name]), (MARTIAN[0], *MARTIAN[2:])) for name in ("src", "dst")):
+        return "to itself: a zero, multicast or broadcast address"
+    return None
+
+
+def unsendable_output(packet: dict[str, Any]) -> str | None:
+    """Why the host's own packet to the network cannot be sent from a socket of the router, or None."""
+    dst, src = str(packet.get("dst")), str(packet.get("src"))
     if in_any(dst, MARTIAN) or in_any(src, MARTIAN):
         return "an address the host cannot send to or from (zero, loopback, multicast, broadcast)"
     proto = packet.get("proto")
@@ -328,6 +359,12 @@ def world(lab: NetLab, example: Example, bridges: tuple[Bridge, ...]) -> tuple[l
             make.append(f"route replace {target}/32 via {link.gateway} dev {link.name} onlink")
             undo.append(f"route del {target}/32")
         return make, undo
+    if to_itself(example, bridges):
+        for address in sorted({dst, src} - local):
+            if not ipaddress.ip_address(address).is_loopback:
+                make.append(f"address add {address}/32 dev {DEFAULT_LINK} noprefixroute")
+                undo.append(f"address del {address}/32 dev {DEFAULT_LINK}")
+        return make, undo
     bridge = bridge_of(dst, bridges)
     out = str(packet.get("out_iface") or (bridge.name if bridge else DEFAULT_LINK))
     link = lab.link(out)
@@ -358,6 +395,8 @@ def lab_packet(example: Example) -> dict[str, Any]:
         packet.pop("in_iface", None)
     if packet.get("in_iface") == "lo":  # sent by the router to itself, from the stated source
         del packet["in_iface"]
+        packet["bind_src"] = packet["src"]
+    if example.path == "output" and (example.packet.get("dst_local") or example.packet.get("out_iface") == "lo"):
         packet["bind_src"] = packet["src"]
     return packet
 
@@ -464,6 +503,8 @@ def send(lab: NetLab, example: Example, outcome: D.Outcome, bridges: tuple[Bridg
         wait = LONG_WAIT if outcome.verdict == "ACCEPT" else SHORT_WAIT
         if example.packet.get("in_iface") == "lo" and example.packet.get("ct_state") == "INVALID":
             return send_invalid_to_itself(lab, example, wait)
+        if to_itself(example, bridges):
+            return send_to_itself(lab, example, wait)
         return lab.send(lab_packet(example), wait=wait)
     finally:
         if undo:
@@ -478,6 +519,45 @@ def reload(lab: NetLab, text: str) -> str | None:
         complaint = next((line for line in str(error).splitlines()[1:] if line.strip()), str(error))
         return f"the kernel refuses the rewritten dump ({complaint.strip()})"
     return None
+
+
+def send_to_itself(lab: NetLab, example: Example, wait: float) -> Observation:
+    """The router's packet to itself: "forwarded out lo" when it leaves by lo (captured there), else as `send`."""
+    packet = lab_packet(example)
+    with entered(lab.router):
+        capture = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
+    try:
+        capture.bind(("lo", ETH_P_IP))
+        capture.setblocking(False)
+        seen = lab.send(packet, wait=wait)
+        if seen.where == "server":  # translated to an address of the network
+            return seen
+        looped = next((s for s in captured(capture) if own_packet(s, packet)), None)
+    finally:
+        capture.close()
+    if looped is None:
+        return Observation(False, None, None, None, seen.counters_delta, seen.policy_delta)
+    return Observation(True, "server", "lo", looped, seen.counters_delta, seen.policy_delta)
+
+
+def captured(sock: socket.socket) -> list[Seen]:
+    """Every IPv4 packet waiting on a capture socket."""
+    found = []
+    while True:
+        try:
+            data = sock.recv(65535)
+        except BlockingIOError:
+            return found
+        seen = Seen.of(data)
+        if seen is not None:
+            found.append(seen)
+
+
+def own_packet(seen: Seen, packet: dict[str, Any]) -> bool:
+    """Whether a packet seen on lo is the one the router sent (its source, protocol, source port or token)."""
+    if seen.src != packet["src"] or seen.proto != packet["proto"]:
+        return False
+    return seen.payload.startswith(b"netlab") if seen.proto == 1 else seen.sport == packet["sport"]
 
 
 def send_invalid_to_itself(lab: NetLab, example: Example, wait: float) -> Observation:
