@@ -472,6 +472,7 @@ class Tally:
     refutable: int = 0  # self-check: sides whose kernel arrival tells the other side's statement apart
     refuted: int = 0  # ... and does: the comparison would catch a swapped statement
     states: Counter = field(default_factory=Counter)
+    loops: Counter = field(default_factory=Counter)  # "via lo", "to itself" (the router sends them), "translated"
     counters_checked: int = 0  # sides whose deciding rule or policy counter was checked
     not_sendable: Counter = field(default_factory=Counter)
     mutations: Counter = field(default_factory=Counter)
@@ -640,6 +641,9 @@ def check_pair(
         tally.sent += 1
         tally.one_side += len(example.sides) == 1
         tally.paths[example.path] += 1
+        tally.loops["via lo"] += example.packet.get("in_iface") == "lo"
+        tally.loops["to itself"] += to_itself(example, bridges)
+        tally.loops["translated"] += example.translated
         tally.states[example.packet.get("ct_state", "NEW")] += 1
         tally.verdicts[f"{example.change.old.verdict}->{example.change.new.verdict}"] += 1
         if problems[id(example)]:
@@ -693,7 +697,9 @@ def summary_line(tally: Tally) -> str:
         f"after NAT; {tally.counters_checked} deciding-rule or policy counters grew); "
         f"self-check: {tally.refuted}/{tally.refutable} observations refute the other side's statement; "
         f"{tally.pairs_with_changes} pairs reported changes, {tally.examples} examples, sent: "
-        f"{', '.join(f'{n} {p}' for p, n in sorted(tally.paths.items()))}; "
+        f"{', '.join(f'{n} {p}' for p, n in sorted(tally.paths.items()))} "
+        f"({tally.loops['via lo']} via lo, {tally.loops['to itself']} from the host to itself; "
+        f"{tally.loops['translated']} with NAT on a side); "
         f"{', '.join(f'{n} {v}' for v, n in tally.states.most_common())}; "
         f"{', '.join(f'{n} {v}' for v, n in tally.verdicts.most_common())}; "
         f"mutations {', '.join(f'{n} {m}' for m, n in sorted(tally.mutations.items()))}; "
