@@ -578,3 +578,41 @@ def test_dotted_quads_read_by_inet_pton_are_the_strict_form():
     assert values.ipv4_and_port("10.1.2.3:80") == (0x0A010203, 80)
     for text in ("10.1.2.3:080", "10.1.2.3:", "10.1.2.3:70000", "10.1.2.3:8-9", "10.1.2.3:٣"):
         assert values.ipv4_and_port(text) is None, text
+
+
+@pytest.mark.parametrize(
+    ("word", "shown"),
+    [
+        ("10.1", "10.1.0.0/32"),  # bytes left out are zero (not inet_aton's 10.0.0.1)
+        ("012.0.0.1", "10.0.0.1/32"),  # each byte as strtoul(..., 0) reads it
+        ("0x0a.0.0.1", "10.0.0.1/32"),
+        ("10", "10.0.0.0/32"),
+        ("+10.0.0.1", "10.0.0.1/32"),
+        ("1.2.3.00000000000000001", "1.2.3.0/32"),  # only the first 19 bytes are read
+        ("10.0.0.0/010", "10.0.0.0/8"),  # a prefix length in octal
+        ("1.2.3.4/0x8", "1.0.0.0/8"),
+        ("10.0.0.0/255.255.0.0", "10.0.0.0/16"),
+        ("10.0.0.0/255.0.255.0", "10.0.0.0/255.0.255.0"),  # a mask that is no prefix
+        ("10.0.0.1/0.255.255.255", "0.0.0.1/0.255.255.255"),  # a mask, not a host mask
+    ],
+)
+def test_ipv4_addresses_are_read_as_libxtables_reads_them(word, shown):
+    """Each case was loaded by iptables-{nft,legacy}-restore 1.8.9; `shown` is what iptables-save printed."""
+    result = parse(f"*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s {word} -j ACCEPT\nCOMMIT\n", "t", Family.IPV4)
+    assert result.ok, result.findings
+    (option,) = result.ruleset.tables[0].chains[0].rules[0].basics
+    assert str(option.value) == shown
+
+
+@pytest.mark.parametrize("word", ["1.2.3.4/08", "1.2.3.4/33", "1.2.3.4/255.255", "1.2.3.4/", "256.1.1.1", "1.2.3.4.5"])
+def test_ipv4_addresses_iptables_refuses(word):
+    assert first_error(f"*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s {word} -j ACCEPT\nCOMMIT\n") == ("S108", 3, 10)
+
+
+def test_ipv6_masks_that_are_no_prefix():
+    text = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s feed:babe::/0:ffff::0 -d fd00::/064 -j ACCEPT\nCOMMIT\n"
+    result = parse(text, "t", Family.IPV6)
+    assert result.ok, result.findings
+    source, destination = result.ruleset.tables[0].chains[0].rules[0].basics
+    assert str(source.value) == "0:babe::/0:ffff::" and source.value.network is None
+    assert str(destination.value) == "fd00::/52"

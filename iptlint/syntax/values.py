@@ -53,6 +53,25 @@ class Address:
 
 
 @dataclass(frozen=True, slots=True)
+class MaskedAddress:
+    """`-s 10.0.0.0/255.0.255.0`: an address under a mask that is no prefix, which iptables takes.
+
+    A packet matches when its address AND the mask equals `address` (already masked, as
+    iptables stores it).  No network can say it, so `network` is None, as for a host name:
+    readers that need a network see an address they cannot bound.
+    """
+
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address
+    mask: ipaddress.IPv4Address | ipaddress.IPv6Address
+
+    network = None  # not a field: what `Address.network` readers see
+    hostname = None
+
+    def __str__(self) -> str:
+        return f"{self.address}/{self.mask}"
+
+
+@dataclass(frozen=True, slots=True)
 class AddressRange:
     lo: ipaddress.IPv4Address | ipaddress.IPv6Address
     hi: ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -323,18 +342,70 @@ def protocol(text: str, family: Family) -> Protocol:
 _HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?\Z")
 
 
-def _mask_to_prefix(mask: str, family: Family) -> int:
-    if mask.isdigit():
-        length = int(mask)
-        limit = 32 if family is Family.IPV4 else 128
-        if length > limit:
-            raise ValueError(f"prefix length /{mask} is out of range 0-{limit}")
-        return length
+# How libxtables 1.8.9 reads addresses and masks (xtables.c): xtables_strtoui (strtoumax,
+# base 0: `010` is 8, `0x10` is 16; blanks and `+` before the number), bytes of an IPv4
+# address each so (`10.1` is 10.1.0.0, `012.0.0.1` is 10.0.0.1, first 19 bytes only),
+# a mask as an address of the family (any bits: 255.0.255.0) or as a prefix length.
+_STRTOUL = re.compile(r"[ \t\n\v\f\r]*\+?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)\Z")
+
+
+_PREFIXES = {str(length): length for length in range(33)}
+
+
+def _strtoui(text: str, hi: int) -> int | None:
+    """xtables_strtoui(text, NULL, &n, 0, hi): the number, or None."""
+    found = _STRTOUL.match(text)
+    if found is None:
+        return None
+    digits = found[1]
+    number = int(digits, 16) if digits[:2] in ("0x", "0X") else int(digits, 8) if digits[0] == "0" else int(digits)
+    return number if number <= hi else None
+
+
+def _numeric_ipv4(text: str, mask: bool = False) -> int | None:
+    """__numeric_to_ipaddr: the address, or None (then iptables looks the word up as a host name).
+
+    Fewer than four bytes are completed with zeros, except in a mask.
+    """
+    buffer = text.encode("utf-8", "surrogateescape")[:19].decode("latin-1")  # char buf[20]
+    parts = buffer.split(".", 3)
+    if len(parts) < 4 and mask:
+        return None
+    number = 0
+    for part in parts:
+        byte = _strtoui(part, 255)
+        if byte is None:
+            return None
+        number = number << 8 | byte
+    return number << 8 * (4 - len(parts))
+
+
+def _numeric_ipv6(text: str) -> int | None:
+    """xtables_numeric_to_ip6addr: inet_pton(AF_INET6), or None."""
     try:
-        net = ipaddress.ip_network(f"0.0.0.0/{mask}" if family is Family.IPV4 else f"::/{mask}")
-    except ValueError:
-        raise ValueError(f"{mask!r} is not a valid netmask") from None
-    return net.prefixlen
+        return _from_bytes(_inet_pton(socket.AF_INET6, text), "big")
+    except (OSError, ValueError):
+        return None
+
+
+def _mask(text: str | None, family: Family) -> int:
+    """parse_ipmask / parse_ip6mask: the mask's bits; no text is a host's mask.  Raises ValueError."""
+    width = 32 if family is Family.IPV4 else 128
+    if text is None:
+        return (1 << width) - 1
+    bits = _numeric_ipv4(text, mask=True) if family is Family.IPV4 else _numeric_ipv6(text)
+    if bits is not None:
+        return bits
+    length = _strtoui(text, width)
+    if length is None:
+        raise ValueError(f"invalid mask {text!r}: neither an {family} mask nor a prefix length 0-{width}")
+    return ((1 << width) - 1) ^ ((1 << (width - length)) - 1)
+
+
+def _prefix_length(bits: int, width: int) -> int | None:
+    """The prefix length of a mask, or None when its ones are not all on the left."""
+    zeros = ((1 << width) - 1) ^ bits
+    return None if zeros & (zeros + 1) else width - zeros.bit_length()
 
 
 # A dotted quad without leading zeros (and a prefix length), the common case, read
@@ -407,24 +478,29 @@ def ipv4_network(ip: int, prefix: int) -> ipaddress.IPv4Network:
     return made
 
 
-def address(text: str, family: Family) -> Address:
-    """`10.0.0.0/8`, `10.1.2.3` (= /32), `10.0.0.0/255.0.0.0`, `fd00::/64`, a host name."""
+def address(text: str, family: Family) -> Address | MaskedAddress:
+    """`10.0.0.0/8`, `10.1.2.3` (= /32), `10.0.0.0/255.0.0.0`, `fd00::/64`, a host name.
+
+    As libxtables reads `-s`/`-d` (xtables_ipparse_any): the mask after the last `/`, then
+    the address (see `_numeric_ipv4`), or a host name; the address is masked.  A mask that
+    is no prefix gives a `MaskedAddress`.
+    """
     if family is Family.IPV4:
         host, slash, mask = text.partition("/")
         ip = dotted_quad(host)
         if ip is not None:
             if not slash:
                 return _new_address(ipv4_network(ip, 32), None)
-            if 0 < len(mask) <= 2 and mask.isascii() and mask.isdigit() and int(mask) <= 32:
-                return _new_address(ipv4_network(ip, int(mask)), None)
+            prefix = _PREFIXES.get(mask)  # decimal, no leading zero (`/08` is no mask for iptables)
+            if prefix is not None:
+                return _new_address(ipv4_network(ip, prefix), None)
     if not text:
         raise ValueError("empty address")
-    host, slash, mask = text.partition("/")
     if "," in text:
         raise ValueError(f"address {text!r} is a list: iptables expands it into one rule per address")
-    try:
-        ip = ipaddress.IPv4Address(host) if family is Family.IPV4 else ipaddress.IPv6Address(host)
-    except ValueError:
+    host, slash, mask_text = text.rpartition("/") if "/" in text else (text, "", "")
+    number = _numeric_ipv4(host) if family is Family.IPV4 else _numeric_ipv6(host)
+    if number is None:  # told before a mask of the other family's size is
         other = ipaddress.IPv6Address if family is Family.IPV4 else ipaddress.IPv4Address
         try:
             other(host)
@@ -434,13 +510,29 @@ def address(text: str, family: Family) -> Address:
             raise ValueError(
                 f"{host} is an {'IPv6' if family is Family.IPV4 else 'IPv4'} address in an {family} ruleset"
             ) from None
+    bits = _mask(mask_text if slash else None, family)
+    width = 32 if family is Family.IPV4 else 128
+    prefix = _prefix_length(bits, width)
+    if number is None:
         if _HOSTNAME.match(host) and not host.replace(".", "").isdigit():
-            prefix = _mask_to_prefix(mask, family) if slash else None
-            return Address(None, host if prefix is None else f"{host}/{prefix}")
+            if not slash:
+                return Address(None, host)
+            shown = (
+                prefix
+                if prefix is not None
+                else ipaddress.IPv4Address(bits)
+                if width == 32
+                else ipaddress.IPv6Address(bits)
+            )
+            return Address(None, f"{host}/{shown}")
         raise ValueError(f"{text!r} is not an address, a network or a host name") from None
-    prefix = _mask_to_prefix(mask, family) if slash else ip.max_prefixlen
-    network = ipaddress.ip_network(f"{ip}/{prefix}", strict=False)
-    return Address(network)
+    if family is Family.IPV4:
+        if prefix is not None:
+            return _new_address(ipv4_network(number, prefix), None)
+        return MaskedAddress(ipv4_address(number & bits), ipv4_address(bits))
+    if prefix is not None:
+        return Address(ipaddress.IPv6Network((number, prefix), strict=False))
+    return MaskedAddress(ipaddress.IPv6Address(number & bits), ipaddress.IPv6Address(bits))
 
 
 def single_address(text: str, family: Family) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
