@@ -38,6 +38,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
+import _common  # noqa: E402
 import generate_kube_proxy  # noqa: E402
 
 GOAL_RATIO = 1.0
@@ -46,22 +47,10 @@ GOAL_SMALL_MS = 150.0
 SMALL_CORPUS = Path("/work/shared/corpus/real/moby-docker")
 
 # Run in a fresh interpreter: import (untimed), read, parse (timed), report.
-_CHILD = r"""
-import json, resource, sys, time
-
-
-def peak_kb():
-    # VmHWM: the peak RSS of this process image.  ru_maxrss would also count the parent's
-    # pages when subprocess forked (Linux keeps the larger of the two across exec).
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
+_CHILD = (
+    _common.PEAK_KB
+    + r"""
+import json, sys, time
 
 start = time.perf_counter()
 from iptlint.syntax.parser import parse
@@ -83,6 +72,7 @@ print(json.dumps({
     "codes": sorted({f.code for f in result.findings}),
 }))
 """
+)
 
 
 def time_parse(path: Path, repeat: int) -> dict:

@@ -132,7 +132,14 @@ class Outcome:
     def key(self) -> tuple[str, str | None, str]:
         return (self.verdict, self.arrived_at, self.destination)
 
+    @property
+    def accepts(self) -> bool:
+        """The packet is accepted, or may be (a random choice that accepts some share)."""
+        return self.verdict == "ACCEPT" or (self.verdict == "RANDOM" and "ACCEPT" in self.destination)
+
     def text(self) -> str:
+        if self.verdict == "RANDOM":  # `-m statistic --mode random`: each outcome with its share
+            return f"one of {self.destination} ({self.decider})"
         where = f" to {self.destination}" if self.destination else ""
         return f"{self.verdict}{where} ({self.decider})"
 
@@ -147,6 +154,7 @@ class Change:
     old: Outcome
     new: Outcome
     probes: int  # how many probes (cells) differ in this group
+    exact: bool = True  # False: the packets that reach a changed chain; the outcomes are the example's
 
     @property
     def opened(self) -> bool:
@@ -155,9 +163,9 @@ class Change:
         (A packet the old ruleset translated that the new one lets in untranslated is a
         change, not an opening.)
         """
-        if self.new.verdict != "ACCEPT":
+        if not self.new.accepts:
             return False
-        if self.old.verdict != "ACCEPT":
+        if not self.old.accepts:
             return True
         return bool(self.new.destination) and self.new.destination != self.old.destination
 
@@ -209,6 +217,7 @@ class Difference:
     exhaustive: bool = True
     local_addresses: tuple[str, ...] = ()  # as given (for the `iptlint trace` commands shown)
     parse_errors: tuple[int, int] = (0, 0)  # errors in the old and the new dump (their rules that parsed are diffed)
+    method: str = "cells"  # cells (every cell walked) or chains (`iptlint.semantics.diff_chains`)
 
     @property
     def behaviour_changed(self) -> bool:
@@ -310,8 +319,13 @@ def _protocol_key(protocols: IntervalSet | None) -> int | None:
     return None
 
 
-def gather_cuts(rulesets: Sequence[Ruleset], path: str, ipsets: Mapping[str, Any]) -> _Cuts:
+def gather_cuts(
+    rulesets: Sequence[Ruleset], path: str, ipsets: Mapping[str, Any], extra: Sequence[tuple[str, Any]] = ()
+) -> _Cuts:
+    """The cuts of every rule a packet on `path` may meet, and of the `extra` constraints."""
     cuts = _Cuts()
+    for name, constraint in extra:
+        cuts.add(name, constraint, None)
     for ruleset in rulesets:
         for rule in reachable_rules(ruleset, path):
             if rule.table == "nat" and rule.target is not None and rule.target.name in DESTINATION_NAT:
@@ -423,6 +437,7 @@ class Probe:
     path: str
     packet: tuple[tuple[str, Any], ...]
     cells: tuple[tuple[str, Any], ...]  # field -> constraint of its cell
+    exact: bool = True  # False: stands for a region whose packets may differ among themselves
 
     def cube(self, family: Family) -> Cube:
         return Cube.of(family, {name: constraint for name, constraint in self.cells if constraint is not None})
@@ -447,7 +462,14 @@ def _product_size(block: Sequence[tuple[str, Sequence[Cell]]]) -> int:
     return size
 
 
-def plan_path(rulesets: Sequence[Ruleset], path: str, local_addresses: Sequence[str], ipsets, bridges=()) -> _Plan:
+def plan_path(
+    rulesets: Sequence[Ruleset],
+    path: str,
+    local_addresses: Sequence[str],
+    ipsets,
+    bridges=(),
+    extra: Sequence[tuple[str, Any]] = (),
+) -> _Plan:
     """The cells of every field the rules of `path` constrain; one value for the others.
 
     The walk decides from the address alone that a Docker bridge's gateway is local and
@@ -455,7 +477,7 @@ def plan_path(rulesets: Sequence[Ruleset], path: str, local_addresses: Sequence[
     really take (containers through the host, gateways to the host).
     """
     family = rulesets[0].family
-    cuts = gather_cuts(rulesets, path, ipsets)
+    cuts = gather_cuts(rulesets, path, ipsets, extra)
     if "dst" in cuts.points:  # the walk decides locality from these addresses alone
         loopback = ipaddress.ip_network("127.0.0.0/8" if family is Family.IPV4 else "::1/128")
         cuts.add("dst", IntervalSet.span(int(loopback.network_address), int(loopback.broadcast_address)), None)
@@ -594,6 +616,11 @@ def sample_probes(plan: _Plan, bridges, count: int, rng: random.Random) -> Itera
 def outcome_of(ruleset: Ruleset, probe: Probe, local_addresses: Sequence[str], ipsets) -> Outcome:
     """Walk the probe through `ruleset`."""
     trace = walk_module.walk(ruleset, dict(probe.packet), local_addresses=local_addresses, ipsets=ipsets)
+    return outcome_of_trace(ruleset, trace)
+
+
+def outcome_of_trace(ruleset: Ruleset, trace) -> Outcome:
+    """The compared part of a walk: verdict, arrival, destination after NAT; and who decided."""
     start, final = dict(trace.packet), dict(trace.final)
     moved = (str(final.get("dst")), final.get("dport")) != (str(start.get("dst")), start.get("dport"))
     destination = ""
@@ -683,13 +710,13 @@ def group_changes(
     groups: dict[tuple, list[tuple[Probe, Outcome, Outcome]]] = {}
     for probe, old, new in differing:
         packet = dict(probe.packet)
-        key = (probe.path, packet.get("in_iface", ""), old.key, new.key)
+        key = (probe.path, packet.get("in_iface", ""), old.key, new.key, probe.exact)
         groups.setdefault(key, []).append((probe, old, new))
     changes = []
     for members in groups.values():
         probe, old, new = max(members, key=lambda member: _plainness(member[0]))
         description = describe_group(family, [member for member, _, _ in members], bridges)
-        changes.append(Change(probe.path, description, probe.packet, old, new, len(members)))
+        changes.append(Change(probe.path, description, probe.packet, old, new, len(members), probe.exact))
     order = {name: i for i, name in enumerate(PATHS)}
     return tuple(sorted(changes, key=lambda c: (order[c.path], not c.opened, c.old.verdict == "ACCEPT", c.description)))
 
@@ -808,7 +835,23 @@ def path_signature(ruleset: Ruleset, path: str) -> tuple:
     return (tuple(chains), bridges)
 
 
-def behaviour_changes(
+@dataclass(frozen=True)
+class Comparison:
+    """The behaviour part of a difference, and how it was found."""
+
+    changes: tuple[Change, ...]
+    walks: int
+    exhaustive: bool
+    method: str  # cells / chains
+    sites: int = 0  # chains: pairs of chains that differ
+    regions: int = 0  # chains: regions walked (per path)
+
+
+def _rule_count(ruleset: Ruleset) -> int:
+    return sum(len(chain.rules) for table in ruleset.tables for chain in table.chains)
+
+
+def compare_behaviour(
     old: Ruleset,
     new: Ruleset,
     *,
@@ -816,19 +859,46 @@ def behaviour_changes(
     ipsets: Mapping[str, Any] | None = None,
     max_walks: int = MAX_WALKS,
     old_cache: dict | None = None,
-) -> tuple[tuple[Change, ...], int, bool]:
-    """(changes, walks, exhaustive): the probes whose outcome differs, grouped.
+    method: str = "auto",
+) -> Comparison:
+    """The probes whose outcome differs, grouped; see `behaviour_changes`.
 
-    `old_cache`: probe packet -> outcome of `old`, reused between calls (tests diff one
-    old ruleset against many new ones).
+    `method`: `cells` walks every cell of the paths that differ (this module's
+    docstring); `chains` compares chain by chain and walks only the packets that reach
+    a changed chain (`iptlint.semantics.diff_chains`); `auto` takes `chains` when the
+    two dumps hold more than `diff_chains.SCALE_RULES` rules together, or more than
+    `diff_chains.CELLS_RULES` and the cells would exceed `max_walks` (and be sampled);
+    `cells` otherwise.
     """
+    from iptlint.semantics import diff_chains
+
     if old.family is not new.family:
         raise ValueError(f"{old.path} is {old.family} and {new.path} is {new.family}: diff one family")
     ipsets = dict(ipsets or {})
     local_addresses = tuple(str(ipaddress.ip_address(a)) for a in local_addresses)
     bridges = walk_module.docker_bridges(old) + walk_module.docker_bridges(new)
-    changed_paths = [path for path in PATHS if path_signature(old, path) != path_signature(new, path)]
-    plans = [plan_path((old, new), path, local_addresses, ipsets, bridges) for path in changed_paths]
+    plans: list[_Plan] | None = None
+    if method == "auto" and _rule_count(old) + _rule_count(new) > diff_chains.SCALE_RULES:
+        method = "chains"
+    if method in ("cells", "auto"):
+        changed_paths = [path for path in PATHS if path_signature(old, path) != path_signature(new, path)]
+        plans = [plan_path((old, new), path, local_addresses, ipsets, bridges) for path in changed_paths]
+        sampled = 2 * sum(plan.size() for plan in plans) > max_walks
+        if sampled and method == "auto" and _rule_count(old) + _rule_count(new) > diff_chains.CELLS_RULES:
+            method = "chains"  # the cells would be sampled: compare chain by chain instead
+    if method == "chains":
+        try:
+            found = diff_chains.chain_differences(
+                old, new, local_addresses=local_addresses, ipsets=ipsets, max_walks=max_walks, bridges=bridges
+            )
+        except diff_chains.TooManySites:
+            method = "cells"
+        else:
+            changes = group_changes(old.family, found.differing, bridges)
+            return Comparison(changes, found.walks, found.exhaustive, "chains", found.sites, found.regions)
+    if plans is None:
+        changed_paths = [path for path in PATHS if path_signature(old, path) != path_signature(new, path)]
+        plans = [plan_path((old, new), path, local_addresses, ipsets, bridges) for path in changed_paths]
     total = sum(plan.size() for plan in plans)
     exhaustive = 2 * total <= max_walks
     rng = random.Random(SAMPLE_SEED)
@@ -850,7 +920,34 @@ def behaviour_changes(
             walks += 1
             if before.key != after.key:
                 differing.append((probe, before, after))
-    return group_changes(old.family, differing, bridges), walks, exhaustive
+    return Comparison(group_changes(old.family, differing, bridges), walks, exhaustive, "cells")
+
+
+def behaviour_changes(
+    old: Ruleset,
+    new: Ruleset,
+    *,
+    local_addresses: Sequence[str] = (),
+    ipsets: Mapping[str, Any] | None = None,
+    max_walks: int = MAX_WALKS,
+    old_cache: dict | None = None,
+    method: str = "auto",
+) -> tuple[tuple[Change, ...], int, bool]:
+    """(changes, walks, exhaustive): the probes whose outcome differs, grouped.
+
+    `old_cache`: probe packet -> outcome of `old`, reused between calls (tests diff one
+    old ruleset against many new ones; the cells method only).
+    """
+    found = compare_behaviour(
+        old,
+        new,
+        local_addresses=local_addresses,
+        ipsets=ipsets,
+        max_walks=max_walks,
+        old_cache=old_cache,
+        method=method,
+    )
+    return found.changes, found.walks, found.exhaustive
 
 
 def diff(
@@ -863,6 +960,7 @@ def diff(
     ipsets: Mapping[str, Any] | None = None,
     max_walks: int = MAX_WALKS,
     findings: bool = True,
+    method: str = "auto",
 ) -> Difference:
     """The whole difference of two dumps: behaviour, Docker exposure, findings.
 
@@ -876,8 +974,8 @@ def diff(
     errors = tuple(
         sum(1 for f in result.findings if f.severity is Severity.ERROR) for result in (old_result, new_result)
     )
-    changes, walks, exhaustive = behaviour_changes(
-        old, new, local_addresses=local_addresses, ipsets=ipsets, max_walks=max_walks
+    found = compare_behaviour(
+        old, new, local_addresses=local_addresses, ipsets=ipsets, max_walks=max_walks, method=method
     )
     exposed = exposure_changes(old, new, local_addresses, ipsets)
     added: tuple = ()
@@ -889,22 +987,25 @@ def diff(
         old_path,
         new_path,
         old.family,
-        changes,
+        found.changes,
         exposed,
         added,
         fixed,
-        walks,
-        exhaustive,
+        found.walks,
+        found.exhaustive,
         tuple(local_addresses),
         errors,
+        found.method,
     )
 
 
 __all__ = [
     "Change",
+    "Comparison",
     "Difference",
     "ExposureChange",
     "Outcome",
     "behaviour_changes",
+    "compare_behaviour",
     "diff",
 ]

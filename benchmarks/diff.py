@@ -1,0 +1,180 @@
+"""Diff benchmark: `iptlint diff` of two kube-proxy-sized dumps against one parse.
+
+    python benchmarks/diff.py                    # 10,500 services x 3 endpoints, 1% changed
+    python benchmarks/diff.py --services 2000 --skip-findings
+
+One run:
+
+1. generates the dump and its variant with the same seed
+   (benchmarks/generate_kube_proxy.py: `--variant` replaces one endpoint in 1% of the
+   services, so their KUBE-SEP chain is renamed and DNATs elsewhere);
+2. times `parse()` of the first dump in a fresh interpreter (`run.time_parse`, best of N);
+3. times, in another fresh interpreter, what `iptlint.semantics.diff.diff` computes, step
+   by step: parse both dumps, compare their behaviour (`compare_behaviour`), compare
+   published Docker ports, and (unless --skip-findings) lint both and match findings;
+4. prints the figures, the ratio of the diff to one parse (goal: at most 5x), the peak
+   RSS of the diff process, what the diff found (changes, the services they name, the
+   method and whether it is exhaustive), and one `BENCH {json}` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import _common  # noqa: E402
+import generate_kube_proxy  # noqa: E402
+import run  # noqa: E402
+
+GOAL_RATIO = 5.0
+
+_CHILD = (
+    _common.PEAK_KB
+    + r"""
+import json, sys, time
+
+from iptlint.linter import Settings
+from iptlint.semantics import diff as D
+from iptlint.syntax.parser import parse
+
+old_path, new_path, findings = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+old_text = open(old_path, encoding="utf-8").read()
+new_text = open(new_path, encoding="utf-8").read()
+times = {}
+began = time.perf_counter()
+old, new = parse(old_text, old_path).ruleset, parse(new_text, new_path).ruleset
+times["parse_both_s"] = time.perf_counter() - began
+mark = time.perf_counter()
+found = D.compare_behaviour(old, new)
+times["behaviour_s"] = time.perf_counter() - mark
+mark = time.perf_counter()
+exposure = D.exposure_changes(old, new, (), {})
+times["exposure_s"] = time.perf_counter() - mark
+added = fixed = ()
+if findings:
+    mark = time.perf_counter()
+    added, fixed = D.finding_changes(old_text, new_text, old, new, Settings(check_options={"local_addresses": (), "ipsets": {}}))
+    times["findings_s"] = time.perf_counter() - mark
+times["total_s"] = time.perf_counter() - began
+services = sorted({(dict(c.example).get("dst"), dict(c.example).get("dport"), dict(c.example).get("proto")) for c in found.changes})
+print(json.dumps({
+    **times,
+    "maxrss_kb": peak_kb(),
+    "method": found.method,
+    "exhaustive": found.exhaustive,
+    "walks": found.walks,
+    "sites": found.sites,
+    "regions": found.regions,
+    "changes": len(found.changes),
+    "exact_changes": sum(1 for c in found.changes if c.exact),
+    "paths": {p: sum(1 for c in found.changes if c.path == p) for p in D.PATHS},
+    "services": len(services),
+    "opened": sum(1 for c in found.changes if c.opened),
+    "exposure_changes": len(exposure),
+    "new_findings": len(added),
+    "fixed_findings": len(fixed),
+    "examples": [c.text() for c in found.changes[:2]],
+}))
+"""
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--services", type=int, default=generate_kube_proxy.DEFAULT_SERVICES)
+    parser.add_argument("--endpoints", type=int, default=generate_kube_proxy.DEFAULT_ENDPOINTS)
+    parser.add_argument("--seed", type=int, default=generate_kube_proxy.DEFAULT_SEED)
+    parser.add_argument("-n", "--repeat", type=int, default=3, help="best of N for the parse (default 3)")
+    parser.add_argument("--skip-findings", action="store_true", help="leave out the findings part (two full lints)")
+    parser.add_argument("--keep", metavar="DIR", help="write the dumps here and keep them")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="iptlint-diff-bench-") as temporary:
+        workdir = Path(args.keep or temporary)
+        workdir.mkdir(parents=True, exist_ok=True)
+        old, new = workdir / "kube-proxy.rules", workdir / "kube-proxy-1pct.rules"
+        base = generate_kube_proxy.generate(args.services, args.endpoints, args.seed)
+        old.write_text(base, encoding="utf-8")
+        new.write_text(generate_kube_proxy.generate(args.services, args.endpoints, args.seed, variant=True), "utf-8")
+        rules = sum(1 for line in base.splitlines() if line.startswith("-A "))
+        del base
+        parse = run.time_parse(old, args.repeat)
+        found = _common.run_child(_CHILD, str(old), str(new), "0" if args.skip_findings else "1")
+
+    changed = max(1, round(args.services * 0.01))
+    one = parse["parse_s"]
+    behaviour = found["parse_both_s"] + found["behaviour_s"] + found["exposure_s"]
+    report = {
+        "machine": _common.machine(),
+        "rules": rules,
+        "services": args.services,
+        "services_changed": changed,
+        "parse_one_s": round(one, 3),
+        "parse_all_s": parse["parse_all_s"],
+        "diff_parse_both_s": round(found["parse_both_s"], 3),
+        "diff_behaviour_s": round(found["behaviour_s"], 3),
+        "diff_exposure_s": round(found["exposure_s"], 3),
+        "diff_findings_s": round(found["findings_s"], 3) if "findings_s" in found else None,
+        "diff_total_s": round(found["total_s"], 3),
+        "ratio_without_findings": round(behaviour / one, 2),
+        "ratio_total": round(found["total_s"] / one, 2),
+        "diff_peak_rss_mb": round(found["maxrss_kb"] / 1024, 1),
+        **{
+            key: found[key] for key in ("method", "exhaustive", "walks", "sites", "regions", "changes", "exact_changes")
+        },
+        **{
+            key: found[key]
+            for key in ("paths", "services", "opened", "exposure_changes", "new_findings", "fixed_findings")
+        },
+    }
+    report["changed_services_found"] = found["services"]
+    report["goal_without_findings_le_5x"] = report["ratio_without_findings"] <= GOAL_RATIO
+    report["goal_total_le_5x"] = report["ratio_total"] <= GOAL_RATIO
+    print_table(report, found["examples"])
+    print("BENCH " + json.dumps(report, sort_keys=True))
+    return 0
+
+
+def print_table(r: dict, examples: list[str]) -> None:
+    findings = "skipped" if r["diff_findings_s"] is None else f"{r['diff_findings_s']:.3f} s"
+    rows = [
+        ("machine", r["machine"]),
+        ("dumps", f"{r['rules']:,} rules each; {r['services_changed']} of {r['services']:,} services changed"),
+        ("parse() of one dump", f"{r['parse_one_s']:.3f} s (best of {len(r['parse_all_s'])})"),
+        ("diff: parse both", f"{r['diff_parse_both_s']:.3f} s"),
+        ("diff: behaviour", f"{r['diff_behaviour_s']:.3f} s ({r['method']}, {r['walks']:,} walks)"),
+        ("diff: Docker ports", f"{r['diff_exposure_s']:.3f} s"),
+        ("diff: findings (2 lints)", findings),
+        ("diff total", f"{r['diff_total_s']:.3f} s, peak RSS {r['diff_peak_rss_mb']:.0f} MB"),
+        (
+            "ratio diff / parse",
+            f"{r['ratio_without_findings']:.2f}x without findings "
+            f"({'ok' if r['goal_without_findings_le_5x'] else 'MISSED'}, goal <= 5x); "
+            f"{r['ratio_total']:.2f}x in all ({'ok' if r['goal_total_le_5x'] else 'MISSED'})",
+        ),
+        (
+            "found",
+            f"{r['changes']} changes ({r['opened']} opening), {r['changed_services_found']} services "
+            f"(expected {r['services_changed']}); per path {r['paths']}",
+        ),
+        (
+            "exhaustive",
+            f"{r['exhaustive']}: {r['sites']} changed chain pairs, {r['regions']} regions walked, "
+            f"{r['exact_changes']} changes exact per cell",
+        ),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    for text in examples:
+        print(f"  e.g. {text}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
