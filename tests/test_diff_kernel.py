@@ -57,6 +57,8 @@ CHANGES_PER_PAIR = 3
 DEFAULT_LINK = "ext0"  # the default route's interface (a name the diff uses for "no rule names it")
 LONG_WAIT, SHORT_WAIT = 0.3, 0.03  # seconds to wait for a packet expected to arrive / to be lost
 REQUESTS = frozenset({8, 13, 15, 17})  # ICMP types conntrack sees as NEW (echo, timestamp, info, mask)
+ICMP_ERRORS = frozenset({3, 4, 5, 11, 12})  # the ICMP types conntrack may find RELATED to a connection
+IMPOSSIBLE = "iptlint's example cannot occur"  # see docs/diff.md: reported, not a lab limit
 LAB_NETWORK = ipaddress.ip_network("198.18.0.0/15")  # the lab's fictional next hops
 MARTIAN = tuple(ipaddress.ip_network(n) for n in ("0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/3", "255.255.255.255/32"))
 
@@ -178,6 +180,8 @@ def unsendable(example: Example, bridges: tuple[Bridge, ...]) -> str | None:
     proto, state = packet.get("proto"), packet.get("ct_state", "NEW")
     if proto in (33, 132, 136):
         return "DCCP, SCTP or UDP-Lite (the lab crafts no valid header for conntrack)"
+    if state == "RELATED" and proto == 1 and packet.get("icmp_type", 8) not in ICMP_ERRORS:
+        return f"{IMPOSSIBLE}: an ICMP request or answer stated as RELATED (conntrack relates errors only)"
     if state not in ("NEW", "ESTABLISHED", "INVALID"):
         return f"conntrack state {state} (the lab makes NEW, ESTABLISHED and INVALID packets)"
     if state == "INVALID" and (proto not in (1, 6, 17) or path == "output"):
@@ -185,7 +189,7 @@ def unsendable(example: Example, bridges: tuple[Bridge, ...]) -> str | None:
     if state == "ESTABLISHED" and not established_by(example):
         return "ESTABLISHED connection the lab can neither add (NAT, or not TCP/UDP/echo) nor open"
     if proto == 1 and state == "NEW" and packet.get("icmp_type", 8) not in REQUESTS:
-        return "ICMP type that conntrack never sees as NEW (an answer or an error)"
+        return f"{IMPOSSIBLE}: an ICMP answer or error stated as NEW (conntrack makes it RELATED or INVALID)"
     src, dst = str(packet.get("src")), str(packet.get("dst"))
     if in_any(src, [LAB_NETWORK]) or in_any(dst, [LAB_NETWORK]):
         return "an address of the lab's own next hops (198.18.0.0/15)"
@@ -193,6 +197,8 @@ def unsendable(example: Example, bridges: tuple[Bridge, ...]) -> str | None:
         return unsendable_loopback(example)
     if to_itself(example, bridges):
         return unsendable_to_itself(example)
+    if path == "forward" and "lo" in (packet.get("in_iface"), packet.get("out_iface")):
+        return f"{IMPOSSIBLE}: forwarded from or to lo"
     for name in ("in_iface", "out_iface"):
         if name in packet and not valid_name(packet[name]):
             return f"{name} {packet[name]!r} (not an interface the lab can create)"
