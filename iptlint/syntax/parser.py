@@ -69,8 +69,8 @@ _BASIC = Extension(
     kind="match",
     options=(
         OptionSpec("-p", v.protocol, ("--protocol",), 1, True),
-        OptionSpec("-s", v.address, ("--source", "--src"), 1, True),
-        OptionSpec("-d", v.address, ("--destination", "--dst"), 1, True),
+        OptionSpec("-s", v.ipparse_any, ("--source", "--src"), 1, True),
+        OptionSpec("-d", v.ipparse_any, ("--destination", "--dst"), 1, True),
         OptionSpec("-i", v.interface, ("--in-interface",), 1, True),
         OptionSpec("-o", v.interface, ("--out-interface",), 1, True),
         OptionSpec("-f", None, ("--fragment",), 0, True),

@@ -342,6 +342,20 @@ def protocol(text: str, family: Family) -> Protocol:
 _HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?\Z")
 
 
+def _mask_to_prefix(mask: str, family: Family) -> int:
+    if mask.isdigit():
+        length = int(mask)
+        limit = 32 if family is Family.IPV4 else 128
+        if length > limit:
+            raise ValueError(f"prefix length /{mask} is out of range 0-{limit}")
+        return length
+    try:
+        net = ipaddress.ip_network(f"0.0.0.0/{mask}" if family is Family.IPV4 else f"::/{mask}")
+    except ValueError:
+        raise ValueError(f"{mask!r} is not a valid netmask") from None
+    return net.prefixlen
+
+
 # How libxtables 1.8.9 reads addresses and masks (xtables.c): xtables_strtoui (strtoumax,
 # base 0: `010` is 8, `0x10` is 16; blanks and `+` before the number), bytes of an IPv4
 # address each so (`10.1` is 10.1.0.0, `012.0.0.1` is 10.0.0.1, first 19 bytes only),
@@ -478,10 +492,10 @@ def ipv4_network(ip: int, prefix: int) -> ipaddress.IPv4Network:
     return made
 
 
-def address(text: str, family: Family) -> Address | MaskedAddress:
-    """`10.0.0.0/8`, `10.1.2.3` (= /32), `10.0.0.0/255.0.0.0`, `fd00::/64`, a host name.
+def ipparse_any(text: str, family: Family) -> Address | MaskedAddress:
+    """`-s`/`-d`: `10.0.0.0/8`, `10.1.2.3` (= /32), `10.0.0.0/255.0.0.0`, `fd00::/64`, a host name.
 
-    As libxtables reads `-s`/`-d` (xtables_ipparse_any): the mask after the last `/`, then
+    As libxtables reads them (xtables_ipparse_any): the mask after the last `/`, then
     the address (see `_numeric_ipv4`), or a host name; the address is masked.  A mask that
     is no prefix gives a `MaskedAddress`.
     """
@@ -533,6 +547,46 @@ def address(text: str, family: Family) -> Address | MaskedAddress:
     if prefix is not None:
         return Address(ipaddress.IPv6Network((number, prefix), strict=False))
     return MaskedAddress(ipaddress.IPv6Address(number & bits), ipaddress.IPv6Address(bits))
+
+
+def address(text: str, family: Family) -> Address:
+    """`10.0.0.0/8`, `10.1.2.3` (= /32), `10.0.0.0/255.0.0.0`, `fd00::/64`, a host name.
+
+    For the options of extensions (XTTYPE_HOSTMASK: --ctorigsrc, --tunnel-src...), which
+    libxtables reads through getaddrinfo and a prefix length, not as `ipparse_any`.
+    """
+    if family is Family.IPV4:
+        host, slash, mask = text.partition("/")
+        ip = dotted_quad(host)
+        if ip is not None:
+            if not slash:
+                return _new_address(ipv4_network(ip, 32), None)
+            if 0 < len(mask) <= 2 and mask.isascii() and mask.isdigit() and int(mask) <= 32:
+                return _new_address(ipv4_network(ip, int(mask)), None)
+    if not text:
+        raise ValueError("empty address")
+    host, slash, mask = text.partition("/")
+    if "," in text:
+        raise ValueError(f"address {text!r} is a list: iptables expands it into one rule per address")
+    try:
+        ip = ipaddress.IPv4Address(host) if family is Family.IPV4 else ipaddress.IPv6Address(host)
+    except ValueError:
+        other = ipaddress.IPv6Address if family is Family.IPV4 else ipaddress.IPv4Address
+        try:
+            other(host)
+        except ValueError:
+            pass
+        else:
+            raise ValueError(
+                f"{host} is an {'IPv6' if family is Family.IPV4 else 'IPv4'} address in an {family} ruleset"
+            ) from None
+        if _HOSTNAME.match(host) and not host.replace(".", "").isdigit():
+            prefix = _mask_to_prefix(mask, family) if slash else None
+            return Address(None, host if prefix is None else f"{host}/{prefix}")
+        raise ValueError(f"{text!r} is not an address, a network or a host name") from None
+    prefix = _mask_to_prefix(mask, family) if slash else ip.max_prefixlen
+    network = ipaddress.ip_network(f"{ip}/{prefix}", strict=False)
+    return Address(network)
 
 
 def single_address(text: str, family: Family) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
