@@ -267,6 +267,10 @@ class _Parser:
                 if words is not None:
                     program = self.programs.get(rule_key(text))
                     if program is not None:
+                        if program.key is not None:  # its key's second line: worth a regex
+                            program.pattern = _key_pattern(program.key)
+                            program.match = program.pattern.fullmatch if program.pattern is not None else None
+                            program.key = None
                         if program.pattern is not None:
                             self.recent.insert(0, program)
                             del self.recent[_RECENT:]
@@ -1331,8 +1335,8 @@ class _Program:
     """
 
     __slots__ = (
-        "basics", "chain_at", "counters_at", "family", "length", "match", "matches", "pattern", "protocol", "reports",
-        "target",
+        "basics", "chain_at", "counters_at", "family", "key", "length", "match", "matches", "pattern", "protocol",
+        "reports", "target",
     )  # fmt: skip
 
     @classmethod
@@ -1353,8 +1357,8 @@ class _Program:
         program.counters_at = plan.counters
         program.protocol = builder.protocol
         program.family = parser.family
-        program.pattern = _key_pattern(key) if plan.counters is None else None
-        program.match = program.pattern.fullmatch if program.pattern is not None else None
+        program.key = key if plan.counters is None else None  # its pattern is made on the key's next line
+        program.pattern = program.match = None
         # Reports made while the line was built (S110): they depend only on the key.
         program.reports = []
         starts = {offsets[2 * i] + 1: i for i in range(len(words))}
