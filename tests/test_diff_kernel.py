@@ -23,11 +23,14 @@ the router the route prefers.  Connections are flushed before each packet; an
 ESTABLISHED example travels on a connection added over ctnetlink (opened by a first
 packet through the ruleset instead when a side translates the destination: an added
 connection has no NAT), an INVALID one carries a wrong checksum.  A side iptlint calls
-UNKNOWN states no verdict and is not checked (the other side is).  Packets the lab
-cannot produce as iptlint describes them (an interface `lo`, a conntrack state or ICMP
-type conntrack never gives such a packet, a mark, ...) are counted by reason and
-printed, never hidden; agreement over the packets sent must be 100%.  Self-check: where
-the arrival alone tells the two stated outcomes apart, each observation must refute the
+UNKNOWN states no verdict and is not checked (the other side is).  A packet "via lo",
+and one the host sends to itself, is sent by the router to itself from the stated
+source (the first is sent where the host's OUTPUT lets it go untranslated on each side;
+the second is seen leaving by lo).  Examples no real packet can be (an ICMP error stated
+as NEW, a request as RELATED, a packet forwarded via lo) are counted as iptlint's, and
+packets the lab cannot produce (a mark, ESTABLISHED TCP via lo, ...) by reason; all are
+printed, never hidden, and agreement over the packets sent must be 100%.  Self-check:
+where arrival or destination tell the two stated outcomes apart, each observation must refute the
 other side's statement.  The two IPv6 dumps of the list are left out: the lab is IPv4
 only.  Totals go to the terminal summary; docs/diff.md quotes them.
 """
