@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import gc
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -157,33 +158,86 @@ class TooManySites(Exception):
     """The dumps differ in too many places for the chains method."""
 
 
+def dirty_chains(mine: Mapping[str, Chain], theirs: Mapping[str, Chain]) -> set[str]:
+    """Names of the chains of one table that may behave differently under the same name.
+
+    A chain whose rules are written the same in both dumps, and that calls only such
+    chains, behaves the same: the rest are "dirty" (changed, missing on one side, or
+    calling a dirty chain).  Only dirty chains need shapes (a clean chain is its own
+    counterpart), which keeps the comparison of 40,000 chains cheap.
+    """
+    dirty = set()
+    for name in mine.keys() | theirs.keys():
+        a, b = mine.get(name), theirs.get(name)
+        if (
+            a is None
+            or b is None
+            or a.policy != b.policy
+            or len(a.rules) != len(b.rules)
+            or [r.text for r in a.rules] != [r.text for r in b.rules]
+        ):
+            dirty.add(name)
+    callers: dict[str, set[str]] = {}
+    for chains in (mine, theirs):
+        for chain in chains.values():
+            for rule in chain.rules:
+                target = rule.target
+                if target is not None and target.kind is TargetKind.CHAIN:
+                    callers.setdefault(target.name, set()).add(chain.name)
+    pending = list(dirty)
+    while pending:
+        for caller in callers.get(pending.pop(), ()):
+            if caller not in dirty:
+                dirty.add(caller)
+                pending.append(caller)
+    return dirty
+
+
+@dataclass
+class _Sides:
+    """One table of both dumps, with lazily computed shapes (internal)."""
+
+    table: str
+    chains: tuple[dict[str, Chain], dict[str, Chain]]
+    dirty: set[str]
+    shapes: Shapes
+    found: tuple[dict, dict] = field(default_factory=lambda: ({}, {}))
+
+    def same(self, mine: Chain | None, theirs: Chain | None) -> bool:
+        """Whether the two chains surely behave alike (same name and clean, or, renamed, the same shape)."""
+        if mine is None or theirs is None:
+            return False
+        if mine.name == theirs.name:  # dirty under one name: the descent compares it rule by rule
+            return mine.name not in self.dirty
+        left = self.shapes._shape(self.table, mine, self.chains[0], self.found[0], set())
+        right = self.shapes._shape(self.table, theirs, self.chains[1], self.found[1], set())
+        return left == right
+
+
 def find_sites(old: Ruleset, new: Ruleset) -> list[Site]:
     shapes = Shapes()
-    old_shapes, new_shapes = shapes.of_ruleset(old), shapes.of_ruleset(new)
     sites: list[Site] = []
     tables = sorted({t.name for t in old.tables} | {t.name for t in new.tables})
     for table in tables:
         old_table, new_table = old.table(table), new.table(table)
         old_chains = {c.name: c for c in old_table.chains} if old_table else {}
         new_chains = {c.name: c for c in new_table.chains} if new_table else {}
+        sides = _Sides(table, (old_chains, new_chains), dirty_chains(old_chains, new_chains), shapes)
         builtins = sorted(
             {c.name for c in old_chains.values() if c.builtin} | {c.name for c in new_chains.values() if c.builtin}
         )
         for hook in builtins:
-            _descend(
-                table, hook, old_chains.get(hook), new_chains.get(hook), (), (old_chains, new_chains),
-                (old_shapes, new_shapes), sites, frozenset(),
-            )  # fmt: skip
+            _descend(sides, hook, old_chains.get(hook), new_chains.get(hook), (), sites, frozenset())
     return sites
 
 
-def _descend(table, hook, mine, theirs, path_rules, chains, shapes, sites, active) -> None:
-    if mine is not None and theirs is not None and shapes[0][(table, mine.name)] == shapes[1][(table, theirs.name)]:
+def _descend(sides: _Sides, hook: str, mine, theirs, path_rules, sites, active) -> None:
+    if sides.same(mine, theirs):
         return
     name = (theirs or mine).name
 
     def site() -> None:
-        sites.append(Site(table, hook, name, path_rules))
+        sites.append(Site(sides.table, hook, name, path_rules))
         if len(sites) > MAX_SITES:
             raise TooManySites
 
@@ -198,16 +252,17 @@ def _descend(table, hook, mine, theirs, path_rules, chains, shapes, sites, activ
         site()
         return
     pairs = list(zip(mine.rules, theirs.rules, strict=True))
-    if any(rule_text_key(a) != rule_text_key(b) for a, b in pairs):
+    if any(a.text != b.text and rule_text_key(a) != rule_text_key(b) for a, b in pairs):
         site()
         return
+    inner = active | {(mine.name, theirs.name)}
     for a, b in pairs:
         if a.jump is None or b.jump is None:
             continue
-        left, right = chains[0].get(a.jump), chains[1].get(b.jump)
-        if left is not None and right is not None and shapes[0][(table, left.name)] == shapes[1][(table, right.name)]:
+        left, right = sides.chains[0].get(a.jump), sides.chains[1].get(b.jump)
+        if sides.same(left, right):
             continue
-        _descend(table, hook, left, right, (*path_rules, b), chains, shapes, sites, active | {(mine.name, theirs.name)})
+        _descend(sides, hook, left, right, (*path_rules, b), sites, inner)
 
 
 # ---------------------------------------------------------------------------------------
@@ -415,9 +470,11 @@ class Pruner:
     chains: dict[tuple[str, str], Chain] = field(default_factory=dict)
     order: dict[tuple[str, str], int] = field(default_factory=dict)
     indexes: dict[tuple[str, str], list[_Index]] = field(default_factory=dict)
+    builtins: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for table in self.ruleset.tables:
+            self.builtins[table.name] = tuple(chain.name for chain in table.chains if chain.builtin)
             for position, chain in enumerate(table.chains):
                 self.chains[(table.name, chain.name)] = chain
                 self.order[(table.name, chain.name)] = position
@@ -465,7 +522,7 @@ class Pruner:
                 current = _widened(current, name, values)
         tables = []
         for table in self.ruleset.tables:
-            names = {chain.name for chain in table.chains if chain.builtin}
+            names = set(self.builtins.get(table.name, ()))
             names |= {name for (t, name) in kept if t == table.name}
             chains = []
             for name in sorted(names, key=lambda n: self.order.get((table.name, n), 0)):
@@ -505,21 +562,49 @@ def match_probability(match) -> float:
     return 1.0 - value if option.negated else value
 
 
-def with_rule(ruleset: Ruleset, rule: Rule, replacement: Rule | None) -> Ruleset:
-    """`ruleset` with `rule` replaced (or removed when `replacement` is None)."""
-    tables = []
-    for table in ruleset.tables:
-        if table.name != rule.table:
-            tables.append(table)
-            continue
-        chains = []
-        for chain in table.chains:
-            if chain.name == rule.chain and any(r is rule for r in chain.rules):
-                rules = tuple(r2 for r in chain.rules if (r2 := (replacement if r is rule else r)) is not None)
-                chain = dataclasses.replace(chain, rules=rules)
-            chains.append(chain)
-        tables.append(dataclasses.replace(table, chains=tuple(chains)))
-    return dataclasses.replace(ruleset, tables=tuple(tables))
+def random_branches(ruleset: Ruleset, rule: Rule) -> list[tuple[Ruleset, float]]:
+    """The rulesets a random choice starting at `rule` leads to, with their probabilities.
+
+    `rule` and the random rules right after it in its chain (kube-proxy's endpoints) are
+    one choice: the i-th taken (the ones before it removed, its statistic match
+    dropped), or none (all removed).  A taken rule whose other conditions fail simply
+    passes the packet on, which is what the draw would do too.
+    """
+    chain = ruleset.chain(rule.table, rule.chain)
+    rules = chain.rules if chain is not None else ()
+    start = next((i for i, r in enumerate(rules) if r is rule), None)
+    if chain is None or start is None:
+        return []
+    run = []
+    for candidate in rules[start:]:
+        match = random_match(candidate)
+        if match is None:
+            break
+        run.append((candidate, match))
+    branches: list[tuple[Ruleset, float]] = []
+    left = 1.0
+    for position, (candidate, match) in enumerate(run):
+        chance = match_probability(match)
+        taken = dataclasses.replace(candidate, matches=tuple(m for m in candidate.matches if m is not match))
+        removed = {id(r) for r, _ in run[:position]}
+        branches.append((_rewritten(ruleset, rule.table, chain, removed, candidate, taken), left * chance))
+        left *= 1.0 - chance
+    branches.append((_rewritten(ruleset, rule.table, chain, {id(r) for r, _ in run}, None, None), left))
+    return [(branch, share) for branch, share in branches if share > 0]
+
+
+def _rewritten(ruleset: Ruleset, table_name: str, chain: Chain, removed: set[int], old, new) -> Ruleset:
+    """`ruleset` with the rules `removed` (ids) left out of `chain` and `old` replaced by `new`."""
+    rules = tuple(new if r is old else r for r in chain.rules if id(r) not in removed)
+    tables = tuple(
+        table
+        if table.name != table_name
+        else dataclasses.replace(
+            table, chains=tuple(dataclasses.replace(c, rules=rules) if c is chain else c for c in table.chains)
+        )
+        for table in ruleset.tables
+    )
+    return dataclasses.replace(ruleset, tables=tables)
 
 
 def branch_outcome(ruleset: Ruleset, packet: Mapping[str, Any], local_addresses, ipsets, outcome_of_trace):
@@ -541,12 +626,8 @@ def branch_outcome(ruleset: Ruleset, packet: Mapping[str, Any], local_addresses,
             and step.unknown == walk_module.match_text(match)
             and len(leaves) + len(pending) < MAX_BRANCHES
         ):
-            rule = step.rule
-            chance = match_probability(match)
-            first_choice = first_choice or rule
-            taken = dataclasses.replace(rule, matches=tuple(m for m in rule.matches if m is not match))
-            pending.append((with_rule(current, rule, None), share * (1.0 - chance)))
-            pending.append((with_rule(current, rule, taken), share * chance))
+            first_choice = first_choice or step.rule
+            pending.extend((branch, share * chance) for branch, chance in random_branches(current, step.rule))
             continue
         leaves.append((outcome_of_trace(ruleset, trace), share))
     if len(leaves) == 1:
@@ -684,7 +765,32 @@ def chain_differences(
     max_walks: int,
     bridges,
 ) -> ChainsResult:
-    """The probes whose outcome differs, found chain by chain; raises TooManySites."""
+    """The probes whose outcome differs, found chain by chain; raises TooManySites.
+
+    The cyclic garbage collector is paused meanwhile, as during a parse: the shapes and
+    walks allocate many small objects, and each collection would walk the whole AST of
+    both dumps (none of it cyclic).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _chain_differences(
+            old, new, local_addresses=local_addresses, ipsets=ipsets, max_walks=max_walks, bridges=bridges
+        )
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _chain_differences(
+    old: Ruleset,
+    new: Ruleset,
+    *,
+    local_addresses: Sequence[str],
+    ipsets: Mapping[str, Any],
+    max_walks: int,
+    bridges,
+) -> ChainsResult:
     from iptlint.semantics import diff as d
 
     family = old.family
