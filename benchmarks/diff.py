@@ -62,7 +62,11 @@ if findings:
     added, fixed = D.finding_changes(old_text, new_text, old, new, Settings(check_options={"local_addresses": (), "ipsets": {}}))
     times["findings_s"] = time.perf_counter() - mark
 times["total_s"] = time.perf_counter() - began
-services = sorted({(dict(c.example).get("dst"), dict(c.example).get("dport"), dict(c.example).get("proto")) for c in found.changes})
+import ipaddress
+cluster = ipaddress.ip_network("10.96.0.0/12")  # generate_kube_proxy.SERVICE_CIDR
+examples = [dict(c.example) for c in found.changes]
+services = sorted({(e["dst"], e.get("dport")) for e in examples if ipaddress.ip_address(e["dst"]) in cluster})
+node_ports = sorted({e.get("dport") for e in examples if ipaddress.ip_address(e["dst"]) not in cluster})
 print(json.dumps({
     **times,
     "maxrss_kb": peak_kb(),
@@ -75,6 +79,7 @@ print(json.dumps({
     "exact_changes": sum(1 for c in found.changes if c.exact),
     "paths": {p: sum(1 for c in found.changes if c.path == p) for p in D.PATHS},
     "services": len(services),
+    "node_ports": len(node_ports),
     "opened": sum(1 for c in found.changes if c.opened),
     "exposure_changes": len(exposure),
     "new_findings": len(added),
@@ -107,7 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         parse = run.time_parse(old, args.repeat)
         found = _common.run_child(_CHILD, str(old), str(new), "0" if args.skip_findings else "1")
 
-    changed = max(1, round(args.services * 0.01))
+    model, free = generate_kube_proxy.build_services(args.services, args.endpoints, args.seed)
+    variant = generate_kube_proxy.make_variant(model, free, args.seed)
+    moved = [s for s, v in zip(model, variant, strict=True) if s.endpoints != v.endpoints]
+    changed, changed_node_ports = len(moved), sum(1 for s in moved if s.node_port is not None)
     one = parse["parse_s"]
     behaviour = found["parse_both_s"] + found["behaviour_s"] + found["exposure_s"]
     report = {
@@ -115,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         "rules": rules,
         "services": args.services,
         "services_changed": changed,
+        "node_ports_changed": changed_node_ports,
         "parse_one_s": round(one, 3),
         "parse_all_s": parse["parse_all_s"],
         "diff_parse_both_s": round(found["parse_both_s"], 3),
@@ -128,12 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         **{
             key: found[key] for key in ("method", "exhaustive", "walks", "sites", "regions", "changes", "exact_changes")
         },
-        **{
-            key: found[key]
-            for key in ("paths", "services", "opened", "exposure_changes", "new_findings", "fixed_findings")
-        },
+        **{key: found[key] for key in ("paths", "opened", "exposure_changes", "new_findings", "fixed_findings")},
     }
     report["changed_services_found"] = found["services"]
+    report["changed_node_ports_found"] = found["node_ports"]
     report["goal_without_findings_le_5x"] = report["ratio_without_findings"] <= GOAL_RATIO
     report["goal_total_le_5x"] = report["ratio_total"] <= GOAL_RATIO
     print_table(report, found["examples"])
@@ -160,8 +167,9 @@ def print_table(r: dict, examples: list[str]) -> None:
         ),
         (
             "found",
-            f"{r['changes']} changes ({r['opened']} opening), {r['changed_services_found']} services "
-            f"(expected {r['services_changed']}); per path {r['paths']}",
+            f"{r['changes']} changes ({r['opened']} opening): {r['changed_services_found']} cluster IPs "
+            f"(expected {r['services_changed']}), {r['changed_node_ports_found']} node ports "
+            f"(expected {r['node_ports_changed']}); per path {r['paths']}",
         ),
         (
             "exhaustive",
