@@ -10,12 +10,16 @@
 
 Every renderer is pure: a `Difference` in, text ending in a newline out.
 
-JSON: `{"old", "new", "family", "exhaustive", "walks", "opened", "changed",
-"changes": [{"path", "packets", "opened", "example": {field: value}, "old": OUTCOME,
+JSON: `{"old", "new", "family", "exhaustive", "method", "walks", "opened", "changed",
+"changes": [{"path", "packets", "opened", "exact", "example": {field: value}, "old": OUTCOME,
 "new": OUTCOME}], "exposure": [{"kind", "port", "old_status", "new_status",
 "old_sources", "new_sources"}], "new_findings": [FINDING], "fixed_findings": [FINDING]}`
 with OUTCOME `{"verdict", "arrived_at", "destination", "decided_by"}` (`decided_by`: a
 `file:line`, or the policy that decided) and FINDING `{"code", "message", "line"}`.
+`method` is `cells` or `chains` (`iptlint.semantics.diff_chains`); a change with `exact`
+false stands for every packet that reaches a changed chain, its outcomes the example's.
+A random choice (`-m statistic --mode random`) is an OUTCOME with `verdict` the common
+verdict (or `RANDOM` when they differ) and `destination` each choice with its share.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ from iptlint.findings import Finding, Severity, Span
 from iptlint.semantics.diff import PATH_TITLES, Change, Difference, ExposureChange
 
 OPENED_CODE, CHANGED_CODE = "X020", "X021"
+REGION_NOTE = (
+    "every packet that reaches the changed chains; the outcomes are the example's, other packets of the set may fare"
+    " otherwise"
+)
 FORMATS = ("text", "json", "sarif", "github", "markdown")
 
 
@@ -129,6 +137,8 @@ def render_text(difference: Difference) -> str:
         mark = "+" if change.opened else "~"
         lines.append(f"{mark} {PATH_TITLES[change.path]}: {change.text()}")
         lines.append(f"    e.g. {packet_text(change.example_packet)}")
+        if not change.exact:
+            lines.append(f"    ({REGION_NOTE})")
     for finding in difference.new_findings:
         lines.append(f"new finding {finding.path}:{finding.span.line}: {finding.code} {finding.message}")
     for finding in difference.fixed_findings:
@@ -181,8 +191,14 @@ def render_markdown(difference: Difference) -> str:
         for finding in difference.fixed_findings:
             out.append(f"- fixed `{finding.code}` (was line {finding.span.line}): {_cell(finding.message)}")
         out.append("")
-    scope = "exhaustive over the cells the rules name" if difference.exhaustive else "a seeded sample"
+    if difference.method == "chains":
+        scope = "compared chain by chain, every packet that reaches a changed chain walked or shown"
+        scope += "" if difference.exhaustive else " (some regions sampled)"
+    else:
+        scope = "exhaustive over the cells the rules name" if difference.exhaustive else "a seeded sample"
     out.append(f"<sub>iptlint diff: {difference.walks} probe walks, {scope}.</sub>")
+    if any(not change.exact for change in difference.changes):
+        out.append(f"<sub>Rows whose packets reach a changed chain: {REGION_NOTE}.</sub>")
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -210,6 +226,7 @@ def to_json(difference: Difference) -> dict[str, Any]:
         "new": difference.new_path,
         "family": str(difference.family),
         "exhaustive": difference.exhaustive,
+        "method": difference.method,
         "walks": difference.walks,
         "opened": difference.opened,
         "changed": difference.behaviour_changed,
@@ -218,6 +235,7 @@ def to_json(difference: Difference) -> dict[str, Any]:
                 "path": change.path,
                 "packets": change.description,
                 "opened": change.opened,
+                "exact": change.exact,
                 "example": {k: v for k, v in change.example},
                 "old": _outcome(change.old),
                 "new": _outcome(change.new),
