@@ -5,12 +5,13 @@ rules name: on a kube-proxy dump (100,000 rules, 10,000 cluster IPs, 30,000 pod
 addresses) that is far more probes than any bound allows, and each walk scans chains
 of 10,000 rules.  This module compares the two rulesets as programs instead:
 
-1. **Chain shapes.**  Every chain gets an identifier that depends on what it does and
-   not on its name: its policy (built-in chains), and per rule the rule's text after
-   `-A CHAIN` with the name of a jumped-to chain replaced by that chain's own
-   identifier (computed bottom-up, shared by both dumps).  Two chains with the same
-   identifier treat every packet alike, so a renamed chain or a subtree copied under
-   new names is no change and is never walked.
+1. **Chain shapes.**  A chain written the same in both dumps under one name, calling
+   only such chains, behaves the same (`dirty_chains` finds the others).  The others
+   get an identifier that depends on what they do and not on their names: the policy
+   (built-in chains), and per rule the rule's text after `-A CHAIN` with the name of a
+   jumped-to chain replaced by that chain's own identifier (computed bottom-up, shared
+   by both dumps).  Two chains with the same identifier treat every packet alike, so a
+   renamed chain or a subtree copied under new names is no change and is never walked.
 2. **Changed chains (sites).**  From each built-in chain, both dumps are descended
    together: where the two chains have the same identifier, nothing below differs;
    where they have the same rules but some jump into chains that differ, the descent
@@ -25,17 +26,19 @@ of 10,000 rules.  This module compares the two rulesets as programs instead:
 4. **Walks in the region.**  For each region and path (to, through, from the host), the
    rulesets are pruned to the chains and rules a packet of the region can meet (a rule
    whose condition cannot hold in the region is skipped by the walk anyway; big chains
-   are indexed by `-d`), and representative probes are walked on both sides.  When
-   they differ, the region is reported as a change with that example, marked
-   `exact=False`: every packet that may be treated differently is inside it, the
-   outcomes shown are the example's, and other packets of the region may differ in
-   other ways.  When the representatives agree, the region falls back to the cells
+   are indexed by `-d` and `--dport`; after DNAT the destination widens to the
+   `--to-destination` values kept), and one probe per cube of the region is walked on
+   both sides.  When they differ, the region is reported as a change with that
+   example, marked `exact=False`: every packet that may be treated differently is
+   inside it, the outcomes shown are the example's, and other packets of the region
+   may differ in other ways.  When the representatives agree, the region falls back to the cells
    method on the pruned rulesets (exact, within the walk bound).
 
 `-m statistic --mode random` (kube-proxy's choice of endpoint): a walk that stops at
-such a rule is walked again twice, with the rule taken and skipped, weighted by its
-probability, so an outcome is the distribution of the endpoints a connection may be
-sent to ("ACCEPT to 10.244.1.5:8080 (33.3%) or ...").  Two distributions compare equal
+such a rule is walked again for each way the choice can go (the random rules that
+follow one another in the chain are one choice: the i-th taken, or none), weighted by
+the probabilities, so an outcome is the distribution of the endpoints a connection may
+be sent to ("ACCEPT to 10.244.1.5:8080 (33.3%) or ...").  Two distributions compare equal
 when they give the same outcomes with the same shares (to three significant digits),
 so reordering the endpoints with matching probabilities is no change, and replacing
 one endpoint is.
@@ -626,9 +629,11 @@ def branch_outcome(ruleset: Ruleset, packet: Mapping[str, Any], local_addresses,
             and step.unknown == walk_module.match_text(match)
             and len(leaves) + len(pending) < MAX_BRANCHES
         ):
-            first_choice = first_choice or step.rule
-            pending.extend((branch, share * chance) for branch, chance in random_branches(current, step.rule))
-            continue
+            branches = random_branches(current, step.rule)
+            if branches:
+                first_choice = first_choice or step.rule
+                pending.extend((branch, share * chance) for branch, chance in branches)
+                continue
         leaves.append((outcome_of_trace(ruleset, trace), share))
     if len(leaves) == 1:
         return leaves[0][0], walks
