@@ -616,3 +616,36 @@ def test_ipv6_masks_that_are_no_prefix():
     source, destination = result.ruleset.tables[0].chains[0].rules[0].basics
     assert str(source.value) == "0:babe::/0:ffff::" and source.value.network is None
     assert str(destination.value) == "fd00::/52"
+
+
+def test_a_list_of_addresses_makes_one_rule_per_address_as_iptables_does():
+    """Checked with iptables-{nft,legacy}-restore 1.8.9: iptables-save shows exactly these rules, in this order."""
+    text = (
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n"
+        "-A INPUT -d 3.3.3.3,4.4.4.4 -s 1.1.1.1,2.2.2.2 -j DROP\n"  # sources first, whatever the order
+        "-I INPUT 1 -s 5.5.5.5,6.6.6.6 -j DROP\n"  # each inserted at 1: the last one first
+        "-A INPUT -s 7.7.7.7,8.8.8.8 -j RETURN\n-D INPUT -s 7.7.7.7,8.8.8.8 -j RETURN\nCOMMIT\n"
+    )
+    result = parse(text, "t", Family.IPV4)
+    assert result.ok, result.findings
+    rules = result.ruleset.tables[0].chains[0].rules
+    shown = [" ".join(f"{o.name} {o.value}" for o in rule.basics) for rule in rules]
+    assert shown == [
+        "-s 6.6.6.6/32", "-s 5.5.5.5/32", "",
+        "-d 3.3.3.3/32 -s 1.1.1.1/32", "-d 4.4.4.4/32 -s 1.1.1.1/32",
+        "-d 3.3.3.3/32 -s 2.2.2.2/32", "-d 4.4.4.4/32 -s 2.2.2.2/32",
+    ]  # fmt: skip
+    assert {rule.line for rule in rules[3:]} == {4} and rules[3].basics[1].raw == ("1.1.1.1,2.2.2.2",)
+
+
+@pytest.mark.parametrize(
+    ("line", "column"),
+    [
+        ("-A INPUT ! -s 1.1.1.1,2.2.2.2 -j DROP", 10),  # '! not allowed with multiple ... addresses'
+        ("-A INPUT -s 1.1.1.1, -j DROP", 10),  # host/network `' not found
+        ("-R INPUT 1 -s 1.1.1.1,2.2.2.2 -j DROP", 1),  # Replacement rule does not specify a unique address
+    ],
+)
+def test_lists_of_addresses_iptables_refuses(line, column):
+    text = f"*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n{line}\nCOMMIT\n"
+    assert first_error(text) == ("S108", 4, column)

@@ -9,6 +9,7 @@ file's commands ran.
 from __future__ import annotations
 
 import gc
+import itertools
 import re
 from dataclasses import dataclass, field, replace
 from operator import itemgetter
@@ -514,11 +515,11 @@ class _Parser:
                     )
                 del chain.rules[position - 1]
                 return
-            rule = self.rule(table.name, chain_name, number, text, words, offsets, plan)
-            if rule is None:
+            rules = self.rule(table.name, chain_name, number, text, words, offsets, plan)
+            if rules is None:
                 return
             if action == "append":
-                chain.rules.append(rule)
+                chain.rules.extend(rules)
             elif action == "insert":
                 index = (position or 1) - 1
                 if index > len(chain.rules):
@@ -526,21 +527,28 @@ class _Parser:
                         "S124", f"cannot insert at {index + 1}: chain '{chain_name}' has {len(chain.rules)} rules",
                         offsets[2 * w[2]] + 1,
                     )  # fmt: skip
-                chain.rules.insert(index, rule)
+                for rule in rules:  # each at the same place, as iptables does: the last one first
+                    chain.rules.insert(index, rule)
             elif action == "replace":
+                if len(rules) > 1:
+                    raise _LineError(
+                        "S108", "-R takes one rule: a list of addresses makes several "
+                        "(iptables: 'Replacement rule does not specify a unique address')", col,
+                    )  # fmt: skip
                 if position is None or position > len(chain.rules):
                     raise _LineError(
                         "S124", f"cannot replace rule {position}: chain '{chain_name}' has {len(chain.rules)}", col
                     )
-                chain.rules[position - 1] = rule
-            else:  # delete by specification
-                key = rule.key()
-                for i, existing in enumerate(chain.rules):
-                    if existing.key() == key:
-                        del chain.rules[i]
-                        break
-                else:
-                    raise _LineError("S124", f"no rule in '{chain_name}' matches this one to delete", col)
+                chain.rules[position - 1] = rules[0]
+            else:  # delete by specification, each rule of a list of addresses
+                for rule in rules:
+                    key = rule.key()
+                    for i, existing in enumerate(chain.rules):
+                        if existing.key() == key:
+                            del chain.rules[i]
+                            break
+                    else:
+                        raise _LineError("S124", f"no rule in '{chain_name}' matches this one to delete", col)
             return
         if plan.arguments:
             first = plan.arguments[0]
@@ -598,7 +606,7 @@ class _Parser:
 
     # -- one rule -----------------------------------------------------------------------
 
-    def rule(self, table: str, chain: str, number: int, text: str, words, offsets, plan) -> Rule | None:
+    def rule(self, table: str, chain: str, number: int, text: str, words, offsets, plan) -> list[Rule] | None:
         builder = _RuleBuilder(self, table, number, words, offsets)
         reported = len(self.findings)
         try:
@@ -613,9 +621,9 @@ class _Parser:
             counters = _counters(words[plan.counters], offsets[2 * plan.counters] + 1)
         if FAST_PATH and plan.action == "append":
             key = rule_key(text)
-            if key not in self.programs:
+            if key not in self.programs and not builder.lists:
                 self.programs[key] = _Program.compile(self, builder, plan, words, offsets, reported, key)
-        return Rule(
+        rule = Rule(
             table=table,
             chain=chain,
             line=number,
@@ -627,6 +635,20 @@ class _Parser:
             counters=counters,
             command="-I" if plan.action == "insert" else "-A",
         )
+        return _expanded(rule, builder.lists) if builder.lists else [rule]
+
+
+def _expanded(rule: Rule, lists: list[list[Option]]) -> list[Rule]:
+    """`-s a,b -d c,d`: the rules iptables makes, one per source and destination, sources first.
+
+    Each holds one address in its -s/-d option (whose words stay the list as written).
+    """
+    lists = sorted(lists, key=lambda options: options[0].name != "-s")
+    rules = []
+    for chosen in itertools.product(*lists):
+        by_name = {option.name: option for option in chosen}
+        rules.append(replace(rule, basics=tuple(by_name.get(option.name, option) for option in rule.basics)))
+    return rules
 
 
 def _follow_rename(table: _TableState, old: str, new: str) -> None:
@@ -749,6 +771,7 @@ class _RuleBuilder:
         self.offsets = offsets
         self.family = parser.family
         self.basics: list[Option] = []
+        self.lists: list[list[Option]] = []  # the options of `-s a,b`, one per address (`_expanded`)
         self.seen_basic: set[str] = set()
         self.matches: list[_Loaded] = []
         self.target: _Loaded | None = None
@@ -948,6 +971,9 @@ class _RuleBuilder:
             if wanted is not self.family:
                 return  # iptables-restore skips rules of the other family
             return
+        if name in ("-s", "-d") and "," in texts[0]:
+            self.address_list(spec, texts, negated, first, width)
+            return
         value = self.value(spec, texts, first, width)
         if name == "-p":
             if negated and value.number == 0:
@@ -955,6 +981,18 @@ class _RuleBuilder:
             self.protocol = value.number
         option = self.option(spec, value, negated, texts, first, width)
         self.basics.append(option)
+
+    def address_list(self, spec: OptionSpec, texts, negated, first, width) -> None:
+        """`-s a,b`: iptables makes one rule per address (`_expanded`); the rule built here holds the first."""
+        if negated:
+            raise self.error(
+                "S108", f"'! {spec.name}' cannot take a list of addresses (iptables: '! not allowed with multiple "
+                "source or destination IP addresses')", first, first + width - 1,
+            )  # fmt: skip
+        values = [self.value(spec, (item,), first, width) for item in texts[0].split(",")]
+        options = [Option(spec.name, value, negated, texts, first, width) for value in values]
+        self.basics.append(options[0])
+        self.lists.append(options)
 
     def module(self, kind: str, name: str, first: int, width: int, index: int) -> None:
         if kind == "-m":

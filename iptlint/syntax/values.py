@@ -511,7 +511,7 @@ def ipparse_any(text: str, family: Family) -> Address | MaskedAddress:
     if not text:
         raise ValueError("empty address")
     if "," in text:
-        raise ValueError(f"address {text!r} is a list: iptables expands it into one rule per address")
+        raise ValueError(f"address {text!r} is a list: the parser makes one rule per address")
     host, slash, mask_text = text.rpartition("/") if "/" in text else (text, "", "")
     number = _numeric_ipv4(host) if family is Family.IPV4 else _numeric_ipv6(host)
     if number is None:  # told before a mask of the other family's size is
