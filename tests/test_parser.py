@@ -98,6 +98,7 @@ CASES = [
     ("S124 delete built-in", "*filter\n-X INPUT\nCOMMIT\n", ("S124", 2, 4)),
     ("S124 delete a chain in use", "*filter\n:X - [0:0]\n-A INPUT -j X\n-X X\nCOMMIT\n", ("S124", 4, 4)),
     ("S124 rename onto a chain", "*filter\n:X - [0:0]\n:Y - [0:0]\n-E X Y\nCOMMIT\n", ("S124", 4, 6)),
+    ("S128 DROP in nat", "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j DROP\nCOMMIT\n", ("S128", 3, 15)),
     ("S125 icmp6 in IPv4", "*filter\n-A INPUT -p 58 -m icmp6 --icmpv6-type 128 -j ACCEPT\nCOMMIT\n", ("S125", 2, 16)),
     ("S125 IPv6 address in IPv4", "*filter\n-A INPUT -s 2001:db8::1 -j ACCEPT\nCOMMIT\n", ("S125", 2, 10)),
 ]
@@ -649,3 +650,16 @@ def test_a_list_of_addresses_makes_one_rule_per_address_as_iptables_does():
 def test_lists_of_addresses_iptables_refuses(line, column):
     text = f"*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n{line}\nCOMMIT\n"
     assert first_error(text) == ("S108", 4, column)
+
+
+@pytest.mark.parametrize("filter_first", [False, True])
+def test_drop_in_nat_is_refused_as_iptables_restore_refuses_it(filter_first):
+    """`-j DROP` and `-P CHAIN DROP` in nat (iptables-restore: "not intended for filtering"); a nat
+    chain line's DROP policy is accepted, as iptables-restore 1.8.9 accepts it."""
+    nat = "*nat\n:PREROUTING DROP [0:0]\n:X - [0:0]\n-A X -s 192.0.2.1 -j DROP\n-A X -s 192.0.2.2 -j DROP\n"
+    nat += "-P PREROUTING DROP\n-A X -s 192.0.2.3 -j ACCEPT\nCOMMIT\n"
+    filter_ = "*filter\n:X - [0:0]\n-A X -s 192.0.2.1 -j DROP\n-A X -s 192.0.2.2 -j DROP\nCOMMIT\n"
+    text = filter_ + nat if filter_first else nat + filter_
+    offset = 5 if filter_first else 0
+    found = [(f.code, f.span.line, f.span.column) for f in parse(text, "t.rules").findings]
+    assert found == [("S128", 4 + offset, 19), ("S128", 5 + offset, 19), ("S128", 6 + offset, 15)]

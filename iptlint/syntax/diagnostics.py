@@ -151,6 +151,13 @@ DIAGNOSTICS: dict[str, Diagnostic] = {
            "# iptables -t filter -L -n -v --line-numbers\nChain INPUT (policy ACCEPT 0 packets, 0 bytes)\n"
            "num   pkts bytes target     prot opt in     out     source               destination\n"
            "1        0     0 ACCEPT     tcp  --  *      *       0.0.0.0/0            0.0.0.0/0            tcp dpt:22\n"),
+        _d("S128", "drop-in-nat", _E, "A rule of the nat table jumps to DROP, or a nat chain's policy is set "
+           "to DROP with `-P`.",
+           "iptables-restore refuses the line (\"The nat table is not intended for filtering, the use of DROP is "
+           "therefore inhibited\") and loads nothing of the file. The nat table sees only the first packet of each "
+           "connection; filtering belongs in filter (or raw, mangle).",
+           "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -s 192.0.2.0/24 -j DROP\nCOMMIT\n",
+           "*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -s 192.0.2.0/24 -j DROP\nCOMMIT\n"),
         _d("S127", "unreadable-listing", _W, "A line of an `iptables -L` listing, or the text a module printed "
            "in it, cannot be read back into a rule.",
            "iptlint turns each listing line back into the `iptables-save` rule it was printed from, one "

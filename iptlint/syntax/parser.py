@@ -586,6 +586,8 @@ class _Parser:
                 raise _LineError("S123", f"user chain '{chain_name}' cannot have a policy", offsets[2 * w[2]] + 1)
             if policy not in ("ACCEPT", "DROP"):
                 raise _LineError("S123", f"policy must be ACCEPT or DROP, not '{policy}'", offsets[2 * w[2]] + 1)
+            if policy == "DROP" and table.name == "nat":
+                raise _LineError("S128", NAT_DROP, offsets[2 * w[2]] + 1, offsets[2 * w[2] + 1] + 1)
             chain.policy = policy
         elif action == "rename_chain":
             table.unsure = True
@@ -1145,6 +1147,8 @@ class _RuleBuilder:
         loaded = self.target
         if loaded is None:
             return None
+        if loaded.name == "DROP" and self.parser.table is not None and self.parser.table.name == "nat":
+            raise self.error("S128", NAT_DROP, loaded.token, loaded.token + 1)
         if loaded.name in VERDICTS:
             kind = TargetKind.VERDICT
         elif loaded.extension is not None:
@@ -1203,6 +1207,10 @@ def _tool(family: Family) -> str:
 FAST_PATH = True  # False: every line goes through _RuleBuilder (benchmarks/run.py --verify compares both)
 
 
+NAT_DROP = (
+    'DROP is refused in the nat table: iptables-restore says \'the "nat" table is not intended for filtering, '
+    "the use of DROP is therefore inhibited'; drop in filter (or raw, mangle) instead"
+)
 _BUILTIN_NAMES = frozenset(name for names in BUILTIN_CHAINS.values() for name in names)
 
 
@@ -1373,8 +1381,8 @@ class _Program:
     """
 
     __slots__ = (
-        "basics", "chain_at", "counters_at", "family", "key", "length", "match", "matches", "pattern", "protocol",
-        "reports", "target",
+        "basics", "chain_at", "counters_at", "drops", "family", "key", "length", "match", "matches", "pattern",
+        "protocol", "reports", "target",
     )  # fmt: skip
 
     @classmethod
@@ -1399,6 +1407,7 @@ class _Program:
         program.pattern = program.match = None
         # Reports made while the line was built (S110): they depend only on the key.
         program.reports = []
+        program.drops = builder.target is not None and builder.target.name == "DROP"
         starts = {offsets[2 * i] + 1: i for i in range(len(words))}
         ends = {offsets[2 * i + 1] + 1: i for i in range(len(words))}
         for finding in parser.findings[reported:]:
@@ -1488,6 +1497,8 @@ class _Program:
         chain = chains.get(chain_name)
         if chain is None or chain.builtin or chain_name in _BUILTIN_NAMES:
             return False  # checks read these names (check_interfaces); they have few rules
+        if self.drops and table.name == "nat":
+            return False  # the builder reports S128
         lengths = tuple(map(len, words))
         offsets = parser.offsets.get(lengths)  # a few hundred shapes of offsets in 100,000 rules
         if offsets is None:
