@@ -658,6 +658,25 @@ def interface_text(cells: Mapping[str, Any], packet: Mapping[str, Any], name: st
 _PLAIN_VALUES = frozenset({"198.51.100.7", "203.0.113.10", "2001:db8:77::7", "2001:db8:ffff::10", "eth0", "NEW", 6})
 
 
+_ICMP_ERRORS = {1: frozenset({3, 4, 5, 11, 12}), 58: frozenset({1, 2, 3, 4})}
+_ICMP_ANSWERS = {1: frozenset({0, 14, 16, 18}), 58: frozenset({129})}
+
+
+def _realizable(probe: Probe) -> bool:
+    """Whether a real packet can be the probe: conntrack makes an ICMP error RELATED (or
+    INVALID), never NEW; an answer is never NEW nor RELATED, a request never RELATED; no
+    packet is forwarded from or to `lo`.  The kernel check of examples found these."""
+    packet = dict(probe.packet)
+    proto, state, kind = packet.get("proto"), packet.get("ct_state"), packet.get("icmp_type")
+    if proto in _ICMP_ERRORS and kind is not None:
+        error, answer = kind in _ICMP_ERRORS[proto], kind in _ICMP_ANSWERS[proto]
+        if state == "NEW" and (error or answer):
+            return False
+        if state == "RELATED" and not error:
+            return False
+    return not (probe.path == "forward" and "lo" in (packet.get("in_iface"), packet.get("out_iface")))
+
+
 def _plainness(probe: Probe) -> int:
     """How many of the probe's values are the usual example values (the example chosen for a group)."""
     return sum(1 for _, value in probe.packet if isinstance(value, (str, int)) and value in _PLAIN_VALUES)
@@ -714,7 +733,7 @@ def group_changes(
         groups.setdefault(key, []).append((probe, old, new))
     changes = []
     for members in groups.values():
-        probe, old, new = max(members, key=lambda member: _plainness(member[0]))
+        probe, old, new = max(members, key=lambda member: (_realizable(member[0]), _plainness(member[0])))
         description = describe_group(family, [member for member, _, _ in members], bridges)
         changes.append(Change(probe.path, description, probe.packet, old, new, len(members), probe.exact))
     order = {name: i for i, name in enumerate(PATHS)}
@@ -875,7 +894,9 @@ def compare_behaviour(
     if old.family is not new.family:
         raise ValueError(f"{old.path} is {old.family} and {new.path} is {new.family}: diff one family")
     ipsets = dict(ipsets or {})
-    local_addresses = tuple(str(ipaddress.ip_address(a)) for a in local_addresses)
+    given = tuple(walk_module.LocalAddress.parse(a) for a in local_addresses)
+    walk_addresses = tuple(str(a) for a in given)  # prefixes and interfaces, for the walks
+    local_addresses = tuple(str(a.address) for a in given)  # the addresses, for the probes
     bridges = walk_module.docker_bridges(old) + walk_module.docker_bridges(new)
     plans: list[_Plan] | None = None
     if method == "auto" and _rule_count(old) + _rule_count(new) > diff_chains.SCALE_RULES:
@@ -889,7 +910,13 @@ def compare_behaviour(
     if method == "chains":
         try:
             found = diff_chains.chain_differences(
-                old, new, local_addresses=local_addresses, ipsets=ipsets, max_walks=max_walks, bridges=bridges
+                old,
+                new,
+                local_addresses=local_addresses,
+                ipsets=ipsets,
+                max_walks=max_walks,
+                bridges=bridges,
+                walk_addresses=walk_addresses,
             )
         except diff_chains.TooManySites:
             method = "cells"
@@ -914,9 +941,9 @@ def compare_behaviour(
         for probe in probes:
             before = cache.get(probe.packet)
             if before is None:
-                before = cache[probe.packet] = outcome_of(old, probe, local_addresses, ipsets)
+                before = cache[probe.packet] = outcome_of(old, probe, walk_addresses, ipsets)
                 walks += 1
-            after = outcome_of(new, probe, local_addresses, ipsets)
+            after = outcome_of(new, probe, walk_addresses, ipsets)
             walks += 1
             if before.key != after.key:
                 differing.append((probe, before, after))

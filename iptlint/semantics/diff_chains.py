@@ -769,8 +769,13 @@ def chain_differences(
     ipsets: Mapping[str, Any],
     max_walks: int,
     bridges,
+    walk_addresses: Sequence[str] | None = None,
 ) -> ChainsResult:
     """The probes whose outcome differs, found chain by chain; raises TooManySites.
+
+    `local_addresses` are plain addresses (probe destinations); `walk_addresses` the
+    `--local-address` specs as given (`ADDR[/PREFIX][@IFACE]`) for the walks, by
+    default the same.
 
     The cyclic garbage collector is paused meanwhile, as during a parse: the shapes and
     walks allocate many small objects, and each collection would walk the whole AST of
@@ -780,7 +785,13 @@ def chain_differences(
     gc.disable()
     try:
         return _chain_differences(
-            old, new, local_addresses=local_addresses, ipsets=ipsets, max_walks=max_walks, bridges=bridges
+            old,
+            new,
+            local_addresses=local_addresses,
+            ipsets=ipsets,
+            max_walks=max_walks,
+            bridges=bridges,
+            walk_addresses=local_addresses if walk_addresses is None else walk_addresses,
         )
     finally:
         if enabled:
@@ -795,6 +806,7 @@ def _chain_differences(
     ipsets: Mapping[str, Any],
     max_walks: int,
     bridges,
+    walk_addresses: Sequence[str],
 ) -> ChainsResult:
     from iptlint.semantics import diff as d
 
@@ -819,8 +831,8 @@ def _chain_differences(
 
     def outcomes(pruned: tuple[Ruleset, Ruleset], packet) -> tuple[Any, Any]:
         nonlocal walks
-        before, used = branch_outcome(pruned[0], packet, local_addresses, ipsets, d.outcome_of_trace)
-        after, more = branch_outcome(pruned[1], packet, local_addresses, ipsets, d.outcome_of_trace)
+        before, used = branch_outcome(pruned[0], packet, walk_addresses, ipsets, d.outcome_of_trace)
+        after, more = branch_outcome(pruned[1], packet, walk_addresses, ipsets, d.outcome_of_trace)
         walks += used + more
         return before, after
 
