@@ -58,6 +58,7 @@ class Analysis:
         self.ruleset = ruleset
         self.path = ruleset.path
         self.options = options or {}
+        self._reached: dict[tuple[str, str], set[str]] = {}  # (table, start) -> `_reachable_from`
 
     # -- the chain graph ------------------------------------------------------------------
 
@@ -105,6 +106,40 @@ class Analysis:
                 )
         return found
 
+    @functools.cached_property
+    def _edges(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        """table -> chain -> the distinct chains it jumps or goes to, in the order of its rules.
+
+        The graph searches need each edge once: a kube-proxy chain may hold thousands of
+        jumps, and a dump has tens of thousands of chains, searched once per hook.
+        """
+        return {
+            table: {chain: tuple(callees) for chain, callees in first.items()}
+            for table, first in self._first_jumps.items()
+        }
+
+    @functools.cached_property
+    def _first_jumps(self) -> dict[str, dict[str, dict[str, Rule]]]:
+        """table -> chain -> {callee: the first rule of chain that jumps or goes to it}, in rule order."""
+        found: dict[str, dict[str, dict[str, Rule]]] = {}
+        for (table, chain), jumps in self.jumps.items():
+            first: dict[str, Rule] = {}
+            for callee, rule in jumps:
+                first.setdefault(callee, rule)
+            found.setdefault(table, {})[chain] = first
+        return found
+
+    @functools.cached_property
+    def entered_from_elsewhere(self) -> frozenset[tuple[str, str]]:
+        """(table, chain) for each chain that a rule of another chain jumps or goes to."""
+        return frozenset(
+            (table, callee)
+            for table, chains in self._edges.items()
+            for chain, callees in chains.items()
+            for callee in callees
+            if callee != chain
+        )
+
     def callees(self, table: str, chain: str) -> tuple[tuple[str, Rule], ...]:
         """The chains `chain` jumps or goes to, each with the rule that does it, in rule order."""
         return self.jumps.get((table, chain), ())
@@ -135,16 +170,23 @@ class Analysis:
 
     def reachable_from(self, table: str, start: str) -> set[str]:
         """The chains of `table` that jumps and gotos from `start` can reach (`start` included)."""
-        return self._reachable_from(table, start)
+        return set(self._reachable_from(table, start))
 
     def _reachable_from(self, table: str, start: str) -> set[str]:
+        """`reachable_from`, computed once per start (`hooks_reaching` and `jump_depths` both
+        need it for every built-in chain); callers must not change the set."""
+        seen = self._reached.get((table, start))
+        if seen is not None:
+            return seen
+        edges = self._edges.get(table, {})
         seen = {start}
         queue = deque([start])
         while queue:
-            for callee, _rule in self.callees(table, queue.popleft()):
+            for callee in edges.get(queue.popleft(), ()):
                 if callee not in seen:
                     seen.add(callee)
                     queue.append(callee)
+        self._reached[(table, start)] = seen
         return seen
 
     def hook_path(self, table: str, hook: str, chain: str) -> tuple[Rule, ...]:
@@ -182,19 +224,25 @@ class Analysis:
         return found
 
     def _longest_paths(self, table: Table) -> dict[str, tuple[int, Rule | None]]:
-        """Longest jump paths from the built-in chains, in topological order (Kahn)."""
+        """Longest jump paths from the built-in chains, in topological order (Kahn).
+
+        Each chain's distinct callees count once, with its first jump to each: a second
+        jump from the same chain never makes a path longer.
+        """
         starts = [chain.name for chain in table.chains if chain.builtin]
         reached = set().union(*(self._reachable_from(table.name, start) for start in starts)) if starts else set()
-        waiting = dict.fromkeys(reached, 0)  # jumps from reached chains not yet counted
+        first = self._first_jumps.get(table.name, {})
+        no_jumps: dict[str, Rule] = {}
+        waiting = dict.fromkeys(reached, 0)  # callers of reached chains not yet counted
         for name in reached:
-            for callee, _rule in self.callees(table.name, name):
+            for callee in first.get(name, no_jumps):
                 waiting[callee] += 1
         best: dict[str, tuple[int, Rule | None]] = {name: (0, None) for name in starts}
         ready = deque(name for name in starts if waiting[name] == 0)
         while ready:
             current = ready.popleft()
             depth = best[current][0]
-            for callee, rule in self.callees(table.name, current):
+            for callee, rule in first.get(current, no_jumps).items():
                 if callee not in best or best[callee][0] < depth + 1:
                     best[callee] = (depth + 1, rule)
                 waiting[callee] -= 1
@@ -220,7 +268,8 @@ class Analysis:
         cycles = []
         for table in self.ruleset.tables:
             declared = {chain.name: position for position, chain in enumerate(table.chains)}
-            for component in _strongly_connected(table.name, [c.name for c in table.chains], self.callees):
+            edges = self._edges.get(table.name, {})
+            for component in _strongly_connected([c.name for c in table.chains], edges):
                 start = min(component, key=lambda name: declared.get(name, len(declared)))
                 rules = self._loop_through(table.name, start, component)
                 if rules:
@@ -373,10 +422,11 @@ class Analysis:
         return Related(message, rule.span)
 
 
-def _strongly_connected(table: str, chains: list[str], callees) -> Iterator[set[str]]:
+def _strongly_connected(chains: list[str], edges: dict[str, tuple[str, ...]]) -> Iterator[set[str]]:
     """Tarjan's algorithm, without recursion: the sets of chains that can each reach all others.
 
-    Only sets that hold a loop are yielded: two or more chains, or one that jumps to itself.
+    `edges`: chain -> the distinct chains it jumps or goes to.  Only sets that hold a
+    loop are yielded: two or more chains, or one that jumps to itself.
     """
     index: dict[str, int] = {}
     lowlink: dict[str, int] = {}
@@ -385,19 +435,19 @@ def _strongly_connected(table: str, chains: list[str], callees) -> Iterator[set[
     for root in chains:
         if root in index:
             continue
-        work = [(root, iter(callees(table, root)))]
+        work = [(root, iter(edges.get(root, ())))]
         index[root] = lowlink[root] = len(index)
         stack.append(root)
         on_stack.add(root)
         while work:
             node, children = work[-1]
             advanced = False
-            for child, _rule in children:
+            for child in children:
                 if child not in index:
                     index[child] = lowlink[child] = len(index)
                     stack.append(child)
                     on_stack.add(child)
-                    work.append((child, iter(callees(table, child))))
+                    work.append((child, iter(edges.get(child, ()))))
                     advanced = True
                     break
                 if child in on_stack:
@@ -416,5 +466,5 @@ def _strongly_connected(table: str, chains: list[str], callees) -> Iterator[set[
                     component.add(member)
                     if member == node:
                         break
-                if len(component) > 1 or any(callee == node for callee, _ in callees(table, node)):
+                if len(component) > 1 or node in edges.get(node, ()):
                     yield component

@@ -60,9 +60,31 @@ def check(analysis: Analysis) -> Iterator[Finding]:
 
 
 def _repeats(chain: Chain) -> Iterator[tuple[Rule, Rule]]:
-    """Each rule that repeats an earlier one, with the first rule it repeats."""
+    """Each rule that repeats an earlier one, with the first rule it repeats.
+
+    `Rule.key` is computed only for rules that share their `_shape` with another rule of
+    the chain: rules with equal keys have equal shapes, and most rules of a large dump
+    (kube-proxy's per-service chains) have a shape of their own.
+    """
+    rules = chain.rules
+    if len(rules) < 2:
+        return
+    shapes = [_shape(rule) for rule in rules]
+    counts: dict[tuple, int] = {}
+    for shape in shapes:
+        counts[shape] = counts.get(shape, 0) + 1
+    if len(counts) == len(rules):
+        return
     first_with_key: dict[tuple, Rule] = {}
-    for rule in chain.rules:
+    for rule, shape in zip(rules, shapes, strict=True):
+        if counts[shape] < 2:
+            continue
         first = first_with_key.setdefault(rule.key(), rule)
         if first is not rule:
             yield rule, first
+
+
+def _shape(rule: Rule) -> tuple:
+    """A cheap part of `Rule.key`: the target, and how many options and matches the rule has."""
+    target = rule.target
+    return (len(rule.basics), len(rule.matches), None if target is None else target.name)

@@ -53,6 +53,8 @@ NAME = "match-in-wrong-hook"
 SEVERITY = Severity.ERROR
 DEFAULT = True
 
+_UNKNOWN = object()  # a target or match whose limits are not looked up yet
+
 _IN = ("PREROUTING", "INPUT", "FORWARD")  # packets that have an input device
 _OUT = ("FORWARD", "OUTPUT", "POSTROUTING")  # packets that have an output device
 
@@ -102,9 +104,12 @@ class _Limits:
 
 
 def check(analysis: Analysis) -> Iterator[Finding]:
+    known: dict[int, _Limits | None] = {}  # id(match) -> its limits: the parser shares equal matches
     for rule in analysis.ruleset.rules:
         for match in rule.matches:
-            limits = _limits(match)
+            limits = known.get(id(match), _UNKNOWN)
+            if limits is _UNKNOWN:
+                limits = known[id(match)] = _limits(match)
             if limits is None:
                 continue
             if limits.tables is not None and rule.table not in limits.tables:

@@ -58,6 +58,8 @@ NAME = "target-in-wrong-hook"
 SEVERITY = Severity.ERROR
 DEFAULT = True
 
+_UNKNOWN = object()  # a target or match whose limits are not looked up yet
+
 # (target, option) -> the only hooks from which the target accepts that option.
 _OPTION_HOOKS = {("TCPMSS", "--clamp-mss-to-pmtu"): CLAMP_HOOKS}
 
@@ -72,8 +74,14 @@ class _Limits:
 
 
 def check(analysis: Analysis) -> Iterator[Finding]:
+    known: dict[int, _Limits | None] = {}  # id(target) -> its limits: the parser shares equal targets
     for rule in analysis.ruleset.rules:
-        limits = _limits(rule)
+        target = rule.target
+        if target is None or target.kind is not TargetKind.EXTENSION:
+            continue
+        limits = known.get(id(target), _UNKNOWN)
+        if limits is _UNKNOWN:
+            limits = known[id(target)] = _limits(rule)
         if limits is None:
             continue
         if limits.tables is not None and rule.table not in limits.tables:

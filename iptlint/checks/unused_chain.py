@@ -65,7 +65,7 @@ def check(analysis: Analysis) -> Iterator[Finding]:
 
 def _referenced_from_elsewhere(analysis: Analysis, table: str, chain: str) -> bool:
     """True when a rule of another chain jumps or goes to `chain` (a jump to itself does not count)."""
-    return any(reference.rule.chain != chain for reference in analysis.referrers(table, chain))
+    return (table, chain) in analysis.entered_from_elsewhere
 
 
 def _what_is_lost(chain: Chain) -> str:
