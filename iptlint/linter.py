@@ -11,8 +11,9 @@ import gc
 import os
 import pickle
 import re
+import signal
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from iptlint import checks
@@ -157,36 +158,56 @@ class LintJob:
 PARALLEL_MIN_RULES = 20_000
 
 
-def start_lints(jobs: Sequence[LintJob], parallel: bool = True) -> Callable[[], tuple[tuple[Finding, ...], ...]]:
-    """Start the lints of `jobs`, each in a child process when that pays, and return the
-    function that waits for them: it returns the findings of each job, in the order of
-    `jobs`, exactly as `job.findings()` would (the child sends them back pickled).
+class PendingLints:
+    """Lints started by `start_lints`: call it for their findings, or `cancel` it."""
+
+    def __init__(self, jobs: tuple[LintJob, ...], children: dict[int, tuple[int, int]]) -> None:
+        self._jobs = jobs
+        self._children = children  # job index -> (pid, read end of its pipe)
+        self._done: tuple[tuple[Finding, ...], ...] | None = None
+
+    def __call__(self) -> tuple[tuple[Finding, ...], ...]:
+        """The findings of each job, in job order; a job whose child failed is linted here."""
+        if self._done is None:
+            sent = {index: _collect(*child) for index, child in self._children.items()}
+            self._children = {}
+            found = [sent.get(index) for index in range(len(self._jobs))]
+            self._done = tuple(job.findings() if f is None else f for job, f in zip(self._jobs, found, strict=True))
+        return self._done
+
+    def cancel(self) -> None:
+        """Stop and reap the children (the caller failed before it needed their findings)."""
+        children, self._children = self._children, {}
+        for pid, read_end in children.values():
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.close(read_end)
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
+
+
+def start_lints(jobs: Sequence[LintJob], parallel: bool = True) -> PendingLints:
+    """Start the lints of `jobs`, each in a child process when that pays; calling the
+    result waits for them and returns the findings of each job, in the order of `jobs`,
+    exactly as `job.findings()` would (a child sends them back pickled).
 
     `iptlint diff` lints both sides of a 100,000-rule change, and each side is seconds
-    of work on one core: forked, they run side by side (and beside the caller, which
-    goes on comparing behaviour).  Without `os.fork`, with threads running (a fork would
-    copy their locks), for small inputs, or when a child fails in any way (it crashed,
-    was killed, sent nothing that unpickles), that job runs here, serially: the result
-    is the same, only slower.  Call the returned function once: it reaps the children.
+    of work on one core: forked, they run beside each other and beside the caller, which
+    goes on parsing and comparing behaviour.  Without `os.fork`, with threads running (a
+    fork would copy their locks), for small inputs, or when a child fails in any way (it
+    crashed, was killed, sent nothing that unpickles), that job runs in this process:
+    the result is the same, only later.  Call the result (or its `cancel`) to reap the
+    children.
     """
     jobs = tuple(jobs)
     children: dict[int, tuple[int, int]] = {}
-    if parallel and len(jobs) > 1 and _worth_forking(jobs):
+    if parallel and _worth_forking(jobs):
         for index, job in enumerate(jobs):
             child = _fork_lint(job)
             if child is not None:
                 children[index] = child
-    done: list[tuple[tuple[Finding, ...], ...]] = []
-
-    def results() -> tuple[tuple[Finding, ...], ...]:
-        if not done:
-            sent = {index: _collect(*child) for index, child in children.items()}
-            children.clear()
-            found = [sent.get(index) for index in range(len(jobs))]
-            done.append(tuple(job.findings() if f is None else f for job, f in zip(jobs, found, strict=True)))
-        return done[0]
-
-    return results
+    return PendingLints(jobs, children)
 
 
 def _worth_forking(jobs: Sequence[LintJob]) -> bool:

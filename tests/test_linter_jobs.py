@@ -79,3 +79,12 @@ def test_small_inputs_are_not_forked(monkeypatch):
     monkeypatch.setattr(os, "fork", fork_fails)
     jobs = _jobs()
     assert start_lints(jobs)() == tuple(job.findings() for job in jobs)
+
+
+def test_one_large_job_is_forked_and_a_cancel_reaps_it(monkeypatch):
+    monkeypatch.setattr(linter, "PARALLEL_MIN_RULES", 0)
+    job = _jobs()[0]
+    assert start_lints([job])() == (job.findings(),)
+    pending = start_lints([job])
+    pending.cancel()
+    assert pending() == (job.findings(),)  # nothing left to collect: linted here
