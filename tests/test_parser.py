@@ -663,3 +663,29 @@ def test_drop_in_nat_is_refused_as_iptables_restore_refuses_it(filter_first):
     offset = 5 if filter_first else 0
     found = [(f.code, f.span.line, f.span.column) for f in parse(text, "t.rules").findings]
     assert found == [("S128", 4 + offset, 19), ("S128", 5 + offset, 19), ("S128", 6 + offset, 15)]
+
+
+def test_fast_constructor_makes_the_dataclass_object():
+    """ast.fast_constructor's twin-class objects are the dataclass's: type, fields, equality, hash, frozen."""
+    import dataclasses
+
+    from iptlint.extensions.targets._nat import NatPorts, NatRange
+    from iptlint.syntax import ast, values
+
+    samples = {
+        ast.Counters: (1, 2),
+        ast.Option: ("--dport", 80, False, ("80",), 5, 2),
+        ast.Match: ("tcp", (), 3, 2, False, True),
+        ast.Rule: ("nat", "C", 1, "-A C", (0, 2), (), (), None, None, "-A"),
+        values.AddressRange: (1, 2),
+        NatPorts: (1, 2, None),
+        NatRange: (None, NatPorts(1, 2)),
+    }
+    for cls, args in samples.items():
+        made = ast.fast_constructor(cls)(*args)
+        expected = cls(*args)
+        assert type(made) is cls
+        assert made == expected and hash(made) == hash(expected) and repr(made) == repr(expected)
+        assert dataclasses.astuple(made) == dataclasses.astuple(expected)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            made.__setattr__(dataclasses.fields(cls)[0].name, None)
