@@ -213,14 +213,15 @@ def start_lints(jobs: Sequence[LintJob], parallel: bool = True) -> PendingLints:
 def _worth_forking(jobs: Sequence[LintJob]) -> bool:
     if not hasattr(os, "fork") or threading.active_count() > 1:
         return False
-    rules = sum(
-        len(chain.rules)
-        for job in jobs
-        if job.parsed is not None
-        for table in job.parsed.ruleset.tables
-        for chain in table.chains
-    )
-    return rules >= PARALLEL_MIN_RULES
+    return sum(map(_size, jobs)) >= PARALLEL_MIN_RULES
+
+
+def _size(job: LintJob) -> int:
+    """The rules of a parsed job; of one still to parse, its lines (an upper bound, read fast)."""
+    if job.parsed is not None:
+        return sum(len(chain.rules) for table in job.parsed.ruleset.tables for chain in table.chains)
+    newline = b"\n" if isinstance(job.data, bytes) else "\n"
+    return job.data.count(newline)
 
 
 def _fork_lint(job: LintJob) -> tuple[int, int] | None:

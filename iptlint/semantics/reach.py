@@ -615,6 +615,7 @@ def walk_chain(
     events: list[_Rewrite] = []
     never: dict[int, NeverMatches] = {}
     seen: dict[int, PacketSet] = {}
+    last = len(rules) - 1
     for position, rule in enumerate(rules):
         effect = effects[position]
         if _nothing_to_learn(rule, effect, decided_in) and decider_index.is_empty() and not seen:
@@ -630,8 +631,9 @@ def walk_chain(
             needed = _fewest(over, [(i, _surviving(decides[i], i, events)) for i in deciders])
             never[position] = NeverMatches(rule, deciders=tuple(rules[i] for i in needed))
             continue
-        decides[position] = _certainly_decided(rule, bounds[position], effect, decided_in)
-        decider_index.add(position, decides[position])
+        if position < last:  # what a rule certainly decides matters only to the rules after it
+            decides[position] = _certainly_decided(rule, bounds[position], effect, decided_in)
+            decider_index.add(position, decides[position])
         if effect.ends:
             seen[position] = remaining
         elif effect.rewrites and not decider_index.is_empty():  # a rewrite only matters to earlier deciders
