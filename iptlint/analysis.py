@@ -59,6 +59,7 @@ class Analysis:
         self.path = ruleset.path
         self.options = options or {}
         self._reached: dict[tuple[str, str], set[str]] = {}  # (table, start) -> `_reachable_from`
+        self._outside: dict[tuple, tuple[str, ...]] = {}  # (table, hooks, allowed) -> `hooks_outside`
 
     # -- the chain graph ------------------------------------------------------------------
 
@@ -164,9 +165,19 @@ class Analysis:
         return {key: shared.setdefault(hooks, frozenset(hooks)) for key, hooks in found.items()}
 
     def hooks_outside(self, rule: Rule, allowed: tuple[str, ...]) -> list[str]:
-        """The built-in chains that reach the rule's chain but are not in `allowed`, in kernel order."""
+        """The built-in chains that reach the rule's chain but are not in `allowed`, in kernel order.
+
+        Remembered per table, set of reaching hooks and `allowed`: tens of thousands of
+        rules (kube-proxy's DNATs) ask with a few distinct sets.
+        """
         reaching = self.hooks_reaching.get((rule.table, rule.chain), frozenset())
-        return [hook for hook in BUILTIN_CHAINS.get(rule.table, ()) if hook in reaching and hook not in allowed]
+        key = (rule.table, reaching, allowed)
+        found = self._outside.get(key)
+        if found is None:
+            found = self._outside[key] = tuple(
+                hook for hook in BUILTIN_CHAINS.get(rule.table, ()) if hook in reaching and hook not in allowed
+            )
+        return list(found)
 
     def reachable_from(self, table: str, start: str) -> set[str]:
         """The chains of `table` that jumps and gotos from `start` can reach (`start` included)."""
