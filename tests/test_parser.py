@@ -689,3 +689,24 @@ def test_fast_constructor_makes_the_dataclass_object():
         assert dataclasses.astuple(made) == dataclasses.astuple(expected)
         with pytest.raises(dataclasses.FrozenInstanceError):
             made.__setattr__(dataclasses.fields(cls)[0].name, None)
+
+
+def test_fast_path_guess_of_a_program_no_longer_recent(monkeypatch):
+    """The program guessed from the last one (`_Program.next`) may have left the recent list: same result."""
+    from iptlint.syntax import parser as parser_module
+
+    shapes = {
+        "X": "-A C -s 10.0.0.{n}/32 -j ACCEPT",
+        "P": "-A C -d 10.0.1.{n}/32 -j ACCEPT",
+        "Q": "-A C -p tcp -m tcp --dport {n} -j ACCEPT",
+        "R": "-A C -p udp -m udp --dport {n} -j ACCEPT",
+        "S": "-A C -i eth{n} -j ACCEPT",
+    }
+    order = "XPXPQQRRSSXPXP"
+    body = [shapes[key].format(n=n + 1) for n, key in enumerate(order)]
+    text = "\n".join(["*filter", ":INPUT ACCEPT [0:0]", ":C - [0:0]", *body, "COMMIT", ""])
+    fast = parse(text)
+    monkeypatch.setattr(parser_module, "FAST_PATH", False)
+    slow = parse(text)
+    assert fast == slow
+    assert sum(len(c.rules) for c in fast.ruleset.tables[0].chains) == len(order)

@@ -193,6 +193,7 @@ class _Parser:
         self.interner = _Interner()
         self.programs: dict[str, _Program | None] = {}  # by grammar.rule_key
         self.recent: list[_Program] = []  # the programs with a pattern that took the last lines, newest first
+        self.last: _Program | None = None  # the program with a pattern of the last rule line it matched
         self.offsets: dict[tuple[int, ...], tuple[int, ...]] = {}  # by word lengths, for _Program
 
     # -- reporting ----------------------------------------------------------------------
@@ -251,18 +252,33 @@ class _Parser:
             if first == "-":
                 # The programs of the last keys seen, by their patterns: one regex match
                 # instead of the split and the key (most lines have one of the last three keys).
-                recent = self.recent
-                for program in recent:
-                    found = program.match(text)
-                    if found is not None:
-                        if program is not recent[0]:
-                            recent.remove(program)
-                            recent.insert(0, program)
-                        if program.run(self, number, text, found.groups()):
-                            return
-                        break
+                # First the one that followed the program of the last rule line last time
+                # (kube-proxy's chains repeat a few shapes of lines in the same order).
+                last = self.last
+                guess = last.next if last is not None else None
+                found = guess.match(text) if guess is not None else None
+                if found is not None:
+                    program = guess
                 else:
-                    program = None
+                    for program in self.recent:
+                        if program is not guess:
+                            found = program.match(text)
+                            if found is not None:
+                                break
+                    else:
+                        program = None
+                if program is not None:
+                    recent = self.recent
+                    if program is not recent[0]:
+                        if program in recent:
+                            recent.remove(program)
+                        recent.insert(0, program)  # a guess may have left the list
+                        del recent[_RECENT:]
+                    if last is not None:
+                        last.next = program
+                    self.last = program
+                    if program.run(self, number, text, found.groups()):
+                        return
             if program is None:
                 words = fast_words(text)
                 if words is not None:
@@ -275,6 +291,9 @@ class _Parser:
                         if program.pattern is not None:
                             self.recent.insert(0, program)
                             del self.recent[_RECENT:]
+                            if self.last is not None:
+                                self.last.next = program
+                            self.last = program
                         if program.run(self, number, text, words):
                             return
         try:
@@ -736,7 +755,7 @@ def _counters(text: str, column: int = 1) -> Counters:
     if inner is not None:
         packets, colon, count = inner.partition(":")
         if colon and packets.isdigit() and count.isdigit():
-            return Counters(int(packets), int(count))
+            return _ZERO_COUNTERS if inner == "0:0" else _new_counters(int(packets), int(count))
     raise _LineError("S113", f"counters {text!r} are not [packets:bytes]", column, column + len(text))
 
 
@@ -1305,7 +1324,7 @@ class _Slot:
     """One part of a rule in a `_Program`: the basic options, one match, or the target."""
 
     __slots__ = ("cache", "chain_name", "check", "extension", "fixed", "get", "goto", "implicit", "indices", "is_target",
-                 "kind", "name", "name_at", "steps", "token", "width")  # fmt: skip
+                 "kind", "name", "name_at", "names", "steps", "token", "width")  # fmt: skip
 
     def __init__(self, steps: list[_Step]) -> None:
         self.steps = tuple(steps)
@@ -1320,6 +1339,7 @@ class _Slot:
         self.kind: TargetKind | None = None
         self.fixed: Match | Target | None = None  # the node, when it depends on no word
         self.is_target = False
+        self.names = tuple(step.name for step in steps)  # the option names, for the extension's check
         self.set_indices([i for step in steps for i in step.values])
         if len(steps) == 1:
             steps[0].shared = False
@@ -1330,13 +1350,36 @@ class _Slot:
 
     def make(self, program: _Program, words: list[str], key, kind: TargetKind) -> Match | Target | None:
         """The match or target node of a line, cached; None when the builder must read the line."""
-        options = self.options(program, words)
-        if self.check is not None and self.check({o.name: o for o in options}, program.family, program.protocol):
+        steps = self.steps
+        if not steps:
+            options = ()
+        elif len(steps) == 1 and not steps[0].shared:  # the part's own cache missed: a new value
+            step = steps[0]
+            at = step.at
+            if at is not None:  # _Step.option, inlined: most new values are one word
+                text = words[at]
+                if '"' in text:
+                    text = unquote(text)
+                parse = step.parse
+                value = parse(text, program.family) if parse is not None else None
+                options = (_new_option(step.name, value, step.negated, (text,), step.first, step.width),)
+            else:
+                options = (step.option(words, program.family),)
+        else:
+            options = self.options(program, words)
+        if self.check is not None and self.check(
+            dict(zip(self.names, options, strict=True)), program.family, program.protocol
+        ):
             return None
         if not self.is_target:
             node = _new_match(self.name, options, self.token, self.width, self.implicit, self.extension is not None)
         else:
-            name = self.name if self.name_at is None else unquote(words[self.name_at])
+            if self.name_at is None:
+                name = self.name
+            else:
+                name = words[self.name_at]
+                if '"' in name:
+                    name = unquote(name)
             node = _new_target(name, kind, options, self.goto, self.token, self.width)
         self.cache[key] = node
         if not self.indices:
@@ -1381,7 +1424,7 @@ class _Program:
     """
 
     __slots__ = (
-        "basics", "chain_at", "counters_at", "drops", "family", "key", "length", "match", "matches", "pattern",
+        "basics", "chain_at", "counters_at", "drops", "family", "key", "length", "match", "matches", "next", "pattern",
         "protocol", "reports", "target",
     )  # fmt: skip
 
@@ -1405,6 +1448,7 @@ class _Program:
         program.family = parser.family
         program.key = key if plan.counters is None else None  # its pattern is made on the key's next line
         program.pattern = program.match = None
+        program.next = None  # the program with a pattern that took the line after this one's last line
         # Reports made while the line was built (S110): they depend only on the key.
         program.reports = []
         program.drops = builder.target is not None and builder.target.name == "DROP"
@@ -1488,7 +1532,11 @@ class _Program:
         return program
 
     def run(self, parser: _Parser, number: int, text: str, words: list[str]) -> bool:
-        """Add the rule of this line to its chain; False when the builder must read the line."""
+        """Add the rule of this line to its chain; False when the builder must read the line.
+
+        The hot loop of a big parse (one call per rule line): the common paths of `_Slot`
+        are inlined here, and attributes read once into locals.
+        """
         table = parser.table
         if table is None or not table.known or len(words) != self.length:
             return False
@@ -1517,7 +1565,11 @@ class _Program:
                 key = slot.get(words)
                 basics = slot.cache.get(key)
                 if basics is None:
-                    basics = slot.cache[key] = slot.options(self, words)
+                    steps = slot.steps
+                    if len(steps) == 1 and not steps[0].shared:
+                        basics = slot.cache[key] = (steps[0].option(words, self.family),)
+                    else:
+                        basics = slot.cache[key] = slot.options(self, words)
             matches = []
             for slot in self.matches:
                 match = slot.fixed
@@ -1525,7 +1577,7 @@ class _Program:
                     key = slot.get(words)
                     match = slot.cache.get(key)
                     if match is None:
-                        match = slot.make(self, words, key, TargetKind.VERDICT)
+                        match = slot.make(self, words, key, _VERDICT)
                         if match is None:
                             return False
                 matches.append(match)
@@ -1546,11 +1598,11 @@ class _Program:
                     if name in chains:
                         if slot.chain_name and name in BUILTIN_CHAINS[table.name]:
                             return False  # check_jump reports it
-                        kind = TargetKind.CHAIN
+                        kind = _CHAIN
                     elif slot.chain_name:
                         return False  # check_jump reports it
                     else:
-                        kind = TargetKind.UNKNOWN
+                        kind = _UNKNOWN
                         table.unsure = True
                     key = slot.get(words)
                     target = slot.cache.get(key)
@@ -1567,6 +1619,9 @@ class _Program:
             for code, message, first, last in self.reports:
                 parser.report(code, message, number, offsets[2 * first] + 1, offsets[2 * last + 1] + 1)
         return True
+
+
+_VERDICT, _CHAIN, _UNKNOWN = TargetKind.VERDICT, TargetKind.CHAIN, TargetKind.UNKNOWN
 
 
 # ---------------------------------------------------------------------------------------
