@@ -153,16 +153,20 @@ class Analysis:
         an empty set.  This is the kernel's "hook mask" of the rules in that chain: what a
         target's hook restrictions are checked against.
         """
-        found: dict[tuple[str, str], tuple[str, ...]] = dict.fromkeys(self.jumps, ())
+        result: dict[tuple[str, str], frozenset[str]] = dict.fromkeys(self.jumps, frozenset())
         for table in self.ruleset.tables:
-            for hook in BUILTIN_CHAINS.get(table.name, ()):
-                if table.chain(hook) is None:
-                    continue
+            hooks = [hook for hook in BUILTIN_CHAINS.get(table.name, ()) if table.chain(hook) is not None]
+            masks: dict[str, int] = {}  # chain -> bit i set when hooks[i] reaches it
+            for bit, hook in enumerate(hooks):
                 for chain in self._reachable_from(table.name, hook):
-                    key = (table.name, chain)
-                    found[key] = (*found.get(key, ()), hook)
-        shared: dict[tuple[str, ...], frozenset[str]] = {}  # one frozenset per distinct set of hooks
-        return {key: shared.setdefault(hooks, frozenset(hooks)) for key, hooks in found.items()}
+                    masks[chain] = masks.get(chain, 0) | (1 << bit)
+            shared: dict[int, frozenset[str]] = {}  # one frozenset per distinct set of hooks
+            for chain, mask in masks.items():
+                found = shared.get(mask)
+                if found is None:
+                    found = shared[mask] = frozenset(hook for bit, hook in enumerate(hooks) if mask >> bit & 1)
+                result[(table.name, chain)] = found
+        return result
 
     def hooks_outside(self, rule: Rule, allowed: tuple[str, ...]) -> list[str]:
         """The built-in chains that reach the rule's chain but are not in `allowed`, in kernel order.
