@@ -222,8 +222,12 @@ class _Parser:
                 "S118", "Windows (CRLF) line ends: iptables-restore reads the '\\r' as part of each line",
                 first, len(self.lines[first - 1]), len(self.lines[first - 1]) + 1,
             )  # fmt: skip
+        line = self.line
         for number, text in enumerate(self.lines, 1):
-            self.line(number, text)
+            line(number, text)
+        for program in self.programs.values():
+            if program is not None:  # the cycles of programs (.next, .run's scope), freed without the collector
+                program.next = program.run = None
         if self.table is not None:
             # iptables-restore notices at the end of the file: point there, and name the table's line.
             self.report(
@@ -1425,7 +1429,7 @@ class _Program:
 
     __slots__ = (
         "basics", "chain_at", "counters_at", "drops", "family", "key", "length", "match", "matches", "next", "pattern",
-        "protocol", "reports", "target",
+        "protocol", "reports", "run", "target",
     )  # fmt: skip
 
     @classmethod
@@ -1529,96 +1533,133 @@ class _Program:
             program.target = slot
         if parts:
             return None
+        program.run = program.generate()
         return program
 
-    def run(self, parser: _Parser, number: int, text: str, words: list[str]) -> bool:
-        """Add the rule of this line to its chain; False when the builder must read the line.
+    def generate(self):
+        """`run(parser, number, text, words)`: add the rule of this line to its chain; False when the builder must read it.
 
-        The hot loop of a big parse (one call per rule line): the common paths of `_Slot`
-        are inlined here, and attributes read once into locals.
+        The hot loop of a big parse, one call per rule line, written out for this program:
+        its parts unrolled, their caches and indices as constants, so a line costs no loop
+        over the parts, no attribute lookups for them and no list of matches.  What it does
+        is what `_Slot.make` and `_Slot.options` do (cached by value words), in the order
+        `_RuleBuilder` would meet the same problems, so any line it refuses goes through the
+        builder, which reports them.
         """
-        table = parser.table
-        if table is None or not table.known or len(words) != self.length:
-            return False
-        chain_name = words[self.chain_at]
-        chains = table.chains
-        chain = chains.get(chain_name)
-        if chain is None or chain.builtin or chain_name in _BUILTIN_NAMES:
-            return False  # checks read these names (check_interfaces); they have few rules
-        if self.drops and table.name == "nat":
-            return False  # the builder reports S128
-        lengths = tuple(map(len, words))
-        offsets = parser.offsets.get(lengths)  # a few hundred shapes of offsets in 100,000 rules
-        if offsets is None:
-            offsets = parser.offsets[lengths] = word_offsets(words)
-        counters = None
+        scope: dict = {
+            "_program": self, "_BUILTIN_NAMES": _BUILTIN_NAMES, "BUILTIN_CHAINS": BUILTIN_CHAINS,
+            "word_offsets": word_offsets, "_counters": _counters, "_LineError": _LineError, "_new_rule": _new_rule,
+            "_VERDICT": _VERDICT, "_CHAIN": _CHAIN, "_UNKNOWN": _UNKNOWN, "_family": self.family,
+        }  # fmt: skip
+        code = [
+            "def run(parser, number, text, words):",
+            "    table = parser.table",
+            f"    if table is None or not table.known or len(words) != {self.length}:",
+            "        return False",
+            f"    chain_name = words[{self.chain_at}]",
+            "    chains = table.chains",
+            "    chain = chains.get(chain_name)",
+            "    if chain is None or chain.builtin or chain_name in _BUILTIN_NAMES:",
+            "        return False",  # checks read these names (check_interfaces); they have few rules
+        ]
+        if self.drops:
+            code += ["    if table.name == 'nat':", "        return False"]  # the builder reports S128
+        code += [
+            "    lengths = tuple(map(len, words))",
+            "    shapes = parser.offsets",  # a few hundred shapes of offsets in 100,000 rules
+            "    offsets = shapes.get(lengths)",
+            "    if offsets is None:",
+            "        offsets = shapes[lengths] = word_offsets(words)",
+        ]
         if self.counters_at is not None:
             at = self.counters_at
-            try:
-                counters = _counters(words[at], offsets[2 * at] + 1)
-            except _LineError:
-                return False
-        try:
-            basics = ()
-            slot = self.basics
-            if slot is not None:
-                key = slot.get(words)
-                basics = slot.cache.get(key)
-                if basics is None:
-                    steps = slot.steps
-                    if len(steps) == 1 and not steps[0].shared:
-                        basics = slot.cache[key] = (steps[0].option(words, self.family),)
-                    else:
-                        basics = slot.cache[key] = slot.options(self, words)
-            matches = []
-            for slot in self.matches:
-                match = slot.fixed
-                if match is None:
-                    key = slot.get(words)
-                    match = slot.cache.get(key)
-                    if match is None:
-                        match = slot.make(self, words, key, _VERDICT)
-                        if match is None:
-                            return False
-                matches.append(match)
-            target = None
-            slot = self.target
-            if slot is not None:
-                if slot.name_at is None:
-                    target = slot.fixed
-                    if target is None:
-                        key = slot.get(words)
-                        target = slot.cache.get(key)
-                        if target is None:
-                            target = slot.make(self, words, key, slot.kind)
-                            if target is None:
-                                return False
+            code += [
+                "    try:",
+                f"        counters = _counters(words[{at}], offsets[{2 * at}] + 1)",
+                "    except _LineError:",
+                "        return False",
+            ]
+        else:
+            code.append("    counters = None")
+        code.append("    try:")
+        slot = self.basics
+        if slot is None:
+            code.append("        basics = ()")
+        else:
+            scope |= {"b_slot": slot, "b_get": slot.get, "b_cache": slot.cache}
+            code += [
+                "        key = b_get(words)",
+                "        basics = b_cache.get(key)",
+                "        if basics is None:",
+            ]
+            if len(slot.steps) == 1 and not slot.steps[0].shared:  # the part's own cache missed: a new value
+                scope["b_option"] = slot.steps[0].option
+                code.append("            basics = b_cache[key] = (b_option(words, _family),)")
+            else:
+                code.append("            basics = b_cache[key] = b_slot.options(_program, words)")
+        names = []
+        for i, slot in enumerate(self.matches):
+            scope |= {f"m{i}_slot": slot, f"m{i}_get": slot.get, f"m{i}_cache": slot.cache}
+            code += [
+                f"        m{i} = m{i}_slot.fixed",
+                f"        if m{i} is None:",
+                f"            key = m{i}_get(words)",
+                f"            m{i} = m{i}_cache.get(key)",
+                f"            if m{i} is None:",
+                f"                m{i} = m{i}_slot.make(_program, words, key, _VERDICT)",
+                f"                if m{i} is None:",
+                "                    return False",
+            ]
+            names.append(f"m{i}")
+        slot = self.target
+        if slot is None:
+            code.append("        target = None")
+        else:
+            scope |= {"t_slot": slot, "t_get": slot.get, "t_cache": slot.cache}
+            if slot.name_at is None:
+                code += [
+                    "        target = t_slot.fixed",
+                    "        if target is None:",
+                    "            key = t_get(words)",
+                    "            target = t_cache.get(key)",
+                    "            if target is None:",
+                    "                target = t_slot.make(_program, words, key, t_slot.kind)",
+                    "                if target is None:",
+                    "                    return False",
+                ]
+            else:
+                code += [f"        name = words[{slot.name_at}]", "        if name in chains:"]
+                if slot.chain_name:
+                    code += ["            if name in BUILTIN_CHAINS[table.name]:", "                return False"]
+                code.append("            kind = _CHAIN")
+                if slot.chain_name:
+                    code += ["        else:", "            return False"]  # check_jump reports it
                 else:
-                    name = words[slot.name_at]
-                    if name in chains:
-                        if slot.chain_name and name in BUILTIN_CHAINS[table.name]:
-                            return False  # check_jump reports it
-                        kind = _CHAIN
-                    elif slot.chain_name:
-                        return False  # check_jump reports it
-                    else:
-                        kind = _UNKNOWN
-                        table.unsure = True
-                    key = slot.get(words)
-                    target = slot.cache.get(key)
-                    if target is None or target.kind is not kind:
-                        target = slot.make(self, words, key, kind)
-                        if target is None:
-                            return False
-        except ValueError:
-            return False
-        chain.rules.append(
-            _new_rule(table.name, chain_name, number, text, offsets, basics, tuple(matches), target, counters, "-A")
-        )
+                    code += ["        else:", "            kind = _UNKNOWN", "            table.unsure = True"]
+                code += [
+                    "        key = t_get(words)",
+                    "        target = t_cache.get(key)",
+                    "        if target is None or target.kind is not kind:",
+                    "            target = t_slot.make(_program, words, key, kind)",
+                    "            if target is None:",
+                    "                return False",
+                ]
+        matches = f"({', '.join(names)},)" if names else "()"
+        code += [
+            "    except ValueError:",
+            "        return False",
+            "    chain.rules.append(_new_rule(table.name, chain_name, number, text, offsets, basics, "
+            f"{matches}, target, counters, '-A'))",
+        ]
         if self.reports:
-            for code, message, first, last in self.reports:
-                parser.report(code, message, number, offsets[2 * first] + 1, offsets[2 * last + 1] + 1)
-        return True
+            scope["_reports"] = tuple(self.reports)
+            code += [
+                "    for code, message, first, last in _reports:",
+                "        parser.report(code, message, number, offsets[2 * first] + 1, offsets[2 * last + 1] + 1)",
+            ]
+        code.append("    return True")
+        exec("\n".join(code), scope)
+        return scope["run"]
 
 
 _VERDICT, _CHAIN, _UNKNOWN = TargetKind.VERDICT, TargetKind.CHAIN, TargetKind.UNKNOWN
