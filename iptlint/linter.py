@@ -239,6 +239,9 @@ def _fork_lint(job: LintJob) -> tuple[int, int] | None:
     if pid == 0:  # the child: lint, send the findings, leave without running the parent's exit handlers
         status = 1
         try:
+            # No collection in a short-lived child: one would touch every object of the
+            # parent's AST and copy all its pages (the fork shares them until written).
+            gc.disable()
             os.close(read_end)
             payload = pickle.dumps(job.findings(), protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_end, "wb") as pipe:
