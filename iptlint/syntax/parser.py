@@ -1546,7 +1546,27 @@ class _Program:
         `_RuleBuilder` would meet the same problems, so any line it refuses goes through the
         builder, which reports them.
         """
+
+        def one_word(step: _Step, prefix: str, indent: str) -> list[str]:
+            """Lines that set `option` to the option node of `step` (_Step.option for one word), inlined."""
+            scope[f"{prefix}_step"] = step
+            scope[f"{prefix}_parse"] = step.parse
+            value = f"{prefix}_parse(text_, _family)" if step.parse is not None else "None"
+            return [
+                f"{indent}text_ = words[{step.at}]",
+                f"{indent}if '\"' in text_:",
+                f"{indent}    text_ = unquote(text_)",
+                f"{indent}option = _new_option({prefix}_step.name, {value}, {prefix}_step.negated, (text_,), "
+                f"{prefix}_step.first, {prefix}_step.width)",
+            ]
+
+        def inlined(slot: _Slot) -> bool:
+            """Whether a new node of `slot` is made here rather than by `_Slot.make`: one word, no check."""
+            steps = slot.steps
+            return slot.check is None and len(steps) == 1 and not steps[0].shared and steps[0].at is not None
+
         scope: dict = {
+            "unquote": unquote, "_new_option": _new_option, "_new_match": _new_match, "_new_target": _new_target,
             "_program": self, "_BUILTIN_NAMES": _BUILTIN_NAMES, "BUILTIN_CHAINS": BUILTIN_CHAINS,
             "word_offsets": word_offsets, "_counters": _counters, "_LineError": _LineError, "_new_rule": _new_rule,
             "_VERDICT": _VERDICT, "_CHAIN": _CHAIN, "_UNKNOWN": _UNKNOWN, "_family": self.family,
@@ -1593,8 +1613,12 @@ class _Program:
                 "        if basics is None:",
             ]
             if len(slot.steps) == 1 and not slot.steps[0].shared:  # the part's own cache missed: a new value
-                scope["b_option"] = slot.steps[0].option
-                code.append("            basics = b_cache[key] = (b_option(words, _family),)")
+                if slot.steps[0].at is not None:
+                    code += one_word(slot.steps[0], "b", "            ")
+                    code.append("            basics = b_cache[key] = (option,)")
+                else:
+                    scope["b_option"] = slot.steps[0].option
+                    code.append("            basics = b_cache[key] = (b_option(words, _family),)")
             else:
                 code.append("            basics = b_cache[key] = b_slot.options(_program, words)")
         names = []
@@ -1606,10 +1630,19 @@ class _Program:
                 f"            key = m{i}_get(words)",
                 f"            m{i} = m{i}_cache.get(key)",
                 f"            if m{i} is None:",
-                f"                m{i} = m{i}_slot.make(_program, words, key, _VERDICT)",
-                f"                if m{i} is None:",
-                "                    return False",
             ]
+            if inlined(slot):  # _Slot.make for this case
+                code += one_word(slot.steps[0], f"m{i}", "                ")
+                code.append(
+                    f"                m{i} = m{i}_cache[key] = _new_match(m{i}_slot.name, (option,), m{i}_slot.token, "
+                    f"m{i}_slot.width, m{i}_slot.implicit, {slot.extension is not None})"
+                )
+            else:
+                code += [
+                    f"                m{i} = m{i}_slot.make(_program, words, key, _VERDICT)",
+                    f"                if m{i} is None:",
+                    "                    return False",
+                ]
             names.append(f"m{i}")
         slot = self.target
         if slot is None:
@@ -1640,10 +1673,21 @@ class _Program:
                     "        key = t_get(words)",
                     "        target = t_cache.get(key)",
                     "        if target is None or target.kind is not kind:",
-                    "            target = t_slot.make(_program, words, key, kind)",
-                    "            if target is None:",
-                    "                return False",
                 ]
+                if not slot.steps and slot.check is None:  # _Slot.make for a jump without options
+                    code += [
+                        f"            name = words[{slot.name_at}]",
+                        "            if '\"' in name:",
+                        "                name = unquote(name)",
+                        "            target = t_cache[key] = _new_target(name, kind, (), t_slot.goto, t_slot.token, "
+                        "t_slot.width)",
+                    ]
+                else:
+                    code += [
+                        "            target = t_slot.make(_program, words, key, kind)",
+                        "            if target is None:",
+                        "                return False",
+                    ]
         matches = f"({', '.join(names)},)" if names else "()"
         code += [
             "    except ValueError:",
