@@ -223,8 +223,23 @@ class _Parser:
                 first, len(self.lines[first - 1]), len(self.lines[first - 1]) + 1,
             )  # fmt: skip
         line = self.line
-        for number, text in enumerate(self.lines, 1):
-            line(number, text)
+        if FAST_PATH:
+            for number, text in enumerate(self.lines, 1):
+                # The program that followed the last one (see line()), tried here first: a
+                # kube-proxy dump's rule lines mostly come in the same order of keys.
+                last = self.last
+                guess = last.next if last is not None else None
+                if guess is not None:
+                    found = guess.match(text)
+                    if found is not None:
+                        self.last = guess
+                        if not guess.run(self, number, text, found.groups()):
+                            self.read(number, text, "-")
+                        continue
+                line(number, text)
+        else:
+            for number, text in enumerate(self.lines, 1):
+                line(number, text)
         for program in self.programs.values():
             if program is not None:  # the cycles of programs (.next, .run's scope), freed without the collector
                 program.next = program.run = None
@@ -259,18 +274,14 @@ class _Parser:
                 # First the one that followed the program of the last rule line last time
                 # (kube-proxy's chains repeat a few shapes of lines in the same order).
                 last = self.last
-                guess = last.next if last is not None else None
-                found = guess.match(text) if guess is not None else None
-                if found is not None:
-                    program = guess
+                guess = last.next if last is not None else None  # run() tried it
+                for program in self.recent:
+                    if program is not guess:
+                        found = program.match(text)
+                        if found is not None:
+                            break
                 else:
-                    for program in self.recent:
-                        if program is not guess:
-                            found = program.match(text)
-                            if found is not None:
-                                break
-                    else:
-                        program = None
+                    program = None
                 if program is not None:
                     recent = self.recent
                     if program is not recent[0]:
@@ -300,6 +311,10 @@ class _Parser:
                             self.last = program
                         if program.run(self, number, text, words):
                             return
+        self.read(number, text, first)
+
+    def read(self, number: int, text: str, first: str) -> None:
+        """Read a line without the fast path (`first`: its first character)."""
         try:
             if first == "#":
                 self.comments.append(Comment(number, text))
