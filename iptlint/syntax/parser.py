@@ -1569,8 +1569,11 @@ class _Program:
             value = f"{prefix}_parse(text_, _family)" if step.parse is not None else "None"
             return [
                 f"{indent}text_ = words[{step.at}]",
-                f"{indent}if '\"' in text_:",
-                f"{indent}    text_ = unquote(text_)",
+                f"{indent}if '\"' in text_:",  # unquote(), its common case first
+                f"{indent}    if text_[0] == '\"' == text_[-1] and text_.count('\"') == 2 and '\\\\' not in text_:",
+                f"{indent}        text_ = text_[1:-1]",
+                f"{indent}    else:",
+                f"{indent}        text_ = unquote(text_)",
                 f"{indent}option = _new_option({prefix}_step.name, {value}, {prefix}_step.negated, (text_,), "
                 f"{prefix}_step.first, {prefix}_step.width)",
             ]
@@ -1671,10 +1674,26 @@ class _Program:
                     "            key = t_get(words)",
                     "            target = t_cache.get(key)",
                     "            if target is None:",
-                    "                target = t_slot.make(_program, words, key, t_slot.kind)",
-                    "                if target is None:",
-                    "                    return False",
                 ]
+                steps = slot.steps
+                if len(steps) == 1 and not steps[0].shared and steps[0].at is not None:  # _Slot.make for this case
+                    code += one_word(steps[0], "t", "                ")
+                    if slot.check is not None:
+                        scope |= {"t_check": slot.check, "_protocol": self.protocol}
+                        code += [
+                            f"                if t_check({{{steps[0].name!r}: option}}, _family, _protocol):",
+                            "                    return False",
+                        ]
+                    code.append(
+                        "                target = t_cache[key] = _new_target(t_slot.name, t_slot.kind, (option,), "
+                        "t_slot.goto, t_slot.token, t_slot.width)"
+                    )
+                else:
+                    code += [
+                        "                target = t_slot.make(_program, words, key, t_slot.kind)",
+                        "                if target is None:",
+                        "                    return False",
+                    ]
             else:
                 code += [f"        name = words[{slot.name_at}]", "        if name in chains:"]
                 if slot.chain_name:
