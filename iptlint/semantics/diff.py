@@ -803,11 +803,18 @@ def exposure_changes(old: Ruleset, new: Ruleset, local_addresses: Sequence[str],
 
 def finding_changes(old_text: str, new_text: str, old: Ruleset, new: Ruleset, settings=None) -> tuple[tuple, tuple]:
     """(new findings, fixed findings), matched by `baseline.fingerprint` as a multiset."""
-    from iptlint.baseline import fingerprint
     from iptlint.linter import lint
 
     before = lint(old_text, old.path, settings).findings
     after = lint(new_text, new.path, settings).findings
+    return matched_findings(before, after)
+
+
+def matched_findings(before: Sequence, after: Sequence) -> tuple[tuple, tuple]:
+    """(findings of `after` not in `before`, findings of `before` not in `after`), matched by
+    `baseline.fingerprint` as a multiset (line numbers aside)."""
+    from iptlint.baseline import fingerprint
+
     left = Counter(fingerprint(f) for f in before)
     added = []
     for finding in after:
@@ -993,23 +1000,38 @@ def diff(
 
     Raises ValueError when the two dumps are of different families.
     """
-    from iptlint.linter import Settings
+    from iptlint.linter import LintJob, PendingLints, Settings, start_lints
     from iptlint.syntax.parser import parse
 
-    old_result, new_result = parse(old_text, old_path), parse(new_text, new_path)
-    old, new = old_result.ruleset, new_result.ruleset
-    errors = tuple(
-        sum(1 for f in result.findings if f.severity is Severity.ERROR) for result in (old_result, new_result)
-    )
-    found = compare_behaviour(
-        old, new, local_addresses=local_addresses, ipsets=ipsets, max_walks=max_walks, method=method
-    )
-    exposed = exposure_changes(old, new, local_addresses, ipsets)
+    # The findings: each side is linted from the ruleset parsed here (no second parse),
+    # started as soon as that side is parsed, in a child process when the dump is large
+    # (`start_lints`: serial when a fork does not pay or fails), beside the rest.
+    settings = Settings(check_options={"local_addresses": tuple(local_addresses), "ipsets": dict(ipsets or {})})
+    lints: list[PendingLints] = []
+    try:
+        old_result = parse(old_text, old_path)
+        if findings:
+            lints.append(start_lints([LintJob(old_text, old_path, settings, old_result)]))
+        new_result = parse(new_text, new_path)
+        if findings:
+            lints.append(start_lints([LintJob(new_text, new_path, settings, new_result)]))
+        old, new = old_result.ruleset, new_result.ruleset
+        errors = tuple(
+            sum(1 for f in result.findings if f.severity is Severity.ERROR) for result in (old_result, new_result)
+        )
+        found = compare_behaviour(
+            old, new, local_addresses=local_addresses, ipsets=ipsets, max_walks=max_walks, method=method
+        )
+        exposed = exposure_changes(old, new, local_addresses, ipsets)
+    except BaseException:
+        for pending in lints:
+            pending.cancel()
+        raise
     added: tuple = ()
     fixed: tuple = ()
     if findings:
-        settings = Settings(check_options={"local_addresses": tuple(local_addresses), "ipsets": dict(ipsets or {})})
-        added, fixed = finding_changes(old_text, new_text, old, new, settings)
+        (before,), (after,) = (pending() for pending in lints)
+        added, fixed = matched_findings(before, after)
     return Difference(
         old_path,
         new_path,
@@ -1035,4 +1057,5 @@ __all__ = [
     "behaviour_changes",
     "compare_behaviour",
     "diff",
+    "matched_findings",
 ]
