@@ -1444,7 +1444,7 @@ class _Program:
 
     __slots__ = (
         "basics", "chain_at", "counters_at", "drops", "family", "key", "length", "match", "matches", "next", "pattern",
-        "protocol", "reports", "run", "target",
+        "protocol", "reports", "run", "target", "value_at",
     )  # fmt: skip
 
     @classmethod
@@ -1466,6 +1466,11 @@ class _Program:
         program.protocol = builder.protocol
         program.family = parser.family
         program.key = key if plan.counters is None else None  # its pattern is made on the key's next line
+        # The value words (blank in the key), when the key's words are the line's: every line
+        # of the key then has the same other words, so its offsets follow from their lengths.
+        kept = key.split(" ")
+        aligned = len(kept) == len(words) and all(k == "" or k == w for k, w in zip(kept, words, strict=True))
+        program.value_at = tuple(i for i, k in enumerate(kept) if k == "") if aligned else None
         program.pattern = program.match = None
         program.next = None  # the program with a pattern that took the line after this one's last line
         # Reports made while the line was built (S110): they depend only on the key.
@@ -1602,13 +1607,24 @@ class _Program:
         ]
         if self.drops:
             code += ["    if table.name == 'nat':", "        return False"]  # the builder reports S128
-        code += [
-            "    lengths = tuple(map(len, words))",
-            "    shapes = parser.offsets",  # a few hundred shapes of offsets in 100,000 rules
-            "    offsets = shapes.get(lengths)",
-            "    if offsets is None:",
-            "        offsets = shapes[lengths] = word_offsets(words)",
-        ]
+        if self.value_at is not None:  # offsets by the lengths of the value words, shared by all lengths
+            scope["_shapes"] = {}
+            lengths = "".join(f"len(words[{i}]), " for i in self.value_at)
+            code += [
+                f"    lengths = ({lengths})",
+                "    offsets = _shapes.get(lengths)",
+                "    if offsets is None:",
+                "        offsets = parser.offsets.setdefault(tuple(map(len, words)), word_offsets(words))",
+                "        _shapes[lengths] = offsets",
+            ]
+        else:
+            code += [
+                "    lengths = tuple(map(len, words))",
+                "    shapes = parser.offsets",  # a few hundred shapes of offsets in 100,000 rules
+                "    offsets = shapes.get(lengths)",
+                "    if offsets is None:",
+                "        offsets = shapes[lengths] = word_offsets(words)",
+            ]
         if self.counters_at is not None:
             at = self.counters_at
             code += [
