@@ -710,3 +710,26 @@ def test_fast_path_guess_of_a_program_no_longer_recent(monkeypatch):
     slow = parse(text)
     assert fast == slow
     assert sum(len(c.rules) for c in fast.ruleset.tables[0].chains) == len(order)
+
+
+def test_fast_path_parts_without_cache_after_adapting(monkeypatch):
+    """Past parser._ADAPT_AT lines of a key, parts whose values are all new skip their caches: same result."""
+    from iptlint.syntax import parser as parser_module
+
+    count = parser_module._ADAPT_AT + 300
+    body = []
+    for n in range(count):
+        body.append(f":SEP-{n} - [0:0]")
+    for n in range(count):
+        ip = f"10.{n // 250}.{n % 250}.1"
+        body.append(f'-A SEP-{n} -s {ip}/32 -m comment --comment "svc {n % 7}" -j MARK --set-mark {n % 3}')
+        body.append(
+            f'-A SEP-{n} -p tcp -m comment --comment "svc {n}" -m tcp -j DNAT --to-destination {ip}:{n % 9 + 80}'
+        )
+        body.append(f'-A SVC -m comment --comment "ep {n}" -m statistic --mode random --probability 0.5 -j SEP-{n}')
+    text = "\n".join(["*nat", ":PREROUTING ACCEPT [0:0]", ":SVC - [0:0]", *body, "COMMIT", ""])
+    fast = parse(text)
+    monkeypatch.setattr(parser_module, "FAST_PATH", False)
+    slow = parse(text)
+    assert fast == slow
+    assert sum(len(c.rules) for c in fast.ruleset.tables[0].chains) == 3 * count

@@ -1265,6 +1265,7 @@ _new_counters = fast_constructor(Counters)
 _ZERO_COUNTERS = Counters(0, 0)
 
 
+_ADAPT_AT = 1000  # lines of a program after which its parts that nearly never hit their caches stop using them
 _RECENT = 3  # how many programs _Parser.line tries by their patterns
 
 # A value word of a rule key (grammar.rule_key blanks it), narrowed to what grammar.fast_words
@@ -1343,7 +1344,7 @@ class _Slot:
     """One part of a rule in a `_Program`: the basic options, one match, or the target."""
 
     __slots__ = ("cache", "chain_name", "check", "extension", "fixed", "get", "goto", "implicit", "indices", "is_target",
-                 "kind", "name", "name_at", "names", "steps", "token", "width")  # fmt: skip
+                 "kind", "name", "name_at", "names", "steps", "token", "uncached", "width")  # fmt: skip
 
     def __init__(self, steps: list[_Step]) -> None:
         self.steps = tuple(steps)
@@ -1358,6 +1359,7 @@ class _Slot:
         self.kind: TargetKind | None = None
         self.fixed: Match | Target | None = None  # the node, when it depends on no word
         self.is_target = False
+        self.uncached = False  # its nodes made without the cache (_Program.adapt): nearly every value is new
         self.names = tuple(step.name for step in steps)  # the option names, for the extension's check
         self.set_indices([i for step in steps for i in step.values])
         if len(steps) == 1:
@@ -1556,7 +1558,14 @@ class _Program:
         program.run = program.generate()
         return program
 
-    def generate(self):
+    def adapt(self) -> None:
+        """After _ADAPT_AT lines: parts whose cache nearly never hit make their nodes without it."""
+        for slot in (self.basics, *self.matches, self.target):
+            if slot is not None and slot.indices and len(slot.cache) > 0.9 * _ADAPT_AT:
+                slot.uncached = True
+        self.run = self.generate(adapting=False)
+
+    def generate(self, adapting: bool = True):
         """`run(parser, number, text, words)`: add the rule of this line to its chain; False when the builder must read it.
 
         The hot loop of a big parse, one call per rule line, written out for this program:
@@ -1592,10 +1601,15 @@ class _Program:
             "unquote": unquote, "_new_option": _new_option, "_new_match": _new_match, "_new_target": _new_target,
             "_program": self, "_BUILTIN_NAMES": _BUILTIN_NAMES, "BUILTIN_CHAINS": BUILTIN_CHAINS,
             "word_offsets": word_offsets, "_counters": _counters, "_LineError": _LineError, "_new_rule": _new_rule,
-            "_VERDICT": _VERDICT, "_CHAIN": _CHAIN, "_UNKNOWN": _UNKNOWN, "_family": self.family,
+            "_VERDICT": _VERDICT, "_CHAIN": _CHAIN, "_UNKNOWN": _UNKNOWN, "_family": self.family, "_seen": [0],
         }  # fmt: skip
         code = [
             "def run(parser, number, text, words):",
+            *(
+                ["    _seen[0] += 1", f"    if _seen[0] == {_ADAPT_AT}:", "        _program.adapt()"]
+                if adapting
+                else []
+            ),
             "    table = parser.table",
             f"    if table is None or not table.known or len(words) != {self.length}:",
             "        return False",
@@ -1641,15 +1655,20 @@ class _Program:
             code.append("        basics = ()")
         else:
             scope |= {"b_slot": slot, "b_get": slot.get, "b_cache": slot.cache}
+            uncached = slot.uncached and len(slot.steps) == 1 and slot.steps[0].at is not None
             code += [
-                "        key = b_get(words)",
-                "        basics = b_cache.get(key)",
+                "        key = b_get(words)" if not uncached else "        basics = None",
+                "        basics = b_cache.get(key)" if not uncached else "",
                 "        if basics is None:",
             ]
             if len(slot.steps) == 1 and not slot.steps[0].shared:  # the part's own cache missed: a new value
                 if slot.steps[0].at is not None:
                     code += one_word(slot.steps[0], "b", "            ")
-                    code.append("            basics = b_cache[key] = (option,)")
+                    code.append(
+                        "            basics = (option,)"
+                        if uncached
+                        else "            basics = b_cache[key] = (option,)"
+                    )
                 else:
                     scope["b_option"] = slot.steps[0].option
                     code.append("            basics = b_cache[key] = (b_option(words, _family),)")
@@ -1661,14 +1680,18 @@ class _Program:
             code += [
                 f"        m{i} = m{i}_slot.fixed",
                 f"        if m{i} is None:",
-                f"            key = m{i}_get(words)",
-                f"            m{i} = m{i}_cache.get(key)",
+            ]
+            uncached = slot.uncached and inlined(slot)
+            code += [
+                f"            key = m{i}_get(words)" if not uncached else "",
+                f"            m{i} = m{i}_cache.get(key)" if not uncached else "",
                 f"            if m{i} is None:",
             ]
             if inlined(slot):  # _Slot.make for this case
+                store = "" if uncached else f"m{i}_cache[key] = "
                 code += one_word(slot.steps[0], f"m{i}", "                ")
                 code.append(
-                    f"                m{i} = m{i}_cache[key] = _new_match(m{i}_slot.name, (option,), m{i}_slot.token, "
+                    f"                m{i} = {store}_new_match(m{i}_slot.name, (option,), m{i}_slot.token, "
                     f"m{i}_slot.width, m{i}_slot.implicit, {slot.extension is not None})"
                 )
             else:
@@ -1684,15 +1707,17 @@ class _Program:
         else:
             scope |= {"t_slot": slot, "t_get": slot.get, "t_cache": slot.cache}
             if slot.name_at is None:
+                steps = slot.steps
+                one = len(steps) == 1 and not steps[0].shared and steps[0].at is not None
+                uncached = slot.uncached and one
                 code += [
                     "        target = t_slot.fixed",
                     "        if target is None:",
-                    "            key = t_get(words)",
-                    "            target = t_cache.get(key)",
+                    "            key = t_get(words)" if not uncached else "",
+                    "            target = t_cache.get(key)" if not uncached else "",
                     "            if target is None:",
                 ]
-                steps = slot.steps
-                if len(steps) == 1 and not steps[0].shared and steps[0].at is not None:  # _Slot.make for this case
+                if one:  # _Slot.make for this case
                     code += one_word(steps[0], "t", "                ")
                     if slot.check is not None:
                         scope |= {"t_check": slot.check, "_protocol": self.protocol}
@@ -1701,8 +1726,8 @@ class _Program:
                             "                    return False",
                         ]
                     code.append(
-                        "                target = t_cache[key] = _new_target(t_slot.name, t_slot.kind, (option,), "
-                        "t_slot.goto, t_slot.token, t_slot.width)"
+                        f"                target = {'' if uncached else 't_cache[key] = '}_new_target(t_slot.name, "
+                        "t_slot.kind, (option,), t_slot.goto, t_slot.token, t_slot.width)"
                     )
                 else:
                     code += [
@@ -1719,9 +1744,10 @@ class _Program:
                     code += ["        else:", "            return False"]  # check_jump reports it
                 else:
                     code += ["        else:", "            kind = _UNKNOWN", "            table.unsure = True"]
+                uncached = slot.uncached and not slot.steps and slot.check is None
                 code += [
-                    "        key = t_get(words)",
-                    "        target = t_cache.get(key)",
+                    "        key = t_get(words)" if not uncached else "",
+                    "        target = t_cache.get(key)" if not uncached else "        target = None",
                     "        if target is None or target.kind is not kind:",
                 ]
                 if not slot.steps and slot.check is None:  # _Slot.make for a jump without options
@@ -1729,8 +1755,8 @@ class _Program:
                         f"            name = words[{slot.name_at}]",
                         "            if '\"' in name:",
                         "                name = unquote(name)",
-                        "            target = t_cache[key] = _new_target(name, kind, (), t_slot.goto, t_slot.token, "
-                        "t_slot.width)",
+                        f"            target = {'' if uncached else 't_cache[key] = '}_new_target(name, kind, (), "
+                        "t_slot.goto, t_slot.token, t_slot.width)",
                     ]
                 else:
                     code += [
@@ -1752,7 +1778,7 @@ class _Program:
                 "        parser.report(code, message, number, offsets[2 * first] + 1, offsets[2 * last + 1] + 1)",
             ]
         code.append("    return True")
-        exec("\n".join(code), scope)
+        exec("\n".join(line for line in code if line), scope)
         return scope["run"]
 
 
