@@ -531,7 +531,10 @@ def _interface(option: str, word: str) -> list[str]:
     return [option, word]
 
 
-_ADDRESS = re.compile(r"^[0-9.]+(?:/[0-9.]+)?$|^[0-9a-fA-F:]*:[0-9a-fA-F:.]*(?:/\d+)?$")
+# An IPv6 mask is listed as an address when no prefix length can say it (feed::/0:ffff::).
+_ADDRESS = re.compile(
+    r"^[0-9.]+(?:/[0-9.]+)?$|^[0-9a-fA-F:]*:[0-9a-fA-F:.]*(?:/(?:\d+|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*))?$"
+)
 
 
 def _address(option: str, word: str, line: int, losses: list[Loss], family: Family = Family.IPV4) -> list[str]:
