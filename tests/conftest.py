@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import kernel
@@ -63,6 +65,15 @@ def netns(root_tools) -> kernel.Namespace:
     """A fresh network namespace, deleted after the test whatever happens."""
     with kernel.Namespace() as namespace:
         yield namespace
+
+
+def pytest_configure(config) -> None:
+    """The tests keep iptlint's cache (iptlint.cache) in a directory of their own, so that
+    the shapes of a thousand corpus files do not land in the user's cache."""
+    if "IPTLINT_CACHE_DIR" not in os.environ:
+        directory = tempfile.mkdtemp(prefix="iptlint-test-cache-")
+        os.environ["IPTLINT_CACHE_DIR"] = directory
+        config.add_cleanup(lambda: shutil.rmtree(directory, ignore_errors=True))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
