@@ -226,14 +226,17 @@ def run_counters(args: argparse.Namespace) -> int:
     return 0
 
 
-def _local_address(text: str) -> str:
-    """`--local-address` checked when the command line is read: a bad one is a usage error, not a traceback."""
+def _check_local_addresses(args: argparse.Namespace) -> None:
+    """Every `--local-address` checked before any work: a bad one is one line and exit 2, never a traceback."""
+    if not getattr(args, "local_address", None):
+        return
     from iptlint.semantics.walk import LocalAddress
 
-    try:
-        return str(LocalAddress.parse(text))
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+    for text in args.local_address:
+        try:
+            LocalAddress.parse(text)
+        except ValueError as error:
+            raise UsageError(f"--local-address: {error}") from None
 
 
 def _add_local_address_option(command: argparse.ArgumentParser) -> None:
@@ -241,7 +244,6 @@ def _add_local_address_option(command: argparse.ArgumentParser) -> None:
         "--local-address",
         action="append",
         default=[],
-        type=_local_address,
         metavar="ADDR[/PREFIX][@IFACE]",
         help="an address of the host (repeatable); /PREFIX: its subnet, whose broadcast address is local too; "
         "@IFACE: its interface, whose first address is where REDIRECT sends",
@@ -300,6 +302,7 @@ def _save_learned() -> None:
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
+        _check_local_addresses(args)
         if args.command == "check":
             return run_check(args)
         if args.command == "rules":

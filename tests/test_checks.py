@@ -521,7 +521,9 @@ def test_s208_options_that_narrow_the_hooks(chain, match, flagged):
 
 
 def test_s208_match_in_a_table_it_does_not_allow():
-    text = dump(":PREROUTING ACCEPT [0:0]", ":U - [0:0]", "-A PREROUTING -j U", "-A U -m rpfilter -j ACCEPT", table="nat")
+    text = dump(
+        ":PREROUTING ACCEPT [0:0]", ":U - [0:0]", "-A PREROUTING -j U", "-A U -m rpfilter -j ACCEPT", table="nat"
+    )
     assert positions(text, "S208") == [("S208", 5, 6)]
 
 
