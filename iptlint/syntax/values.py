@@ -515,15 +515,7 @@ def ipparse_any(text: str, family: Family) -> Address | MaskedAddress:
     host, slash, mask_text = text.rpartition("/") if "/" in text else (text, "", "")
     number = _numeric_ipv4(host) if family is Family.IPV4 else _numeric_ipv6(host)
     if number is None:  # told before a mask of the other family's size is
-        other = ipaddress.IPv6Address if family is Family.IPV4 else ipaddress.IPv4Address
-        try:
-            other(host)
-        except ValueError:
-            pass
-        else:
-            raise ValueError(
-                f"{host} is an {'IPv6' if family is Family.IPV4 else 'IPv4'} address in an {family} ruleset"
-            ) from None
+        _refuse_other_family(host, family)
     bits = _mask(mask_text if slash else None, family)
     width = 32 if family is Family.IPV4 else 128
     prefix = _prefix_length(bits, width)
@@ -571,15 +563,7 @@ def address(text: str, family: Family) -> Address:
     try:
         ip = ipaddress.IPv4Address(host) if family is Family.IPV4 else ipaddress.IPv6Address(host)
     except ValueError:
-        other = ipaddress.IPv6Address if family is Family.IPV4 else ipaddress.IPv4Address
-        try:
-            other(host)
-        except ValueError:
-            pass
-        else:
-            raise ValueError(
-                f"{host} is an {'IPv6' if family is Family.IPV4 else 'IPv4'} address in an {family} ruleset"
-            ) from None
+        _refuse_other_family(host, family)
         if _HOSTNAME.match(host) and not host.replace(".", "").isdigit():
             prefix = _mask_to_prefix(mask, family) if slash else None
             return Address(None, host if prefix is None else f"{host}/{prefix}")
@@ -776,3 +760,14 @@ def uint_range_as_written(lo: int = 0, hi: int = 0xFFFFFFFF, what: str = "value"
 
     parse.__name__ = f"uint_range_as_written_{lo}_{hi}"
     return parse
+
+
+def _refuse_other_family(host: str, family: Family) -> None:
+    """ValueError when `host` is an address of the other family (said before any mask is read)."""
+    other = ipaddress.IPv6Address if family is Family.IPV4 else ipaddress.IPv4Address
+    try:
+        other(host)
+    except ValueError:
+        return
+    message = f"{host} is an {'IPv6' if family is Family.IPV4 else 'IPv4'} address in an {family} ruleset"
+    raise ValueError(message) from None
