@@ -66,7 +66,7 @@ from iptlint.semantics import walk as walk_module
 from iptlint.semantics.models import ModelContext, match_bounds
 from iptlint.semantics.models.basics import option_bounds
 from iptlint.semantics.packets import Cube, IntervalSet, PacketSet, PatternSet
-from iptlint.syntax.ast import Family, Rule, Ruleset, TargetKind
+from iptlint.syntax.ast import Chain, Family, Rule, Ruleset
 
 MAX_WALKS = 200_000
 SAMPLE_SEED = 20_231
@@ -245,8 +245,9 @@ class Cell:
     constraint: Any  # IntervalSet / PatternSet, or None for "any"
 
 
-def reachable_rules(ruleset: Ruleset, path: str) -> Iterator[Rule]:
-    """The rules of every chain a packet on `path` may traverse (built-in chains and what they call)."""
+def chains_on_path(ruleset: Ruleset, path: str) -> Iterator[tuple[str, str, Chain]]:
+    """(table, name, chain) of every chain a packet on `path` may traverse: the built-in
+    chains of its hooks and what they jump or go to, each once per table."""
     for hook, table in _HOOKS[path]:
         seen: set[str] = set()
         pending = [hook]
@@ -256,10 +257,14 @@ def reachable_rules(ruleset: Ruleset, path: str) -> Iterator[Rule]:
             if name in seen or chain is None:
                 continue
             seen.add(name)
-            for rule in chain.rules:
-                yield rule
-                if rule.target is not None and rule.target.kind is TargetKind.CHAIN:
-                    pending.append(rule.target.name)
+            yield table, name, chain
+            pending.extend(rule.jump for rule in chain.rules if rule.jump is not None)
+
+
+def reachable_rules(ruleset: Ruleset, path: str) -> Iterator[Rule]:
+    """The rules of every chain a packet on `path` may traverse (built-in chains and what they call)."""
+    for _, _, chain in chains_on_path(ruleset, path):
+        yield from chain.rules
 
 
 def rule_cubes(rule: Rule, family: Family, ipsets: Mapping[str, Any]) -> Iterator[Cube]:
@@ -845,18 +850,10 @@ def path_signature(ruleset: Ruleset, path: str) -> tuple:
     Two rulesets with the same signature treat every packet on the path alike, so the
     path needs no probe (a change in INPUT alone is not walked through OUTPUT).
     """
-    chains = []
-    for hook, table in _HOOKS[path]:
-        seen: set[str] = set()
-        pending = [hook]
-        while pending:
-            name = pending.pop()
-            chain = ruleset.chain(table, name)
-            if name in seen or chain is None:
-                continue
-            seen.add(name)
-            chains.append((table, name, chain.policy, tuple(rule.key() for rule in chain.rules)))
-            pending.extend(rule.jump for rule in chain.rules if rule.jump is not None)
+    chains = [
+        (table, name, chain.policy, tuple(rule.key() for rule in chain.rules))
+        for table, name, chain in chains_on_path(ruleset, path)
+    ]
     bridges = tuple((b.name, b.subnet) for b in walk_module.docker_bridges(ruleset))
     return (tuple(chains), bridges)
 

@@ -48,11 +48,11 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import gc
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from iptlint import collector
 from iptlint.semantics import packets as p
 from iptlint.semantics import walk as walk_module
 from iptlint.semantics.models import ModelContext, match_bounds
@@ -781,9 +781,7 @@ def chain_differences(
     walks allocate many small objects, and each collection would walk the whole AST of
     both dumps (none of it cyclic).
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector.paused():
         return _chain_differences(
             old,
             new,
@@ -793,9 +791,6 @@ def chain_differences(
             bridges=bridges,
             walk_addresses=local_addresses if walk_addresses is None else walk_addresses,
         )
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _chain_differences(

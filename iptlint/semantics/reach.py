@@ -31,14 +31,12 @@ dictionary lookup per rule.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from iptlint import extensions
+from iptlint import collector, extensions
 from iptlint.semantics.models import ModelContext, match_bounds, rule_bounds
 from iptlint.semantics.models.basics import option_bounds
 from iptlint.semantics.packets import FIELD_NAMES, Bounds, Cube, IntervalSet, PacketSet, domain
@@ -354,28 +352,6 @@ class ChainReach:
         return target.name == "RETURN" or target.name == self.chain.policy
 
 
-@contextlib.contextmanager
-def _collector_paused(freeze: bool = False) -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while the walk builds its (acyclic) results.
-
-    The walk allocates a few objects per rule that all live on; each collection would
-    scan every object of the AST again, which doubles the time of a 100,000-rule dump.
-    With `freeze` (a large dump, whose analysis lives as long as the run), the objects
-    are then moved out of the collector's sight (`gc.freeze`), or the first collections
-    after the pause would scan them all anyway; only cyclic garbage made before could
-    leak, and the walk makes none.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if freeze:
-            gc.freeze()
-        if was_enabled:
-            gc.enable()
-
-
 _ADDRESS_OPTIONS = frozenset({"-s", "-d"})
 
 
@@ -473,7 +449,7 @@ class Reachability:
     def __init__(self, ruleset: Ruleset, ipsets: Mapping | None = None) -> None:
         self.ruleset = ruleset
         large = sum(len(chain.rules) for table in ruleset.tables for chain in table.chains) >= _LARGE_RULESET
-        with _collector_paused(freeze=large):
+        with collector.paused(freeze=large):
             self._walk(ruleset, ipsets)
 
     def _walk(self, ruleset: Ruleset, ipsets: Mapping | None) -> None:
@@ -499,7 +475,7 @@ class Reachability:
 
     @functools.cached_property
     def redundancies(self) -> tuple[Redundancy, ...]:
-        with _collector_paused():
+        with collector.paused():
             return tuple(found for reach in self.chains.values() for found in reach.redundancies())
 
     @functools.cached_property

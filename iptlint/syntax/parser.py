@@ -8,13 +8,12 @@ file's commands ran.
 
 from __future__ import annotations
 
-import gc
 import itertools
 import re
 from dataclasses import dataclass, field, replace
 from operator import itemgetter
 
-from iptlint import extensions
+from iptlint import collector, extensions
 from iptlint.extensions.spec import Extension, OptionSpec
 from iptlint.findings import Finding, Severity, Span
 from iptlint.syntax import grammar  # its lark exceptions are imported on first use
@@ -1797,13 +1796,8 @@ def parse(text: str, path: str = "-", family: Family | None = None) -> ParseResu
     # The AST holds no reference cycle, and the cyclic garbage collector, triggered again
     # and again by the allocation of hundreds of thousands of nodes, would walk all of
     # them each time: a third of the time of a kube-proxy-sized parse.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector.paused():
         return _Parser(text, path, family).run()
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def parse_bytes(data: bytes, path: str = "-", family: Family | None = None) -> ParseResult:
