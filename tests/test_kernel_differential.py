@@ -738,8 +738,8 @@ def test_subnet_broadcast_is_delivered_locally() -> None:
 
 
 ESTABLISHED_NAT_CASES = {
-    # The first packet's mark (set in mangle for NEW packets only) chose the SNAT: the walk
-    # replays nat POSTROUTING with the ESTABLISHED packet's own mark (0) and translates nothing.
+    # The first packet's mark (set in mangle for NEW packets only) chose the SNAT: a walk that
+    # replayed nat POSTROUTING with the ESTABLISHED packet's own mark (0) translated nothing.
     "SNAT by the mark of the first packet": """*mangle
 :PREROUTING ACCEPT [0:0]
 :INPUT ACCEPT [0:0]
@@ -758,7 +758,7 @@ COMMIT
 COMMIT
 """,
     # The connection is source-NATed from its first packet on: --ctstate SNAT matches its
-    # later packets in FORWARD; the walk only replays the SNAT in POSTROUTING, after FORWARD.
+    # later packets in FORWARD, before POSTROUTING (where a replayed SNAT came too late).
     "ctstate SNAT in FORWARD": """*nat
 :PREROUTING ACCEPT [0:0]
 :INPUT ACCEPT [0:0]
