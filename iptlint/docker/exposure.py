@@ -107,9 +107,23 @@ class Exposure:
 # ---------------------------------------------------------------------------------------
 
 
+def _cannot_stop_arrival(rule: Rule) -> bool:
+    """A rule of nat POSTROUTING itself: it cannot change whether a forwarded packet reaches the container.
+
+    nat cannot drop (iptables refuses DROP there, S128), POSTROUTING comes after every
+    verdict of the forwarding path, and its source NAT leaves the destination alone.  Its
+    sources (Docker's hairpin `MASQUERADE -s C/32 -d C/32`, one per published port) would
+    otherwise cut the source space into a cell per container for nothing.  Chains it jumps
+    to still count: a conservative cut, never a coarser one than the rules can tell apart.
+    """
+    return rule.table == "nat" and rule.chain == "POSTROUTING"
+
+
 def _networks(ruleset: Ruleset) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     found = []
     for rule in ruleset.rules:
+        if _cannot_stop_arrival(rule):
+            continue
         option = rule.source
         if option is not None and isinstance(option.value, Address) and option.value.network is not None:
             found.append(option.value.network)
@@ -119,6 +133,17 @@ def _networks(ruleset: Ruleset) -> list[ipaddress.IPv4Network | ipaddress.IPv6Ne
                 if item.name == "--ctorigsrc" and isinstance(value, Address) and value.network is not None:
                     found.append(value.network)
     return found
+
+
+def _set_names(ruleset: Ruleset) -> set[str]:
+    """The ipsets the rules match against (`-m set --match-set NAME`)."""
+    return {
+        item.value.name
+        for rule in ruleset.rules
+        for match in rule.matches
+        for item in match.options
+        if item.name == "--match-set" and hasattr(item.value, "directions")
+    }
 
 
 def source_cells(ruleset: Ruleset, extra: Iterable = ()) -> list[tuple[int, int]]:
@@ -194,10 +219,10 @@ def summarize_cells(cells: Iterable[tuple[int, int]], version: int) -> tuple[str
 # ---------------------------------------------------------------------------------------
 
 
-def _probe(ruleset: Ruleset, packet: dict, local: tuple[str, ...], cell, container, ipsets) -> Probe:
+def _probe(ruleset: Ruleset, packet: dict, local: tuple[str, ...], cell, container, ipsets, cache) -> Probe:
     from iptlint.semantics.walk import walk
 
-    trace = walk(ruleset, packet, local_addresses=local, ipsets=ipsets)
+    trace = walk(ruleset, packet, local_addresses=local, ipsets=ipsets, cache=cache)
     unknown = None
     if trace.verdict == "UNKNOWN":
         unknown = next((s.unknown for s in trace.steps if s.unknown), None) or trace.reason
@@ -215,8 +240,13 @@ def exposure_of(
     cells: list[tuple[int, int]] | None = None,
     interfaces: list[str] | None = None,
     ipsets: Mapping | None = None,
+    cache=None,
 ) -> Exposure:
+    """`cache`: a `walk.WalkCache` of `ruleset` and `ipsets`, shared by the probes of every port."""
+    from iptlint.semantics.walk import WalkCache
+
     family = ruleset.family
+    cache = cache if cache is not None else WalkCache(ruleset, dict(ipsets or {}))
     if port.loopback_only:
         return Exposure(port, "host-only", (), str(port.host_address.network_address))
     if port.host_address is not None:
@@ -246,7 +276,7 @@ def exposure_of(
             }
             if port.bridge:  # after DNAT the packet leaves by the container's bridge
                 packet["out_iface"] = port.bridge
-            probes.append(_probe(ruleset, packet, local, cell, port.container_address, ipsets))
+            probes.append(_probe(ruleset, packet, local, cell, port.container_address, ipsets, cache))
     opened = any(p.arrived for p in probes)
     status = "exposed" if opened else ("possibly" if any(p.verdict == "UNKNOWN" for p in probes) else "closed")
     direct = None
@@ -266,7 +296,7 @@ def exposure_of(
         }
         if port.bridge:
             packet["out_iface"] = port.bridge
-        direct = _probe(ruleset, packet, local, cell, port.container_address, ipsets)
+        direct = _probe(ruleset, packet, local, cell, port.container_address, ipsets, cache)
     return Exposure(port, status, tuple(probes), host, direct)
 
 
@@ -277,20 +307,31 @@ def exposures(
     extra_networks: Iterable = (),
     ipsets: Mapping | None = None,
 ) -> tuple[Exposure, ...]:
-    """Every published port's exposure; `extra_networks` (policy allow-lists) also cut the cells.
+    """Every published port's exposure; `extra_networks` (policy allow-lists) and the members of
+    known ipsets also cut the cells.
 
     `ipsets`: known set contents (`--ipset`); Docker 28.0's own set is added from the bridges.
     """
-    from iptlint.semantics.ipset import docker_ipsets, merged
+    from iptlint.semantics.ipset import docker_ipsets, member_networks, merged
+    from iptlint.semantics.walk import WalkCache
 
     if docker is None:
         return ()
     ipsets = merged(docker_ipsets(docker, ruleset.family), ipsets or {})
-    cells = source_cells(ruleset, extra_networks)
+    used = {name: ipsets[name] for name in _set_names(ruleset) if name in ipsets}
+    cells = source_cells(ruleset, [*extra_networks, *member_networks(used, ruleset.family)])
     interfaces = outside_interfaces(ruleset, docker)
+    cache = WalkCache(ruleset, ipsets)
     return tuple(
         exposure_of(
-            ruleset, docker, port, local_addresses=local_addresses, cells=cells, interfaces=interfaces, ipsets=ipsets
+            ruleset,
+            docker,
+            port,
+            local_addresses=local_addresses,
+            cells=cells,
+            interfaces=interfaces,
+            ipsets=ipsets,
+            cache=cache,
         )
         for port in docker.ports
         if not port.ingress and port.host_ports is not None

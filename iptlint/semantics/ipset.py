@@ -111,6 +111,25 @@ def members(ipset: IpSet, directions: tuple[str, ...], family: Family) -> Bounds
     return Bounds.exactly(included - holes)
 
 
+def member_networks(ipsets: Mapping[str, IpSet], family: Family) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """The address blocks of every member of the sets of `family` (what a `--match-set` can tell apart)."""
+    found = []
+    for ipset in ipsets.values():
+        if ipset.family is not family:
+            continue
+        for entry, _ in ipset.members:
+            address = entry.split(",")[0]
+            try:
+                if "-" in address and "/" not in address:
+                    lo, hi = (ipaddress.ip_address(x) for x in address.split("-", 1))
+                    found.extend(ipaddress.summarize_address_range(lo, hi))
+                else:
+                    found.append(ipaddress.ip_network(address, strict=False))
+            except (ValueError, TypeError):
+                continue  # `members` makes such a set unknown; the walk says so
+    return found
+
+
 def docker_ipsets(docker, family: Family) -> dict[str, IpSet]:
     """The ipset Docker 28.0.0 fills itself: every non-internal bridge's subnet."""
     if docker is None:

@@ -723,6 +723,26 @@ class _Frame:
     index: int
 
 
+@dataclass(frozen=True)
+class WalkCache:
+    """What walks of one ruleset with the same ipsets can share: each rule's conditions and encoded packets.
+
+    A check that walks many packets through one ruleset (every published port from every
+    source, every example packet of a diff) computes each condition once instead of once
+    per walk.  Pass the same cache to `walk` for the same `ruleset` and `ipsets` only;
+    `walk` starts afresh when they differ.
+    """
+
+    ruleset: Ruleset
+    ipsets: Mapping[str, Any] = field(default_factory=dict)
+    conditions: dict[tuple[int, str, str], Condition] = field(default_factory=dict)
+    points: dict[tuple, PacketSet] = field(default_factory=dict)
+    numbers: dict[tuple, dict[str, int]] = field(default_factory=dict)
+
+    def serves(self, ruleset: Ruleset, ipsets: Mapping[str, Any]) -> bool:
+        return self.ruleset is ruleset and dict(self.ipsets) == dict(ipsets)
+
+
 @dataclass
 class _Walker:
     """Walks one packet; holds the caches and the host facts.  Its results are frozen."""
@@ -734,6 +754,12 @@ class _Walker:
     point_cache: dict[tuple, PacketSet] = field(default_factory=dict)
     numbers_cache: dict[tuple, dict[str, int]] = field(default_factory=dict)
     evaluations: int = 0
+
+    @classmethod
+    def over(cls, ruleset: Ruleset, host: Host, ipsets: Mapping[str, Any], cache: WalkCache | None) -> _Walker:
+        if cache is None or not cache.serves(ruleset, ipsets):
+            return cls(ruleset, host, dict(ipsets))
+        return cls(ruleset, host, dict(ipsets), cache.conditions, cache.points, cache.numbers)
 
     def numbers(self, packet: Mapping[str, Any]) -> dict[str, int]:
         """The packet's values encoded, cached like `point`."""
@@ -1002,19 +1028,20 @@ def walk(
     *,
     local_addresses: Iterable[str | LocalAddress] = (),
     ipsets: Mapping[str, Any] | None = None,
+    cache: WalkCache | None = None,
 ) -> Trace:
     """Follow `packet` through `ruleset` in the kernel's order; see the module docstring.
 
     `local_addresses`: the host's addresses, each `ADDR[/PREFIX][@IFACE]` (see "What the
     walk infers").  `ipsets`: set name -> contents, for the models of `-m set` (as
-    `ModelContext.ipsets`).
+    `ModelContext.ipsets`).  `cache`: shared by many walks of the same ruleset (`WalkCache`).
 
     Raises ValueError for a packet field that does not exist, a value out of range or a
     local address that is not one.
     """
     given = normalized(packet, ruleset.family)
     host = host_of(ruleset, local_addresses)
-    walker = _Walker(ruleset, host, dict(ipsets or {}))
+    walker = _Walker.over(ruleset, host, ipsets or {}, cache)
     connection = None
     if given.get("ct_state") in ("ESTABLISHED", "RELATED"):
         connection = learn_connection(walker, given)
