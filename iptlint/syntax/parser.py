@@ -191,6 +191,7 @@ class _Parser:
         self.table: _TableState | None = None
         self.interner = _Interner()
         self.programs: dict[str, _Program | None] = {}  # by grammar.rule_key
+        self.seen_once: set[str] = set()  # keys of one line so far: no program yet
         self.recent: list[_Program] = []  # the programs with a pattern that took the last lines, newest first
         self.last: _Program | None = None  # the program with a pattern of the last rule line it matched
         self.offsets: dict[tuple[int, ...], tuple[int, ...]] = {}  # by word lengths, for _Program
@@ -661,7 +662,10 @@ class _Parser:
         if FAST_PATH and plan.action == "append":
             key = rule_key(text)
             if key not in self.programs and not builder.lists:
-                self.programs[key] = _Program.compile(self, builder, plan, words, offsets, reported, key)
+                if key in self.seen_once:  # compiling costs a few lines' building: only for keys that repeat
+                    self.programs[key] = _Program.compile(self, builder, plan, words, offsets, reported, key)
+                else:
+                    self.seen_once.add(key)
         rule = Rule(
             table=table,
             chain=chain,
