@@ -50,7 +50,7 @@ def test_cold_warm_and_no_cache_runs_print_the_same_bytes(tmp_path, dumps, outpu
     args = ("check", "--no-config", "--format", output_format, *map(str, dumps))
     cold = iptlint(cache_dir, *args)
     assert cold.returncode == 1, cold.stderr
-    assert {p.name.split("-")[0] for p in entries(cache_dir)} == {"grammar", "policies"}
+    assert {p.name.split("-")[0] for p in entries(cache_dir)} == {"classcode", "grammar", "policies"}
     warm = iptlint(cache_dir, *args)
     uncached = iptlint(tmp_path / "unused", *args, "--no-cache")
     assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
@@ -63,9 +63,10 @@ def test_a_corrupt_entry_is_ignored_and_written_anew(tmp_path):
     cache_dir = tmp_path / "cache"
     first = iptlint(cache_dir, "check", "--no-config", str(EXAMPLE))
     written = entries(cache_dir)
-    assert len(written) == 2
+    assert [path.name.split("-")[0] for path in written] == ["classcode", "grammar", "policies"]
     good = [marshal.loads(path.read_bytes()) for path in written]
-    garbage = (b"\x00garbage", marshal.dumps(["not", "an", "entry"]))  # unreadable; readable but foreign
+    # unreadable; readable but foreign; a table of text -> code holding no code
+    garbage = (b"\x00garbage", marshal.dumps(["not", "an", "entry"]), marshal.dumps({"def f(): pass": "not code"}))
     for path, bad in zip(written, garbage, strict=True):
         path.write_bytes(bad)
     again = iptlint(cache_dir, "check", "--no-config", str(EXAMPLE))
