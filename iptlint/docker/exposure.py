@@ -242,11 +242,11 @@ def exposure_of(
     ipsets: Mapping | None = None,
     cache=None,
 ) -> Exposure:
-    """`cache`: a `walk.WalkCache` of `ruleset` and `ipsets`, shared by the probes of every port."""
+    """`cache`: a `walk.WalkCache` of the family and `ipsets`, shared by the probes of every port."""
     from iptlint.semantics.walk import WalkCache
 
     family = ruleset.family
-    cache = cache if cache is not None else WalkCache(ruleset, dict(ipsets or {}))
+    cache = cache if cache is not None else WalkCache(ruleset.family, dict(ipsets or {}))
     if port.loopback_only:
         return Exposure(port, "host-only", (), str(port.host_address.network_address))
     if port.host_address is not None:
@@ -321,7 +321,7 @@ def exposures(
     used = {name: ipsets[name] for name in _set_names(ruleset) if name in ipsets}
     cells = source_cells(ruleset, [*extra_networks, *member_networks(used, ruleset.family)])
     interfaces = outside_interfaces(ruleset, docker)
-    cache = WalkCache(ruleset, ipsets)
+    cache = WalkCache(ruleset.family, ipsets)
     return tuple(
         exposure_of(
             ruleset,

@@ -618,9 +618,9 @@ def sample_probes(plan: _Plan, bridges, count: int, rng: random.Random) -> Itera
 # ---------------------------------------------------------------------------------------
 
 
-def outcome_of(ruleset: Ruleset, probe: Probe, local_addresses: Sequence[str], ipsets) -> Outcome:
-    """Walk the probe through `ruleset`."""
-    trace = walk_module.walk(ruleset, dict(probe.packet), local_addresses=local_addresses, ipsets=ipsets)
+def outcome_of(ruleset: Ruleset, probe: Probe, local_addresses: Sequence[str], ipsets, cache=None) -> Outcome:
+    """Walk the probe through `ruleset` (`cache`: a `walk.WalkCache` shared by the comparison's walks)."""
+    trace = walk_module.walk(ruleset, dict(probe.packet), local_addresses=local_addresses, ipsets=ipsets, cache=cache)
     return outcome_of_trace(ruleset, trace)
 
 
@@ -936,6 +936,7 @@ def compare_behaviour(
     differing = []
     walks = 0
     cache = old_cache if old_cache is not None else {}
+    walk_cache = walk_module.WalkCache(old.family, dict(ipsets or {}))
     for plan in plans:
         if exhaustive:
             probes: Iterable[Probe] = enumerate_probes(plan, bridges)
@@ -945,9 +946,9 @@ def compare_behaviour(
         for probe in probes:
             before = cache.get(probe.packet)
             if before is None:
-                before = cache[probe.packet] = outcome_of(old, probe, walk_addresses, ipsets)
+                before = cache[probe.packet] = outcome_of(old, probe, walk_addresses, ipsets, walk_cache)
                 walks += 1
-            after = outcome_of(new, probe, walk_addresses, ipsets)
+            after = outcome_of(new, probe, walk_addresses, ipsets, walk_cache)
             walks += 1
             if before.key != after.key:
                 differing.append((probe, before, after))

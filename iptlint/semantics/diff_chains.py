@@ -610,8 +610,12 @@ def _rewritten(ruleset: Ruleset, table_name: str, chain: Chain, removed: set[int
     return dataclasses.replace(ruleset, tables=tables)
 
 
-def branch_outcome(ruleset: Ruleset, packet: Mapping[str, Any], local_addresses, ipsets, outcome_of_trace):
-    """The outcome of `packet`, random choices followed both ways; (Outcome, walks)."""
+def branch_outcome(ruleset: Ruleset, packet: Mapping[str, Any], local_addresses, ipsets, outcome_of_trace, cache=None):
+    """The outcome of `packet`, random choices followed both ways; (Outcome, walks).
+
+    `cache`: a `walk.WalkCache` shared by every walk of the comparison (the pruned and
+    branched rulesets share the original's nodes, so their conditions are computed once).
+    """
     from iptlint.semantics.diff import Outcome
 
     leaves: list[tuple[Any, float]] = []
@@ -620,7 +624,7 @@ def branch_outcome(ruleset: Ruleset, packet: Mapping[str, Any], local_addresses,
     first_choice: Rule | None = None
     while pending:
         current, share = pending.pop()
-        trace = walk_module.walk(current, dict(packet), local_addresses=local_addresses, ipsets=ipsets)
+        trace = walk_module.walk(current, dict(packet), local_addresses=local_addresses, ipsets=ipsets, cache=cache)
         walks += 1
         step = trace.undetermined if trace.verdict == "UNKNOWN" else None
         match = random_match(step.rule) if step is not None and step.rule is not None else None
@@ -824,10 +828,12 @@ def _chain_differences(
     walks, exhaustive, fallbacks, count = 0, True, 0, 0
     rng = __import__("random").Random(d.SAMPLE_SEED)
 
+    cache = walk_module.WalkCache(family, dict(ipsets or {}))
+
     def outcomes(pruned: tuple[Ruleset, Ruleset], packet) -> tuple[Any, Any]:
         nonlocal walks
-        before, used = branch_outcome(pruned[0], packet, walk_addresses, ipsets, d.outcome_of_trace)
-        after, more = branch_outcome(pruned[1], packet, walk_addresses, ipsets, d.outcome_of_trace)
+        before, used = branch_outcome(pruned[0], packet, walk_addresses, ipsets, d.outcome_of_trace, cache)
+        after, more = branch_outcome(pruned[1], packet, walk_addresses, ipsets, d.outcome_of_trace, cache)
         walks += used + more
         return before, after
 

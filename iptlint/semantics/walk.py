@@ -725,22 +725,24 @@ class _Frame:
 
 @dataclass(frozen=True)
 class WalkCache:
-    """What walks of one ruleset with the same ipsets can share: each rule's conditions and encoded packets.
+    """What walks of one family with the same ipsets can share: each rule's conditions and encoded packets.
 
-    A check that walks many packets through one ruleset (every published port from every
-    source, every example packet of a diff) computes each condition once instead of once
-    per walk.  Pass the same cache to `walk` for the same `ruleset` and `ipsets` only;
-    `walk` starts afresh when they differ.
+    A check that walks many packets (every published port from every source, every
+    example packet of a diff, through the original rulesets and the pruned copies the diff
+    makes of them) computes each condition once instead of once per walk.  A condition
+    depends on its node, table and chain, the family and the ipsets only, so the cache
+    serves any ruleset of `family` walked with `ipsets`; `walk` starts afresh otherwise.
+    Conditions are keyed by the node's id and hold the node, so no id is reused while cached.
     """
 
-    ruleset: Ruleset
+    family: Family
     ipsets: Mapping[str, Any] = field(default_factory=dict)
-    conditions: dict[tuple[int, str, str], Condition] = field(default_factory=dict)
+    conditions: dict[tuple[int, str, str], tuple[Option | Match, Condition]] = field(default_factory=dict)
     points: dict[tuple, PacketSet] = field(default_factory=dict)
     numbers: dict[tuple, dict[str, int]] = field(default_factory=dict)
 
     def serves(self, ruleset: Ruleset, ipsets: Mapping[str, Any]) -> bool:
-        return self.ruleset is ruleset and dict(self.ipsets) == dict(ipsets)
+        return self.family is ruleset.family and dict(self.ipsets) == dict(ipsets)
 
 
 @dataclass
@@ -750,7 +752,7 @@ class _Walker:
     ruleset: Ruleset
     host: Host
     ipsets: Mapping[str, Any] = field(default_factory=dict)
-    condition_cache: dict[tuple[int, str, str], Condition] = field(default_factory=dict)
+    condition_cache: dict[tuple[int, str, str], tuple[Option | Match, Condition]] = field(default_factory=dict)
     point_cache: dict[tuple, PacketSet] = field(default_factory=dict)
     numbers_cache: dict[tuple, dict[str, int]] = field(default_factory=dict)
     evaluations: int = 0
@@ -778,7 +780,7 @@ class _Walker:
         return found
 
     def parts(self, rule: Rule) -> Iterator[Condition]:
-        """The rule's conditions, each computed once for the walk, and only when it is reached.
+        """The rule's conditions, each computed once for the walk (or the `WalkCache`), and only when it is reached.
 
         Keyed by the node: the parser shares identical option nodes between rules.
         """
@@ -787,8 +789,8 @@ class _Walker:
             found = self.condition_cache.get(key)
             if found is None:
                 ctx = ModelContext(self.ruleset.family, rule.table, rule.chain, self.ipsets)
-                found = self.condition_cache[key] = condition_of(node, ctx)
-            yield found
+                found = self.condition_cache[key] = (node, condition_of(node, ctx))
+            yield found[1]
 
     def run_table(
         self,
@@ -1034,7 +1036,7 @@ def walk(
 
     `local_addresses`: the host's addresses, each `ADDR[/PREFIX][@IFACE]` (see "What the
     walk infers").  `ipsets`: set name -> contents, for the models of `-m set` (as
-    `ModelContext.ipsets`).  `cache`: shared by many walks of the same ruleset (`WalkCache`).
+    `ModelContext.ipsets`).  `cache`: shared by many walks of one family and `ipsets` (`WalkCache`).
 
     Raises ValueError for a packet field that does not exist, a value out of range or a
     local address that is not one.
