@@ -1793,14 +1793,20 @@ _VERDICT, _CHAIN, _UNKNOWN = TargetKind.VERDICT, TargetKind.CHAIN, TargetKind.UN
 # ---------------------------------------------------------------------------------------
 
 
+_LARGE_TEXT = 2_000_000  # characters (20,000 lines or so): from here on the AST is frozen after the parse
+
+
 def parse(text: str, path: str = "-", family: Family | None = None) -> ParseResult:
     """Parse a dump.  Never raises on bad input: problems are S1xx findings."""
     if family is None:
         family = detect_family(text)
     # The AST holds no reference cycle, and the cyclic garbage collector, triggered again
     # and again by the allocation of hundreds of thousands of nodes, would walk all of
-    # them each time: a third of the time of a kube-proxy-sized parse.
-    with collector.paused():
+    # them each time: a third of the time of a kube-proxy-sized parse.  A large AST is
+    # also frozen out of the collector's sight after, or the first collection after the
+    # pause would scan every node once more (0.4 s on a kube-proxy-sized dump); as the
+    # reachability walk does for its own objects.
+    with collector.paused(freeze=len(text) >= _LARGE_TEXT):
         return _Parser(text, path, family).run()
 
 
