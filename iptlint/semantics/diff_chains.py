@@ -177,16 +177,18 @@ def dirty_chains(mine: Mapping[str, Chain], theirs: Mapping[str, Chain]) -> set[
             or b is None
             or a.policy != b.policy
             or len(a.rules) != len(b.rules)
-            or [r.text for r in a.rules] != [r.text for r in b.rules]
+            or any(x.text != y.text for x, y in zip(a.rules, b.rules, strict=True))
         ):
             dirty.add(name)
     callers: dict[str, set[str]] = {}
-    for chains in (mine, theirs):
-        for chain in chains.values():
-            for rule in chain.rules:
-                target = rule.target
-                if target is not None and target.kind is TargetKind.CHAIN:
-                    callers.setdefault(target.name, set()).add(chain.name)
+    chain_target = TargetKind.CHAIN
+    # A clean chain jumps to the same chains on both sides: its rules are read once.
+    for chain in (*mine.values(), *(c for name, c in theirs.items() if name in dirty)):
+        name = chain.name
+        for rule in chain.rules:
+            target = rule.target
+            if target is not None and target.kind is chain_target:
+                callers.setdefault(target.name, set()).add(name)
     pending = list(dirty)
     while pending:
         for caller in callers.get(pending.pop(), ()):
@@ -372,29 +374,39 @@ def _dst_range(rule: Rule) -> tuple[int, int] | None:
     return None if network is None else (int(network.network_address), int(network.broadcast_address))
 
 
+_FEW = 16  # candidates from one index that need no other index to narrow them
+_WIDE = 1 << 8  # an entry naming more values than this is searched linearly, not by bisection
+
+
 @dataclass
 class _Index:
-    """Rules of a big chain by the range of one field they name (`-d` or `--dport`) (internal)."""
+    """Rules of a big chain by the range of one field they name (`-d` or `--dport`) (internal).
+
+    Narrow entries (a /32, one port) are found by bisection over their starts, in a window
+    as wide as the widest of them; the few wide ones (a /12 of a service CIDR, a node port
+    range) are kept apart, or one of them would widen every window to the whole chain.
+    """
 
     name: str
     starts: list[int]
-    entries: list[tuple[int, int, int]]  # lo, hi, rule index (sorted by lo)
-    widest: int
+    entries: list[tuple[int, int, int]]  # lo, hi, rule index (sorted by lo), the narrow ones
+    widest: int  # of the narrow entries
+    wide: list[tuple[int, int, int]]
     others: list[int]  # rules that do not name one range of the field
 
     @classmethod
     def of(cls, chain: Chain, name: str) -> _Index:
         read = _dst_range if name == "dst" else _dport_range
-        entries, others = [], []
+        entries, wide, others = [], [], []
         for index, rule in enumerate(chain.rules):
             found = read(rule)
             if found is None:
                 others.append(index)
             else:
-                entries.append((found[0], found[1], index))
+                (wide if found[1] - found[0] > _WIDE else entries).append((found[0], found[1], index))
         entries.sort()
         widest = max((hi - lo for lo, hi, _ in entries), default=0)
-        return cls(name, [lo for lo, _, _ in entries], entries, widest, others)
+        return cls(name, [lo for lo, _, _ in entries], entries, widest, wide, others)
 
     def candidates(self, region: PacketSet) -> list[int] | None:
         """The rules that may name a value of the region; None when the region leaves the field free."""
@@ -408,6 +420,7 @@ class _Index:
             start = bisect.bisect_left(self.starts, lo - self.widest)
             stop = bisect.bisect_right(self.starts, hi)
             found.update(i for a, b, i in self.entries[start:stop] if b >= lo and a <= hi)
+            found.update(i for a, b, i in self.wide if b >= lo and a <= hi)
         return sorted(found)
 
 
@@ -492,6 +505,8 @@ class Pruner:
                 found = index.candidates(region)
                 if found is not None:
                     chosen = set(found) if chosen is None else chosen & set(found)
+                    if len(chosen) <= _FEW:  # a superset is enough: `may_match` tells each rule
+                        break
             if chosen is not None:
                 return sorted(chosen)
         return range(len(chain.rules))

@@ -78,6 +78,7 @@ What the walk infers, and says so in `trace.notes`:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -328,14 +329,14 @@ class Host:
     def bridge_of(self, address: str | None) -> Bridge | None:
         if address is None:
             return None
-        ip = ipaddress.ip_address(address)
+        ip = ip_of(address) if isinstance(address, str) else ipaddress.ip_address(address)
         return next((b for b in self.bridges if ip in b.subnet), None)
 
     def is_local(self, address: str | None) -> tuple[bool | None, str]:
         """Whether `address` is the host's (addrtype LOCAL), and how the walk knows."""
         if address is None:
             return None, "the destination is unknown"
-        ip = ipaddress.ip_address(address)
+        ip = ip_of(address) if isinstance(address, str) else ipaddress.ip_address(address)
         if ip.is_loopback:
             return True, f"{ip} is a loopback address"
         if str(ip) in self.local_addresses:
@@ -361,7 +362,7 @@ class Host:
         """
         if address is None or self.family is not Family.IPV4:
             return False, ""
-        ip = ipaddress.ip_address(address)
+        ip = ip_of(address) if isinstance(address, str) else ipaddress.ip_address(address)
         if ip == ipaddress.IPv4Address("255.255.255.255"):
             return True, f"{ip} is the limited broadcast address: delivered locally"
         for local in self.addresses:
@@ -503,7 +504,20 @@ def holds(packets: PacketSet, numbers: Mapping[str, int]) -> bool:
 
 
 def encoded(packet: Mapping[str, Any], family: Family) -> dict[str, int]:
-    return {name: p.encode(name, value, family) for name, value in packet.items()}
+    return {
+        name: p.encode(name, ip_of(value) if name in _ADDRESS_FIELDS and isinstance(value, str) else value, family)
+        for name, value in packet.items()
+    }
+
+
+_ADDRESS_FIELDS = frozenset(name for name, spec in p.SPECS.items() if spec.kind == "address")
+
+
+@functools.lru_cache(maxsize=4096)
+def ip_of(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """`ipaddress.ip_address`, remembered: a walk reads the same few addresses again and again
+    (thousands of walks of a diff, each testing its destination against the host's)."""
+    return ipaddress.ip_address(text)
 
 
 def constrained_fields(bounds: Bounds) -> set[str]:
