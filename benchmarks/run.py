@@ -13,8 +13,9 @@ One run:
 3. times `iptables-nft-restore --test` and `iptables-legacy-restore --test` on the same
    file inside a throwaway network namespace (needs root), best of N;
 4. times `iptlint check` on a 50-rule Docker dump end to end, in fresh processes with a
-   warm cache, median of 10, as benchmarks/startup.py does (`examples/docker-host.rules`,
-   or a dump from the shared corpus as a fallback; startup.py also times cold runs).
+   warm cache, median of 10, as benchmarks/startup.py does (its `docker_dump`: the
+   example with nine more published ports, or the corpus dump nearest 50 rules as a
+   fallback; startup.py also times cold runs).
 
 It prints a table, then one JSON line (prefixed `BENCH `) for machines.
 Goals: parse <= 1.0x iptables-restore, peak RSS <= 300 MB, small check <= 150 ms.
@@ -177,9 +178,14 @@ def time_restore(tool: str, path: Path, repeat: int) -> dict | None:
 
 
 def _small_dump(workdir: Path) -> Path | None:
+    """The 50-rule Docker dump of benchmarks/startup.py (the example with nine more published ports)."""
+    import startup
+
     example = ROOT / "examples" / "docker-host.rules"
     if example.is_file():
-        return example
+        path = workdir / "docker-50-rules.rules"
+        path.write_text(startup.docker_dump(), encoding="utf-8")
+        return path
     candidates = sorted(SMALL_CORPUS.glob("*.rules")) if SMALL_CORPUS.is_dir() else []
     if not candidates:
         return None
