@@ -51,6 +51,43 @@ class JumpCycle:
         return tuple(sorted(self.knot.difference(self.chains)))
 
 
+@dataclass(frozen=True, slots=True)
+class _Graph:
+    """One table's jumps between chains, each chain an integer id (its declared chains first, in
+    order): the form the graph searches read."""
+
+    names: tuple[str, ...]  # id -> chain name
+    ids: dict[str, int]  # chain name -> id
+    callees: tuple[tuple[int, ...], ...]  # id -> the distinct chains it jumps or goes to, in rule order
+    firsts: tuple[tuple[Rule, ...], ...]  # id -> the first rule that jumps or goes to each of `callees`
+
+    @staticmethod
+    def build(chains: list[tuple[str, tuple[tuple[str, Rule], ...]]]) -> _Graph:
+        """From (chain, its (target chain, rule) jumps) for each chain of a table."""
+        names = [name for name, _ in chains]
+        ids = {name: position for position, name in enumerate(names)}
+        callees: list[tuple[int, ...]] = []
+        firsts: list[tuple[Rule, ...]] = []
+        for _, jumps in chains:
+            if not jumps:  # most chains of a large dump jump nowhere, or once
+                callees.append(())
+                firsts.append(())
+                continue
+            first: dict[int, Rule] = {}
+            for target, rule in jumps:
+                callee = ids.get(target)
+                if callee is None:  # a chain that is not declared: no jumps of its own
+                    callee = ids[target] = len(names)
+                    names.append(target)
+                if callee not in first:
+                    first[callee] = rule
+            callees.append(tuple(first))
+            firsts.append(tuple(first.values()))
+        callees += [()] * (len(names) - len(callees))
+        firsts += [()] * (len(names) - len(firsts))
+        return _Graph(tuple(names), ids, tuple(callees), tuple(firsts))
+
+
 class Analysis:
     """Everything checks may read about one parsed file."""
 
@@ -58,8 +95,9 @@ class Analysis:
         self.ruleset = ruleset
         self.path = ruleset.path
         self.options = options or {}
-        self._reached: dict[tuple[str, str], set[str]] = {}  # (table, start) -> `_reachable_from`
+        self._reached: dict[tuple[str, int], list[int]] = {}  # (table, start id) -> `_reached_ids`
         self._outside: dict[tuple, tuple[str, ...]] = {}  # (table, hooks, allowed) -> `hooks_outside`
+        self._positions: dict[int, dict[int, int]] = {}  # id(chain) -> `position` of each of its rules
 
     # -- the chain graph ------------------------------------------------------------------
 
@@ -98,48 +136,47 @@ class Analysis:
         kernel (nf_tables; x_tables only along paths it walks) checks them all.
         """
         found: dict[tuple[str, str], tuple[tuple[str, Rule], ...]] = {}
+        to_chain = TargetKind.CHAIN
         for table in self.ruleset.tables:
             for chain in table.chains:
                 found[(table.name, chain.name)] = tuple(
-                    (rule.target.name, rule)
-                    for rule in chain.rules
-                    if rule.target is not None and rule.target.kind is TargetKind.CHAIN
+                    [
+                        (target.name, rule)
+                        for rule in chain.rules
+                        if (target := rule.target) is not None and target.kind is to_chain
+                    ]
                 )
         return found
 
     @functools.cached_property
-    def _edges(self) -> dict[str, dict[str, tuple[str, ...]]]:
-        """table -> chain -> the distinct chains it jumps or goes to, in the order of its rules.
+    def _graphs(self) -> dict[str, _Graph]:
+        """table -> its chain graph over integer ids, built once from `jumps` for every graph search.
 
-        The graph searches need each edge once: a kube-proxy chain may hold thousands of
-        jumps, and a dump has tens of thousands of chains, searched once per hook.
+        A kube-proxy dump has tens of thousands of chains, searched once per hook and again
+        for depths and loops: lists indexed by id cost a fraction of dicts keyed by name.
         """
-        return {
-            table: {chain: tuple(callees) for chain, callees in first.items()}
-            for table, first in self._first_jumps.items()
-        }
+        by_table: dict[str, list[tuple[str, tuple[tuple[str, Rule], ...]]]] = {}
+        for (table, chain), jumps in self.jumps.items():
+            by_table.setdefault(table, []).append((chain, jumps))
+        return {table: _Graph.build(chains) for table, chains in by_table.items()}
 
     @functools.cached_property
-    def _first_jumps(self) -> dict[str, dict[str, dict[str, Rule]]]:
-        """table -> chain -> {callee: the first rule of chain that jumps or goes to it}, in rule order."""
-        found: dict[str, dict[str, dict[str, Rule]]] = {}
-        for (table, chain), jumps in self.jumps.items():
-            first: dict[str, Rule] = {}
-            for callee, rule in jumps:
-                first.setdefault(callee, rule)
-            found.setdefault(table, {})[chain] = first
-        return found
+    def entered_by_table(self) -> dict[str, frozenset[str]]:
+        """table -> the chains that a rule of another chain of that table jumps or goes to."""
+        return {
+            table: frozenset(
+                graph.names[callee]
+                for caller, callees in enumerate(graph.callees)
+                for callee in callees
+                if callee != caller
+            )
+            for table, graph in self._graphs.items()
+        }
 
     @functools.cached_property
     def entered_from_elsewhere(self) -> frozenset[tuple[str, str]]:
         """(table, chain) for each chain that a rule of another chain jumps or goes to."""
-        return frozenset(
-            (table, callee)
-            for table, chains in self._edges.items()
-            for chain, callees in chains.items()
-            for callee in callees
-            if callee != chain
-        )
+        return frozenset((table, chain) for table, chains in self.entered_by_table.items() for chain in chains)
 
     def callees(self, table: str, chain: str) -> tuple[tuple[str, Rule], ...]:
         """The chains `chain` jumps or goes to, each with the rule that does it, in rule order."""
@@ -155,17 +192,22 @@ class Analysis:
         """
         result: dict[tuple[str, str], frozenset[str]] = dict.fromkeys(self.jumps, frozenset())
         for table in self.ruleset.tables:
+            graph = self._graphs.get(table.name)
+            if graph is None:
+                continue
             hooks = [hook for hook in BUILTIN_CHAINS.get(table.name, ()) if table.chain(hook) is not None]
-            masks: dict[str, int] = {}  # chain -> bit i set when hooks[i] reaches it
+            masks = [0] * len(graph.names)  # chain id -> bit i set when hooks[i] reaches it
             for bit, hook in enumerate(hooks):
-                for chain in self._reachable_from(table.name, hook):
-                    masks[chain] = masks.get(chain, 0) | (1 << bit)
+                for chain in self._reached_ids(table.name, graph.ids[hook]):
+                    masks[chain] |= 1 << bit
             shared: dict[int, frozenset[str]] = {}  # one frozenset per distinct set of hooks
-            for chain, mask in masks.items():
-                found = shared.get(mask)
-                if found is None:
-                    found = shared[mask] = frozenset(hook for bit, hook in enumerate(hooks) if mask >> bit & 1)
-                result[(table.name, chain)] = found
+            names = graph.names
+            for chain, mask in enumerate(masks):
+                if mask:
+                    found = shared.get(mask)
+                    if found is None:
+                        found = shared[mask] = frozenset(hook for bit, hook in enumerate(hooks) if mask >> bit & 1)
+                    result[(table.name, names[chain])] = found
         return result
 
     def hooks_outside(self, rule: Rule, allowed: tuple[str, ...]) -> list[str]:
@@ -188,21 +230,28 @@ class Analysis:
         return set(self._reachable_from(table, start))
 
     def _reachable_from(self, table: str, start: str) -> set[str]:
-        """`reachable_from`, computed once per start (`hooks_reaching` and `jump_depths` both
-        need it for every built-in chain); callers must not change the set."""
-        seen = self._reached.get((table, start))
-        if seen is not None:
-            return seen
-        edges = self._edges.get(table, {})
-        seen = {start}
-        queue = deque([start])
-        while queue:
-            for callee in edges.get(queue.popleft(), ()):
-                if callee not in seen:
-                    seen.add(callee)
-                    queue.append(callee)
-        self._reached[(table, start)] = seen
-        return seen
+        graph = self._graphs.get(table)
+        if graph is None or start not in graph.ids:
+            return {start}
+        return {graph.names[chain] for chain in self._reached_ids(table, graph.ids[start])}
+
+    def _reached_ids(self, table: str, start: int) -> list[int]:
+        """The ids of the chains of `table` reachable from chain id `start` (itself first), computed
+        once per start (`hooks_reaching` and `jump_depths` both need it for every built-in
+        chain); callers must not change the list."""
+        found = self._reached.get((table, start))
+        if found is None:
+            callees = self._graphs[table].callees
+            seen = bytearray(len(callees))
+            seen[start] = 1
+            found = [start]
+            for chain in found:  # grows while read: a breadth-first search
+                for callee in callees[chain]:
+                    if not seen[callee]:
+                        seen[callee] = 1
+                        found.append(callee)
+            self._reached[(table, start)] = found
+        return found
 
     def hook_path(self, table: str, hook: str, chain: str) -> tuple[Rule, ...]:
         """The shortest list of jump rules that leads from built-in chain `hook` to `chain`."""
@@ -244,26 +293,41 @@ class Analysis:
         Each chain's distinct callees count once, with its first jump to each: a second
         jump from the same chain never makes a path longer.
         """
-        starts = [chain.name for chain in table.chains if chain.builtin]
-        reached = set().union(*(self._reachable_from(table.name, start) for start in starts)) if starts else set()
-        first = self._first_jumps.get(table.name, {})
-        no_jumps: dict[str, Rule] = {}
-        waiting = dict.fromkeys(reached, 0)  # callers of reached chains not yet counted
-        for name in reached:
-            for callee in first.get(name, no_jumps):
-                waiting[callee] += 1
-        best: dict[str, tuple[int, Rule | None]] = {name: (0, None) for name in starts}
-        ready = deque(name for name in starts if waiting[name] == 0)
-        while ready:
-            current = ready.popleft()
-            depth = best[current][0]
-            for callee, rule in first.get(current, no_jumps).items():
-                if callee not in best or best[callee][0] < depth + 1:
-                    best[callee] = (depth + 1, rule)
+        graph = self._graphs.get(table.name)
+        if graph is None:
+            return {}
+        callees, firsts = graph.callees, graph.firsts
+        starts = [graph.ids[chain.name] for chain in table.chains if chain.builtin]
+        reached = bytearray(len(callees))
+        for start in starts:
+            for chain in self._reached_ids(table.name, start):
+                reached[chain] = 1
+        waiting = [0] * len(callees)  # callers of reached chains not yet counted
+        for chain, is_reached in enumerate(reached):
+            if is_reached:
+                for callee in callees[chain]:
+                    waiting[callee] += 1
+        depths = [-1] * len(callees)
+        last: list[Rule | None] = [None] * len(callees)
+        order = []  # the chains given a depth, in the order they got one
+        for start in starts:
+            if depths[start] < 0:
+                order.append(start)
+            depths[start] = 0
+        ready = [start for start in starts if waiting[start] == 0]
+        for current in ready:  # grows while read: first in, first out
+            depth = depths[current] + 1
+            for callee, rule in zip(callees[current], firsts[current], strict=True):
+                if depths[callee] < depth:
+                    if depths[callee] < 0:
+                        order.append(callee)
+                    depths[callee] = depth
+                    last[callee] = rule
                 waiting[callee] -= 1
                 if waiting[callee] == 0:
                     ready.append(callee)
-        return {name: value for name, value in best.items() if waiting.get(name, 0) == 0}
+        names = graph.names
+        return {names[chain]: (depths[chain], last[chain]) for chain in order if waiting[chain] == 0}
 
     def deepest_path(self, table: str, chain: str) -> tuple[Rule, ...]:
         """The jumps of the longest path from a built-in chain to `chain` (see `jump_depths`)."""
@@ -282,9 +346,13 @@ class Analysis:
         """
         cycles = []
         for table in self.ruleset.tables:
+            graph = self._graphs.get(table.name)
+            if graph is None:
+                continue
             declared = {chain.name: position for position, chain in enumerate(table.chains)}
-            edges = self._edges.get(table.name, {})
-            for component in _strongly_connected([c.name for c in table.chains], edges):
+            roots = [graph.ids[chain.name] for chain in table.chains]
+            for ids in _strongly_connected(roots, graph.callees):
+                component = {graph.names[chain] for chain in ids}
                 start = min(component, key=lambda name: declared.get(name, len(declared)))
                 rules = self._loop_through(table.name, start, component)
                 if rules:
@@ -312,12 +380,33 @@ class Analysis:
     @functools.cached_property
     def rule_index(self) -> dict[int, int]:
         """id(rule) -> its 1-based position in its chain (`iptables -L --line-numbers`)."""
-        index = {}
+        index: dict[int, int] = {}
         for table in self.ruleset.tables:
             for chain in table.chains:
-                for position, rule in enumerate(chain.rules, 1):
-                    index[id(rule)] = position
+                index.update(zip(map(id, chain.rules), range(1, len(chain.rules) + 1), strict=True))
         return index
+
+    @functools.cached_property
+    def _chains_named(self) -> dict[tuple[str, str], list[Chain]]:
+        """(table, chain) -> the chains of that name (two when a table is written twice)."""
+        found: dict[tuple[str, str], list[Chain]] = {}
+        for table in self.ruleset.tables:
+            for chain in table.chains:
+                found.setdefault((table.name, chain.name), []).append(chain)
+        return found
+
+    def position(self, rule: Rule) -> int | None:
+        """`rule_index[id(rule)]`, read in the rule's own chain: a few findings on a large dump
+        need not index its every rule.  None for a rule in no chain."""
+        for chain in self._chains_named.get((rule.table, rule.chain), ()):
+            index = self._positions.get(id(chain))
+            if index is None:
+                rules = chain.rules
+                index = self._positions[id(chain)] = dict(zip(map(id, rules), range(1, len(rules) + 1), strict=True))
+            found = index.get(id(rule))
+            if found is not None:
+                return found
+        return self.rule_index.get(id(rule))
 
     # -- packet semantics ----------------------------------------------------------------
 
@@ -414,7 +503,7 @@ class Analysis:
             severity=severity,
             table=rule.table,
             chain=rule.chain,
-            rule_index=self.rule_index.get(id(rule)),
+            rule_index=self.position(rule),
             related=related,
             fix=fix,
         )
@@ -437,49 +526,59 @@ class Analysis:
         return Related(message, rule.span)
 
 
-def _strongly_connected(chains: list[str], edges: dict[str, tuple[str, ...]]) -> Iterator[set[str]]:
+def _strongly_connected(roots: list[int], callees: tuple[tuple[int, ...], ...]) -> Iterator[list[int]]:
     """Tarjan's algorithm, without recursion: the sets of chains that can each reach all others.
 
-    `edges`: chain -> the distinct chains it jumps or goes to.  Only sets that hold a
-    loop are yielded: two or more chains, or one that jumps to itself.
+    Chains are ids (`_Graph`), searched from each of `roots` in turn; `callees`: id -> the
+    distinct ids it jumps or goes to.  Only sets that hold a loop are yielded: two or
+    more chains, or one that jumps to itself.
     """
-    index: dict[str, int] = {}
-    lowlink: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    for root in chains:
-        if root in index:
+    index = [-1] * len(callees)
+    lowlink = [0] * len(callees)
+    on_stack = bytearray(len(callees))
+    stack: list[int] = []
+    count = 0
+    for root in roots:
+        if index[root] >= 0:
             continue
-        work = [(root, iter(edges.get(root, ())))]
-        index[root] = lowlink[root] = len(index)
+        work = [(root, iter(callees[root]))]
+        index[root] = lowlink[root] = count
+        count += 1
         stack.append(root)
-        on_stack.add(root)
+        on_stack[root] = 1
         while work:
             node, children = work[-1]
             advanced = False
             for child in children:
-                if child not in index:
-                    index[child] = lowlink[child] = len(index)
+                if index[child] < 0:
+                    index[child] = lowlink[child] = count
+                    count += 1
                     stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter(edges.get(child, ()))))
+                    on_stack[child] = 1
+                    work.append((child, iter(callees[child])))
                     advanced = True
                     break
-                if child in on_stack:
-                    lowlink[node] = min(lowlink[node], index[child])
+                if on_stack[child] and index[child] < lowlink[node]:
+                    lowlink[node] = index[child]
             if advanced:
                 continue
             work.pop()
             if work:
                 parent = work[-1][0]
-                lowlink[parent] = min(lowlink[parent], lowlink[node])
+                if lowlink[node] < lowlink[parent]:
+                    lowlink[parent] = lowlink[node]
             if lowlink[node] == index[node]:
-                component = set()
+                if stack[-1] == node:  # a chain alone: most of them
+                    stack.pop()
+                    on_stack[node] = 0
+                    if node in callees[node]:
+                        yield [node]
+                    continue
+                component = []
                 while True:
                     member = stack.pop()
-                    on_stack.discard(member)
-                    component.add(member)
+                    on_stack[member] = 0
+                    component.append(member)
                     if member == node:
                         break
-                if len(component) > 1 or node in edges.get(node, ()):
-                    yield component
+                yield component

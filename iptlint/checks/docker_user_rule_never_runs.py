@@ -85,7 +85,7 @@ def check(analysis: Analysis) -> Iterator[Finding]:
     stop = first_end(chain)
     if stop is None:
         return
-    position = analysis.rule_index[id(stop)]
+    position = analysis.position(stop)
     for rule in chain.rules[chain.rules.index(stop) + 1 :]:
         spec = rule.source_text.split(None, 2)[2] if rule.source_text.startswith("-A ") else rule.source_text
         yield analysis.at_rule(

@@ -47,29 +47,36 @@ DEFAULT = True
 
 
 def check(analysis: Analysis) -> Iterator[Finding]:
-    for _table, chain in analysis.chains():
-        for rule, first in _repeats(chain):
-            yield analysis.at_rule(
-                CODE,
-                rule,
-                f"this rule repeats rule {analysis.rule_index[id(first)]} of chain {chain.name}",
-                related=(analysis.related_rule(first, "first written here"),),
-                fix=Fix("delete this copy"),
-                severity=SEVERITY,
-            )
+    for table in analysis.ruleset.tables:
+        for chain in table.chains:
+            if len(chain.rules) < 2:
+                continue
+            for rule, first in _repeats(chain):
+                yield analysis.at_rule(
+                    CODE,
+                    rule,
+                    f"this rule repeats rule {analysis.position(first)} of chain {chain.name}",
+                    related=(analysis.related_rule(first, "first written here"),),
+                    fix=Fix("delete this copy"),
+                    severity=SEVERITY,
+                )
 
 
 def _repeats(chain: Chain) -> Iterator[tuple[Rule, Rule]]:
     """Each rule that repeats an earlier one, with the first rule it repeats.
 
-    `Rule.key` is computed only for rules that share their `_shape` with another rule of
-    the chain: rules with equal keys have equal shapes, and most rules of a large dump
-    (kube-proxy's per-service chains) have a shape of their own.
+    `Rule.key` is computed only for rules that share their shape with another rule of the
+    chain (the target, and how many options and matches the rule has): rules with equal
+    keys have equal shapes, and most rules of a large dump (kube-proxy's per-service
+    chains) have a shape of their own.
     """
     rules = chain.rules
     if len(rules) < 2:
         return
-    shapes = [_shape(rule) for rule in rules]
+    targets = [None if rule.target is None else rule.target.name for rule in rules]
+    if len(set(targets)) == len(targets):  # equal keys have equal targets
+        return
+    shapes = [(len(rule.basics), len(rule.matches), target) for rule, target in zip(rules, targets, strict=True)]
     counts: dict[tuple, int] = {}
     for shape in shapes:
         counts[shape] = counts.get(shape, 0) + 1
@@ -82,9 +89,3 @@ def _repeats(chain: Chain) -> Iterator[tuple[Rule, Rule]]:
         first = first_with_key.setdefault(rule.key(), rule)
         if first is not rule:
             yield rule, first
-
-
-def _shape(rule: Rule) -> tuple:
-    """A cheap part of `Rule.key`: the target, and how many options and matches the rule has."""
-    target = rule.target
-    return (len(rule.basics), len(rule.matches), None if target is None else target.name)

@@ -63,10 +63,9 @@ def check(analysis: Analysis) -> Iterator[Finding]:
             yield analysis.at_rule(
                 CODE,
                 rule,
-                f"this rule never runs: rule {analysis.rule_index[id(stop)]} of chain {chain.name} "
-                f"{ending(stop)} before it",
+                f"this rule never runs: rule {analysis.position(stop)} of chain {chain.name} {ending(stop)} before it",
                 related=(why,),
-                fix=Fix(f"move it above rule {analysis.rule_index[id(stop)]}, or delete it"),
+                fix=Fix(f"move it above rule {analysis.position(stop)}, or delete it"),
                 severity=SEVERITY,
             )
 

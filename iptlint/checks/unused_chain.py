@@ -48,24 +48,21 @@ DEFAULT = True
 
 
 def check(analysis: Analysis) -> Iterator[Finding]:
-    for table, chain in analysis.chains():
-        if chain.builtin or not chain.rules or analysis.is_fragment(table):
+    for table in analysis.ruleset.tables:
+        if analysis.is_fragment(table):
             continue
-        if _referenced_from_elsewhere(analysis, table.name, chain.name):
-            continue
-        yield analysis.at_chain(
-            CODE,
-            table,
-            chain,
-            f"chain '{chain.name}' is never jumped to: {_what_is_lost(chain)}",
-            fix=Fix(f"add the missing `-j {chain.name}` rule, or delete the chain"),
-            severity=SEVERITY,
-        )
-
-
-def _referenced_from_elsewhere(analysis: Analysis, table: str, chain: str) -> bool:
-    """True when a rule of another chain jumps or goes to `chain` (a jump to itself does not count)."""
-    return (table, chain) in analysis.entered_from_elsewhere
+        entered = analysis.entered_by_table.get(table.name, frozenset())
+        for chain in table.chains:
+            if chain.builtin or not chain.rules or chain.name in entered:
+                continue
+            yield analysis.at_chain(
+                CODE,
+                table,
+                chain,
+                f"chain '{chain.name}' is never jumped to: {_what_is_lost(chain)}",
+                fix=Fix(f"add the missing `-j {chain.name}` rule, or delete the chain"),
+                severity=SEVERITY,
+            )
 
 
 def _what_is_lost(chain: Chain) -> str:
