@@ -59,6 +59,7 @@ SEVERITY = Severity.ERROR
 DEFAULT = True
 
 _UNKNOWN = object()  # a target or match whose limits are not looked up yet
+_NOWHERE: frozenset[str] = frozenset()  # the hooks reaching a chain that `hooks_reaching` does not hold
 
 # (target, option) -> the only hooks from which the target accepts that option.
 _OPTION_HOOKS = {("TCPMSS", "--clamp-mss-to-pmtu"): CLAMP_HOOKS}
@@ -74,22 +75,45 @@ class _Limits:
 
 
 def check(analysis: Analysis) -> Iterator[Finding]:
-    known: dict[int, _Limits | None] = {}  # id(target) -> its limits: the parser shares equal targets
-    for rule in analysis.ruleset.rules:
-        target = rule.target
-        if target is None or target.kind is not TargetKind.EXTENSION:
-            continue
-        limits = known.get(id(target), _UNKNOWN)
-        if limits is _UNKNOWN:
-            limits = known[id(target)] = _limits(rule)
-        if limits is None:
-            continue
-        if limits.tables is not None and rule.table not in limits.tables:
-            yield _wrong_table(analysis, rule, limits)
-            continue
-        wrong = _forbidden_hooks(analysis, rule, limits)
-        if wrong:
-            yield _wrong_hook(analysis, rule, limits, wrong)
+    by_name: dict[str, _Limits | None] = {}  # target name -> its limits, when its options cannot change them
+    by_node: dict[int, _Limits | None] = {}  # id(target) -> its limits, for the others (shared by equal rules)
+    outside: dict[tuple, list[str]] = {}  # (table, id(reaching hooks), id(limits)) -> `Analysis.hooks_outside`
+    reaching = analysis.hooks_reaching  # one frozenset per set of hooks: 30,000 kube-proxy DNATs ask with few
+    extension = TargetKind.EXTENSION
+    for table in analysis.ruleset.tables:
+        for chain in table.chains:
+            for rule in chain.rules:
+                target = rule.target
+                if target is None or target.kind is not extension:
+                    continue
+                limits = by_name.get(target.name, _UNKNOWN)
+                if limits is _UNKNOWN:
+                    limits = _limits_of(rule, by_name, by_node)
+                if limits is None:
+                    continue
+                if limits.tables is not None and rule.table not in limits.tables:
+                    yield _wrong_table(analysis, rule, limits)
+                    continue
+                if limits.hooks is None:
+                    continue
+                key = (rule.table, id(reaching.get((rule.table, rule.chain), _NOWHERE)), id(limits))
+                wrong = outside.get(key)
+                if wrong is None:
+                    wrong = outside[key] = _forbidden_hooks(analysis, rule, limits)
+                if wrong:
+                    yield _wrong_hook(analysis, rule, limits, wrong)
+
+
+def _limits_of(rule: Rule, by_name: dict, by_node: dict) -> _Limits | None:
+    """`_limits(rule)`, remembered by target name when no option narrows them, else by target node."""
+    target = rule.target
+    if all(target.name != name for name, _ in _OPTION_HOOKS):
+        limits = by_name[target.name] = _limits(rule)
+        return limits
+    limits = by_node.get(id(target), _UNKNOWN)
+    if limits is _UNKNOWN:
+        limits = by_node[id(target)] = _limits(rule)
+    return limits
 
 
 def _limits(rule: Rule) -> _Limits | None:
