@@ -60,20 +60,45 @@ def check(analysis: Analysis) -> Iterator[Finding]:
     inert = reachability.inert_chains
     if not inert:
         return
-    for table, chain in analysis.chains():
-        for rule in chain.rules:
-            target = rule.target
-            if target is None or target.kind is not TargetKind.CHAIN or target.goto:
+    jumping = _chains_jumping_to(analysis, inert)
+    for table in analysis.ruleset.tables:
+        candidates = None if jumping is None else jumping.get(table.name, ())
+        if candidates is not None and not candidates:
+            continue
+        for chain in table.chains:
+            if candidates is not None and chain.name not in candidates:
                 continue
-            if (table.name, target.name) not in inert or reachability.never_matches(rule) is not None:
-                continue
-            yield analysis.at_rule(
-                CODE,
-                rule,
-                f"this jump does nothing: chain {target.name} {_what(table, table.chain(target.name))}",
-                node=target,
-                severity=SEVERITY,
-            )
+            for rule in chain.rules:
+                target = rule.target
+                if target is None or target.kind is not TargetKind.CHAIN or target.goto:
+                    continue
+                if (table.name, target.name) not in inert or reachability.never_matches(rule) is not None:
+                    continue
+                yield analysis.at_rule(
+                    CODE,
+                    rule,
+                    f"this jump does nothing: chain {target.name} {_what(table, table.chain(target.name))}",
+                    node=target,
+                    severity=SEVERITY,
+                )
+
+
+def _chains_jumping_to(analysis: Analysis, inert: frozenset[tuple[str, str]]) -> dict[str, set[str]] | None:
+    """table -> the chains with a rule that jumps or goes to an inert chain: the only ones to read
+    (a kube-proxy dump has tens of thousands of chains and a few inert ones).  None: read
+    them all (a table written twice, which `Analysis.jumps` holds once)."""
+    tables = analysis.ruleset.tables
+    if len({table.name for table in tables}) < len(tables):
+        return None
+    targets: dict[str, set[str]] = {}
+    for table, name in inert:
+        targets.setdefault(table, set()).add(name)
+    found: dict[str, set[str]] = {}
+    for (table, chain), jumps in analysis.jumps.items():
+        names = targets.get(table)
+        if names and any(callee in names for callee, _ in jumps):
+            found.setdefault(table, set()).add(chain)
+    return found
 
 
 def _what(table: Table, chain: Chain | None) -> str:

@@ -50,10 +50,13 @@ DEFAULT = True
 
 
 def check(analysis: Analysis) -> Iterator[Finding]:
+    unknown = TargetKind.UNKNOWN
     for table in analysis.ruleset.tables:
-        for rule in table.rules:
-            if _jumps_nowhere(rule):
-                yield _finding(analysis, table, rule)
+        for chain in table.chains:
+            for rule in chain.rules:
+                target = rule.target
+                if target is not None and target.kind is unknown and _jumps_nowhere(rule):
+                    yield _finding(analysis, table, rule)
 
 
 def _jumps_nowhere(rule: Rule) -> bool:

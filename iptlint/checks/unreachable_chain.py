@@ -53,6 +53,8 @@ _MAX_RELATED = 8
 
 def check(analysis: Analysis) -> Iterator[Finding]:
     unreachable = analysis.reachability.unreachable_chains
+    if not unreachable:
+        return
     for table, chain in analysis.chains():
         referrers = unreachable.get((table.name, chain.name))
         if referrers is None:
