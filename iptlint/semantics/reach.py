@@ -40,10 +40,11 @@ from iptlint import collector, extensions
 from iptlint.semantics.models import ModelContext, match_bounds, rule_bounds
 from iptlint.semantics.models.basics import option_bounds
 from iptlint.semantics.packets import FIELD_NAMES, Bounds, Cube, IntervalSet, PacketSet, domain
-from iptlint.syntax.ast import Chain, Family, Match, Option, Rule, Ruleset, Table, TargetKind
+from iptlint.syntax.ast import Chain, Family, Match, Option, Rule, Ruleset, Table, TargetKind, fast_constructor
 
 ALL_FIELDS = frozenset(FIELD_NAMES)
 CONNTRACK_FIELDS = frozenset({"ct_state", "ct_snat", "ct_dnat", "ct_orig_dst", "ct_orig_dport", "ct_mark"})
+_NO_CHAINS: Mapping[tuple[str, str], frozenset[str]] = {}  # `target_effect` knowing no chain: a jump rewrites anything
 
 # Non-terminal targets that change a field of the packet model for the rules after them.
 # LOG, NFLOG, TOS, TTL, DSCP, CLASSIFY, TCPMSS... change nothing the model reads.
@@ -102,16 +103,28 @@ def target_effect(rule: Rule, chain_rewrites: Mapping[tuple[str, str], frozenset
     if target.goto or target.kind is TargetKind.VERDICT:
         return ENDS
     if target.kind is TargetKind.CHAIN:
-        rewritten = chain_rewrites.get((rule.table, target.name), ALL_FIELDS)
-        return Effect(ends=False, rewrites=rewritten) if rewritten else CONTINUES
+        return _continues(chain_rewrites.get((rule.table, target.name), ALL_FIELDS))
     if target.kind is TargetKind.EXTENSION:
-        extension = extensions.find("target", target.name)
-        if extension is not None and extension.terminal:
-            return ENDS
-        if extension is not None:
-            rewritten = REWRITTEN_FIELDS.get(target.name, frozenset())
-            return Effect(ends=False, rewrites=rewritten) if rewritten else CONTINUES
-    return Effect(ends=False, rewrites=ALL_FIELDS)  # a target iptlint does not know
+        return _extension_effect(target.name)
+    return _continues(ALL_FIELDS)  # a target iptlint does not know
+
+
+@functools.cache
+def _extension_effect(name: str) -> Effect:
+    """The effect of `-j name` for a target extension, from its table (looked up once per name)."""
+    extension = extensions.find("target", name)
+    if extension is None:
+        return _continues(ALL_FIELDS)  # a target iptlint does not know
+    if extension.terminal:
+        return ENDS
+    return _continues(REWRITTEN_FIELDS.get(name, frozenset()))
+
+
+@functools.cache
+def _continues(rewritten: frozenset[str]) -> Effect:
+    """The effect of a target after which evaluation goes on, one object per set of fields
+    (a kube-proxy dump jumps to tens of thousands of chains that all rewrite the mark)."""
+    return Effect(ends=False, rewrites=rewritten) if rewritten else CONTINUES
 
 
 def chain_rewrites(ruleset: Ruleset) -> dict[tuple[str, str], frozenset[str]]:
@@ -123,26 +136,35 @@ def chain_rewrites(ruleset: Ruleset) -> dict[tuple[str, str], frozenset[str]]:
     worklist, so each jump is followed once per change (few: there are few fields).
     """
     result: dict[tuple[str, str], frozenset[str]] = {}
-    callers: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    effects: dict[tuple, frozenset[str]] = {}  # (name, kind, goto) of a target -> the fields it rewrites
     for table in ruleset.tables:
-        declared = {chain.name for chain in table.chains}
-        for chain in table.chains:
-            key = (table.name, chain.name)
-            fields: set[str] = set()
-            for rule in chain.rules:
-                target = rule.target
-                if target is None:
-                    continue
-                if target.kind is TargetKind.CHAIN and target.name in declared:
-                    callers.setdefault((table.name, target.name), []).append(key)
-                    continue
-                kind = (target.name, target.kind, target.goto)
-                if kind not in effects:
-                    effects[kind] = target_effect(rule, {}).rewrites
-                fields |= effects[kind]
-            result[key] = frozenset(fields)
-    pending = [key for key, fields in result.items() if fields]
+        for name, fields in _table_rewrites(table).items():
+            result[(table.name, name)] = fields
+    return result
+
+
+def _table_rewrites(table: Table) -> dict[str, frozenset[str]]:
+    """`chain_rewrites` within one table (jumps never leave it), by chain name."""
+    declared = {chain.name for chain in table.chains}
+    result: dict[str, frozenset[str]] = {}
+    callers: dict[str, list[str]] = {}
+    for chain in table.chains:
+        fields: set[str] = set()
+        for rule in chain.rules:
+            target = rule.target
+            if target is None:
+                continue
+            if target.kind is TargetKind.CHAIN and target.name in declared:
+                found = callers.get(target.name)
+                if found is None:
+                    callers[target.name] = [chain.name]
+                else:
+                    found.append(chain.name)
+                continue
+            rewritten = target_effect(rule, _NO_CHAINS).rewrites  # a jump to no chain of the table: anything
+            if rewritten:
+                fields |= rewritten
+        result[chain.name] = frozenset(fields)
+    pending = [name for name, fields in result.items() if fields]
     while pending:
         callee = pending.pop()
         for caller in callers.get(callee, ()):
@@ -304,7 +326,7 @@ class ChainReach:
     effects: tuple[Effect, ...]
     never: Mapping[int, NeverMatches]  # position -> why
     seen: Mapping[int, PacketSet]  # position of a rule that ends evaluation -> packets it may decide
-    index: OverlapIndex
+    index: OverlapIndex | None  # the rules after the first that ends evaluation; None: no such rule
 
     def redundancies(self) -> Iterator[Redundancy]:
         """Rules that end evaluation and whose removal changes no verdict (see `Redundancy`)."""
@@ -317,7 +339,8 @@ class ChainReach:
         rules = self.chain.rules
         rule = rules[position]
         witnesses: list[Rule] = []
-        for later in sorted(entry for entry in self.index.query(remaining) if entry > position):
+        candidates = self.index.query(remaining) if self.index is not None else ()
+        for later in sorted(entry for entry in candidates if entry > position):
             if not self.bounds[later].over.overlaps(remaining):
                 continue
             other = rules[later]
@@ -357,12 +380,18 @@ _ADDRESS_OPTIONS = frozenset({"-s", "-d"})
 
 def _shared_first(rule: Rule) -> tuple[Option | Match, ...]:
     """The rule's condition nodes, comments left out, addresses last: the nodes most
-    rules share (`-p tcp`, `-m tcp --dport 80`) come first, so prefixes repeat."""
-    return (
-        *(option for option in rule.basics if option.name not in _ADDRESS_OPTIONS),
-        *(match for match in rule.matches if match.name != "comment"),
-        *(option for option in rule.basics if option.name in _ADDRESS_OPTIONS),
-    )
+    rules share (`-p tcp`, `-m tcp --dport 80`) come first, so prefixes repeat.
+
+    One plain loop (asked once per rule: generators cost four times as much here)."""
+    nodes: list[Option | Match] = []
+    addresses: list[Option] = []
+    for option in rule.basics:
+        (addresses if option.name in _ADDRESS_OPTIONS else nodes).append(option)
+    for match in rule.matches:
+        if match.name != "comment":
+            nodes.append(match)
+    nodes += addresses
+    return tuple(nodes)
 
 
 class CachedConditions:
@@ -454,16 +483,17 @@ class Reachability:
 
     def _walk(self, ruleset: Ruleset, ipsets: Mapping | None) -> None:
         rewrites = chain_rewrites(ruleset)
-        effect_of = _EffectCache(rewrites)
         self.chains: dict[tuple[str, str], ChainReach] = {}
         for table in ruleset.tables:
             shared = CachedConditions(ModelContext(ruleset.family, table.name, "", ipsets or {}))
             decided_in = _DecidedIn(table, shared)
             for chain in table.chains:
-                ctx = ModelContext(ruleset.family, table.name, chain.name, ipsets or {})
-                conditions = CachedConditions(ctx) if chain.builtin else shared
+                # A user chain is read in the table's context, as `shared` computed its bounds.
+                builtin = chain.builtin
+                ctx = ModelContext(ruleset.family, table.name, chain.name, ipsets or {}) if builtin else shared.ctx
+                conditions = CachedConditions(ctx) if builtin else shared
                 self.chains[(table.name, chain.name)] = walk_chain(
-                    table.name, chain, ctx, rewrites, conditions, decided_in, effect_of
+                    table.name, chain, ctx, rewrites, conditions, decided_in
                 )
         self._never = {id(found.rule): found for reach in self.chains.values() for found in reach.never.values()}
 
@@ -572,29 +602,29 @@ def walk_chain(
     rewrites: Mapping[tuple[str, str], frozenset[str]],
     conditions: Callable[[Rule], Bounds] | None = None,
     decided_in: Callable[[str], PacketSet] | None = None,
-    effect_of: Callable[[Rule], Effect] | None = None,
 ) -> ChainReach:
     """Walk one chain in rule order (see the module docstring).
 
     `conditions` gives a rule's bounds (default `rule_bounds` in `ctx`; `Reachability`
     passes a cached one); `decided_in` gives, for a user chain of the table, the packets
-    a jump there certainly never returns (default: none); `effect_of` a rule's `Effect`
-    (default `target_effect` with `rewrites`, cached per kind of target).
+    a jump there certainly never returns (default: none).
     """
     conditions = conditions or functools.partial(rule_bounds, ctx=ctx)
     rules = chain.rules
     bounds = LazyBounds(rules, conditions)
-    effects = tuple(map(effect_of or _EffectCache(rewrites), rules))
+    effects = tuple(target_effect(rule, rewrites) for rule in rules)
     decides: dict[int, PacketSet] = {}
-    index = OverlapIndex()  # the rules after the first one that ends the chain: for `redundancies`
-    decider_index = OverlapIndex()  # the rules that certainly decide some packets: for `_decide`
+    # Both indexes are made on first use: most chains of a large dump are a few rules
+    # that need neither, and None stands for an index without entries.
+    index: OverlapIndex | None = None  # the rules after the first one that ends the chain: for `redundancies`
+    decider_index: OverlapIndex | None = None  # the rules that certainly decide some packets: for `_decide`
     events: list[_Rewrite] = []
     never: dict[int, NeverMatches] = {}
     seen: dict[int, PacketSet] = {}
     last = len(rules) - 1
     for position, rule in enumerate(rules):
         effect = effects[position]
-        if _nothing_to_learn(rule, effect, decided_in) and decider_index.is_empty() and not seen:
+        if decider_index is None and not seen and _nothing_to_learn(rule, effect, decided_in):
             continue  # nothing before decides, nothing after asks, and it cannot contradict itself
         over = bounds[position].over
         if over.is_empty():
@@ -602,19 +632,28 @@ def walk_chain(
             continue
         deciders, remaining = _decide(over, position, decider_index, decides, never, events)
         if seen:  # after a rule that ends the chain, never-matching rules too: `redundancies` asks
+            if index is None:
+                index = OverlapIndex()
             index.add(position, over)
         if remaining.is_empty():
             needed = _fewest(over, [(i, _surviving(decides[i], i, events)) for i in deciders])
             never[position] = NeverMatches(rule, deciders=tuple(rules[i] for i in needed))
             continue
         if position < last:  # what a rule certainly decides matters only to the rules after it
-            decides[position] = _certainly_decided(rule, bounds[position], effect, decided_in)
-            decider_index.add(position, decides[position])
+            decided = _certainly_decided(rule, bounds[position], effect, decided_in)
+            if not decided.is_empty():  # an empty set is no decider: the index would not file it
+                decides[position] = decided
+                if decider_index is None:
+                    decider_index = OverlapIndex()
+                decider_index.add(position, decided)
         if effect.ends:
             seen[position] = remaining
-        elif effect.rewrites and not decider_index.is_empty():  # a rewrite only matters to earlier deciders
+        elif effect.rewrites and decider_index is not None:  # a rewrite only matters to earlier deciders
             events.append(_Rewrite(position, effect.rewrites, over))
-    return ChainReach(table, chain, bounds, effects, never, seen, index)
+    return _chain_reach(table, chain, bounds, effects, never, seen, index)
+
+
+_chain_reach = fast_constructor(ChainReach)  # one per chain: tens of thousands in a kube-proxy dump
 
 
 class LazyBounds(Sequence[Bounds]):
@@ -647,20 +686,36 @@ def _nothing_to_learn(rule: Rule, effect: Effect, decided_in: Callable[[str], Pa
 
 _PLAIN_OPTIONS = frozenset({"-s", "-d", "-i", "-o", "-p"})
 _PORT_MATCHES = {"tcp": 6, "udp": 17}
+_PORT_OPTIONS = frozenset({"--sport", "--dport"})
+
+
+def _leaves_some(option: Option) -> bool:
+    """Whether a negated option surely leaves some values of its field: `! -s 10.0.0.0/8`
+    (every network but the whole space; kube-proxy's `! -s <pod range>` in each service)."""
+    if option.name not in _ADDRESS_OPTIONS:
+        return False
+    network = getattr(option.value, "network", None)
+    return network is not None and network.prefixlen > 0
 
 
 def _plainly_satisfiable(rule: Rule) -> bool:
     """Whether the rule's conditions surely match some packet, read from the text alone.
 
-    Distinct, non-negated `-s -d -i -o -p` (each a non-empty set of one field), comments,
-    and one `tcp`/`udp` match of the rule's own protocol with non-negated, non-reversed
-    ports.  False says nothing (the walk computes the bounds then).
+    Distinct `-s -d -i -o -p`, non-negated or a negated network short of the whole
+    space (each a non-empty set of one field), comments, and one `tcp`/`udp` match of
+    the rule's own protocol with distinct, non-negated, non-reversed ports.  False says
+    nothing (the walk computes the bounds then).  Asked of most rules of a dump, hence
+    plain loops that stop at the first doubt.
     """
-    names = [option.name for option in rule.basics]
-    if len(set(names)) != len(names) or any(o.negated or o.name not in _PLAIN_OPTIONS for o in rule.basics):
-        return False
-    protocol = rule.protocol
-    number = getattr(protocol.value, "number", None) if protocol is not None else None
+    names: set[str] = set()
+    number = None  # the protocol's number, when `-p` names one
+    for option in rule.basics:
+        name = option.name
+        if name not in _PLAIN_OPTIONS or name in names or (option.negated and not _leaves_some(option)):
+            return False
+        names.add(name)
+        if name == "-p":
+            number = getattr(option.value, "number", None)
     seen_ports = False
     for match in rule.matches:
         if match.name == "comment":
@@ -668,32 +723,15 @@ def _plainly_satisfiable(rule: Rule) -> bool:
         if seen_ports or _PORT_MATCHES.get(match.name) != number:
             return False
         seen_ports = True
-        option_names = [option.name for option in match.options]
-        if len(set(option_names)) != len(option_names):
-            return False
+        port_options: set[str] = set()
         for option in match.options:
-            value = option.value
-            if option.negated or option.name not in ("--sport", "--dport") or not value.lo <= value.hi:
+            name = option.name
+            if option.negated or name not in _PORT_OPTIONS or name in port_options:
+                return False
+            port_options.add(name)
+            if not option.value.lo <= option.value.hi:
                 return False
     return True
-
-
-class _EffectCache:
-    """`target_effect`, once per kind of target (name, kind, goto) of a table: most rules share a few."""
-
-    def __init__(self, rewrites: Mapping[tuple[str, str], frozenset[str]]) -> None:
-        self.rewrites = rewrites
-        self._known: dict[tuple, Effect] = {}
-
-    def __call__(self, rule: Rule) -> Effect:
-        target = rule.target
-        if target is None:
-            return NO_TARGET
-        key = (rule.table, target.name, target.kind, target.goto)
-        found = self._known.get(key)
-        if found is None:
-            found = self._known[key] = target_effect(rule, self.rewrites)
-        return found
 
 
 def _certainly_decided(
@@ -736,7 +774,7 @@ def _stops_or_observes(rule: Rule) -> bool:
     target = rule.target
     if target is None or _stops_traversal(rule):
         return True
-    return target.kind is TargetKind.EXTENSION and target_effect(rule, {}) is CONTINUES
+    return target.kind is TargetKind.EXTENSION and target_effect(rule, _NO_CHAINS) is CONTINUES
 
 
 def _stops_traversal(rule: Rule) -> bool:
@@ -746,13 +784,13 @@ def _stops_traversal(rule: Rule) -> bool:
         return False
     if target.kind is TargetKind.VERDICT:
         return target.name != "RETURN"
-    return target.kind is TargetKind.EXTENSION and target_effect(rule, {}).ends
+    return target.kind is TargetKind.EXTENSION and target_effect(rule, _NO_CHAINS).ends
 
 
 def _decide(
     over: PacketSet,
     position: int,
-    index: OverlapIndex,
+    index: OverlapIndex | None,
     decides: Mapping[int, PacketSet],
     never: Mapping[int, NeverMatches],
     events: list[_Rewrite],
@@ -760,7 +798,7 @@ def _decide(
     """The earlier rules that certainly decide part of `over`, and the part left undecided."""
     remaining = over
     deciders: list[int] = []
-    if index.is_empty():
+    if index is None:  # no earlier rule decides anything
         return deciders, remaining
     for earlier in sorted(index.query(over)):
         if earlier in never:
