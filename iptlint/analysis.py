@@ -60,32 +60,57 @@ class _Graph:
     ids: dict[str, int]  # chain name -> id
     callees: tuple[tuple[int, ...], ...]  # id -> the distinct chains it jumps or goes to, in rule order
     firsts: tuple[tuple[Rule, ...], ...]  # id -> the first rule that jumps or goes to each of `callees`
+    callers: tuple[int, ...]  # id -> how many chains jump or go to it (itself included)
 
     @staticmethod
-    def build(chains: list[tuple[str, tuple[tuple[str, Rule], ...]]]) -> _Graph:
-        """From (chain, its (target chain, rule) jumps) for each chain of a table."""
-        names = [name for name, _ in chains]
-        ids = {name: position for position, name in enumerate(names)}
-        callees: list[tuple[int, ...]] = []
-        firsts: list[tuple[Rule, ...]] = []
-        for _, jumps in chains:
-            if not jumps:  # most chains of a large dump jump nowhere, or once
-                callees.append(())
-                firsts.append(())
-                continue
-            first: dict[int, Rule] = {}
-            for target, rule in jumps:
-                callee = ids.get(target)
-                if callee is None:  # a chain that is not declared: no jumps of its own
-                    callee = ids[target] = len(names)
-                    names.append(target)
-                if callee not in first:
-                    first[callee] = rule
-            callees.append(tuple(first))
-            firsts.append(tuple(first.values()))
+    def build(tables: list[Table]) -> _Graph:
+        """From the tables of one name: a table written twice holds each chain's jumps from its
+        last copy, as `Analysis.jumps` does."""
+        names: list[str] = []
+        ids: dict[str, int] = {}
+        for table in tables:
+            for chain in table.chains:
+                if chain.name not in ids:
+                    ids[chain.name] = len(names)
+                    names.append(chain.name)
+        callees: list[tuple[int, ...]] = [()] * len(names)
+        firsts: list[tuple[Rule, ...]] = [()] * len(names)
+        to_chain = TargetKind.CHAIN
+        for table in tables:
+            for chain in table.chains:
+                first: dict[int, Rule] = {}
+                for rule in chain.rules:
+                    target = rule.target
+                    if target is not None and target.kind is to_chain:
+                        callee = ids.get(target.name)
+                        if callee is None:  # a chain that is not declared: no jumps of its own
+                            callee = ids[target.name] = len(names)
+                            names.append(target.name)
+                        if callee not in first:
+                            first[callee] = rule
+                caller = ids[chain.name]
+                callees[caller] = tuple(first)
+                firsts[caller] = tuple(first.values())
         callees += [()] * (len(names) - len(callees))
         firsts += [()] * (len(names) - len(firsts))
-        return _Graph(tuple(names), ids, tuple(callees), tuple(firsts))
+        callers = [0] * len(names)
+        for found in callees:
+            for callee in found:
+                callers[callee] += 1
+        return _Graph(tuple(names), ids, tuple(callees), tuple(firsts), tuple(callers))
+
+    def acyclic(self) -> bool:
+        """True when no chain can jump back to itself (Kahn: every chain comes out in order);
+        most dumps, so the search for loops can be skipped."""
+        callees = self.callees
+        waiting = list(self.callers)
+        ready = [chain for chain, count in enumerate(waiting) if count == 0]
+        for chain in ready:  # grows while read
+            for callee in callees[chain]:
+                waiting[callee] -= 1
+                if waiting[callee] == 0:
+                    ready.append(callee)
+        return len(ready) == len(callees)
 
 
 class Analysis:
@@ -150,15 +175,24 @@ class Analysis:
 
     @functools.cached_property
     def _graphs(self) -> dict[str, _Graph]:
-        """table -> its chain graph over integer ids, built once from `jumps` for every graph search.
+        """table -> its chain graph over integer ids, built once for every graph search.
 
         A kube-proxy dump has tens of thousands of chains, searched once per hook and again
         for depths and loops: lists indexed by id cost a fraction of dicts keyed by name.
         """
-        by_table: dict[str, list[tuple[str, tuple[tuple[str, Rule], ...]]]] = {}
-        for (table, chain), jumps in self.jumps.items():
-            by_table.setdefault(table, []).append((chain, jumps))
-        return {table: _Graph.build(chains) for table, chains in by_table.items()}
+        by_name: dict[str, list[Table]] = {}
+        for table in self.ruleset.tables:
+            by_name.setdefault(table.name, []).append(table)
+        return {name: _Graph.build(tables) for name, tables in by_name.items()}
+
+    def chains_jumping_to(self, table: str, chains: set[str] | frozenset[str]) -> set[str]:
+        """The chains of `table` with a rule that jumps or goes to one of `chains` (of a table
+        written twice, as `jumps` holds it: each chain's last copy)."""
+        graph = self._graphs.get(table)
+        if graph is None:
+            return set()
+        wanted = {graph.ids[name] for name in chains if name in graph.ids}
+        return {graph.names[caller] for caller, callees in enumerate(graph.callees) if not wanted.isdisjoint(callees)}
 
     @functools.cached_property
     def entered_by_table(self) -> dict[str, frozenset[str]]:
@@ -190,7 +224,8 @@ class Analysis:
         an empty set.  This is the kernel's "hook mask" of the rules in that chain: what a
         target's hook restrictions are checked against.
         """
-        result: dict[tuple[str, str], frozenset[str]] = dict.fromkeys(self.jumps, frozenset())
+        nowhere: frozenset[str] = frozenset()
+        result = {(table.name, chain.name): nowhere for table in self.ruleset.tables for chain in table.chains}
         for table in self.ruleset.tables:
             graph = self._graphs.get(table.name)
             if graph is None:
@@ -283,11 +318,10 @@ class Analysis:
         """
         found: dict[tuple[str, str], tuple[int, Rule | None]] = {}
         for table in self.ruleset.tables:
-            for name, depth_and_jump in self._longest_paths(table).items():
-                found[(table.name, name)] = depth_and_jump
+            found.update(self._longest_paths(table))
         return found
 
-    def _longest_paths(self, table: Table) -> dict[str, tuple[int, Rule | None]]:
+    def _longest_paths(self, table: Table) -> dict[tuple[str, str], tuple[int, Rule | None]]:
         """Longest jump paths from the built-in chains, in topological order (Kahn).
 
         Each chain's distinct callees count once, with its first jump to each: a second
@@ -299,14 +333,20 @@ class Analysis:
         callees, firsts = graph.callees, graph.firsts
         starts = [graph.ids[chain.name] for chain in table.chains if chain.builtin]
         reached = bytearray(len(callees))
+        count = 0
         for start in starts:
             for chain in self._reached_ids(table.name, start):
-                reached[chain] = 1
-        waiting = [0] * len(callees)  # callers of reached chains not yet counted
-        for chain, is_reached in enumerate(reached):
-            if is_reached:
-                for callee in callees[chain]:
-                    waiting[callee] += 1
+                if not reached[chain]:
+                    reached[chain] = 1
+                    count += 1
+        if count == len(callees):  # callers of reached chains not yet counted: all of them
+            waiting = list(graph.callers)
+        else:
+            waiting = [0] * len(callees)
+            for chain, is_reached in enumerate(reached):
+                if is_reached:
+                    for callee in callees[chain]:
+                        waiting[callee] += 1
         depths = [-1] * len(callees)
         last: list[Rule | None] = [None] * len(callees)
         order = []  # the chains given a depth, in the order they got one
@@ -317,7 +357,7 @@ class Analysis:
         ready = [start for start in starts if waiting[start] == 0]
         for current in ready:  # grows while read: first in, first out
             depth = depths[current] + 1
-            for callee, rule in zip(callees[current], firsts[current], strict=True):
+            for callee, rule in zip(callees[current], firsts[current]):  # noqa: B905 (equal lengths)
                 if depths[callee] < depth:
                     if depths[callee] < 0:
                         order.append(callee)
@@ -326,8 +366,8 @@ class Analysis:
                 waiting[callee] -= 1
                 if waiting[callee] == 0:
                     ready.append(callee)
-        names = graph.names
-        return {names[chain]: (depths[chain], last[chain]) for chain in order if waiting[chain] == 0}
+        keys = [(table.name, name) for name in graph.names]
+        return {keys[chain]: (depths[chain], last[chain]) for chain in order if waiting[chain] == 0}
 
     def deepest_path(self, table: str, chain: str) -> tuple[Rule, ...]:
         """The jumps of the longest path from a built-in chain to `chain` (see `jump_depths`)."""
@@ -347,7 +387,7 @@ class Analysis:
         cycles = []
         for table in self.ruleset.tables:
             graph = self._graphs.get(table.name)
-            if graph is None:
+            if graph is None or graph.acyclic():
                 continue
             declared = {chain.name: position for position, chain in enumerate(table.chains)}
             roots = [graph.ids[chain.name] for chain in table.chains]
@@ -380,10 +420,11 @@ class Analysis:
     @functools.cached_property
     def rule_index(self) -> dict[int, int]:
         """id(rule) -> its 1-based position in its chain (`iptables -L --line-numbers`)."""
-        index: dict[int, int] = {}
+        index = {}
         for table in self.ruleset.tables:
             for chain in table.chains:
-                index.update(zip(map(id, chain.rules), range(1, len(chain.rules) + 1), strict=True))
+                for position, rule in enumerate(chain.rules, 1):
+                    index[id(rule)] = position
         return index
 
     @functools.cached_property

@@ -86,19 +86,14 @@ def check(analysis: Analysis) -> Iterator[Finding]:
 def _chains_jumping_to(analysis: Analysis, inert: frozenset[tuple[str, str]]) -> dict[str, set[str]] | None:
     """table -> the chains with a rule that jumps or goes to an inert chain: the only ones to read
     (a kube-proxy dump has tens of thousands of chains and a few inert ones).  None: read
-    them all (a table written twice, which `Analysis.jumps` holds once)."""
+    them all (a table written twice: the graph holds one copy of each chain)."""
     tables = analysis.ruleset.tables
     if len({table.name for table in tables}) < len(tables):
         return None
     targets: dict[str, set[str]] = {}
     for table, name in inert:
         targets.setdefault(table, set()).add(name)
-    found: dict[str, set[str]] = {}
-    for (table, chain), jumps in analysis.jumps.items():
-        names = targets.get(table)
-        if names and any(callee in names for callee, _ in jumps):
-            found.setdefault(table, set()).add(chain)
-    return found
+    return {table: analysis.chains_jumping_to(table, names) for table, names in targets.items()}
 
 
 def _what(table: Table, chain: Chain | None) -> str:
