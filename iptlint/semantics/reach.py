@@ -45,6 +45,8 @@ from iptlint.syntax.ast import Chain, Family, Match, Option, Rule, Ruleset, Tabl
 ALL_FIELDS = frozenset(FIELD_NAMES)
 CONNTRACK_FIELDS = frozenset({"ct_state", "ct_snat", "ct_dnat", "ct_orig_dst", "ct_orig_dport", "ct_mark"})
 _NO_CHAINS: Mapping[tuple[str, str], frozenset[str]] = {}  # `target_effect` knowing no chain: a jump rewrites anything
+# Target kinds for the per-rule loops: reading a member off an Enum class is a descriptor call.
+_VERDICT, _EXTENSION, _CHAIN = TargetKind.VERDICT, TargetKind.EXTENSION, TargetKind.CHAIN
 
 # Non-terminal targets that change a field of the packet model for the rules after them.
 # LOG, NFLOG, TOS, TTL, DSCP, CLASSIFY, TCPMSS... change nothing the model reads.
@@ -100,11 +102,12 @@ def target_effect(rule: Rule, chain_rewrites: Mapping[tuple[str, str], frozenset
     target = rule.target
     if target is None:
         return NO_TARGET
-    if target.goto or target.kind is TargetKind.VERDICT:
+    kind = target.kind
+    if target.goto or kind is _VERDICT:
         return ENDS
-    if target.kind is TargetKind.CHAIN:
+    if kind is _CHAIN:
         return _continues(chain_rewrites.get((rule.table, target.name), ALL_FIELDS))
-    if target.kind is TargetKind.EXTENSION:
+    if kind is _EXTENSION:
         return _extension_effect(target.name)
     return _continues(ALL_FIELDS)  # a target iptlint does not know
 
@@ -153,7 +156,7 @@ def _table_rewrites(table: Table) -> dict[str, frozenset[str]]:
             target = rule.target
             if target is None:
                 continue
-            if target.kind is TargetKind.CHAIN and target.name in declared:
+            if target.kind is _CHAIN and target.name in declared:
                 found = callers.get(target.name)
                 if found is None:
                     callers[target.name] = [chain.name]
@@ -612,7 +615,7 @@ def walk_chain(
     conditions = conditions or functools.partial(rule_bounds, ctx=ctx)
     rules = chain.rules
     bounds = LazyBounds(rules, conditions)
-    effects = tuple(target_effect(rule, rewrites) for rule in rules)
+    effects = tuple([target_effect(rule, rewrites) for rule in rules])
     decides: dict[int, PacketSet] = {}
     # Both indexes are made on first use: most chains of a large dump are a few rules
     # that need neither, and None stands for an index without entries.
@@ -681,7 +684,8 @@ def _nothing_to_learn(rule: Rule, effect: Effect, decided_in: Callable[[str], Pa
     whose conditions surely match something: at the head of a chain, its bounds are not needed."""
     if effect.ends or not _plainly_satisfiable(rule):
         return False
-    return rule.jump is None or decided_in is None or decided_in(rule.jump).is_empty()
+    target = rule.target
+    return target is None or target.kind is not _CHAIN or decided_in is None or decided_in(target.name).is_empty()
 
 
 _PLAIN_OPTIONS = frozenset({"-s", "-d", "-i", "-o", "-p"})
@@ -774,7 +778,7 @@ def _stops_or_observes(rule: Rule) -> bool:
     target = rule.target
     if target is None or _stops_traversal(rule):
         return True
-    return target.kind is TargetKind.EXTENSION and target_effect(rule, _NO_CHAINS) is CONTINUES
+    return target.kind is _EXTENSION and target_effect(rule, _NO_CHAINS) is CONTINUES
 
 
 def _stops_traversal(rule: Rule) -> bool:
@@ -782,9 +786,9 @@ def _stops_traversal(rule: Rule) -> bool:
     target = rule.target
     if target is None or target.goto:
         return False
-    if target.kind is TargetKind.VERDICT:
+    if target.kind is _VERDICT:
         return target.name != "RETURN"
-    return target.kind is TargetKind.EXTENSION and target_effect(rule, _NO_CHAINS).ends
+    return target.kind is _EXTENSION and target_effect(rule, _NO_CHAINS).ends
 
 
 def _decide(
