@@ -49,7 +49,7 @@ DEFAULT = True
 def check(analysis: Analysis) -> Iterator[Finding]:
     for table in analysis.ruleset.tables:
         for chain in table.chains:
-            if len(chain.rules) < 2:
+            if len(chain.rules) < 2 or _two_targets_differ(chain.rules):
                 continue
             for rule, first in _repeats(chain):
                 yield analysis.at_rule(
@@ -60,6 +60,17 @@ def check(analysis: Analysis) -> Iterator[Finding]:
                     fix=Fix("delete this copy"),
                     severity=SEVERITY,
                 )
+
+
+def _two_targets_differ(rules: tuple[Rule, ...]) -> bool:
+    """True for a chain of two rules with different targets (no copy: equal keys have equal
+    targets); most chains of a kube-proxy dump (a mark and a DNAT), told without `_repeats`."""
+    if len(rules) != 2:
+        return False
+    first, second = rules[0].target, rules[1].target
+    if first is second:
+        return False
+    return first is None or second is None or first.name != second.name
 
 
 def _repeats(chain: Chain) -> Iterator[tuple[Rule, Rule]]:

@@ -73,7 +73,7 @@ def check(analysis: Analysis) -> Iterator[Finding]:
 def first_end(chain: Chain) -> Rule | None:
     """The first rule of the chain that every packet reaches and none gets past."""
     for rule in chain.rules:
-        if _without_condition(rule) and _ends_chain(rule):
+        if not rule.basics and _without_condition(rule) and _ends_chain(rule):  # most rules have a basic option
             return rule
     return None
 
