@@ -44,6 +44,7 @@ from iptlint.syntax.ast import Chain, Family, Match, Option, Rule, Ruleset, Tabl
 
 ALL_FIELDS = frozenset(FIELD_NAMES)
 CONNTRACK_FIELDS = frozenset({"ct_state", "ct_snat", "ct_dnat", "ct_orig_dst", "ct_orig_dport", "ct_mark"})
+_NOTHING: frozenset[str] = frozenset()
 _NO_CHAINS: Mapping[tuple[str, str], frozenset[str]] = {}  # `target_effect` knowing no chain: a jump rewrites anything
 # Target kinds for the per-rule loops: reading a member off an Enum class is a descriptor call.
 _VERDICT, _EXTENSION, _CHAIN = TargetKind.VERDICT, TargetKind.EXTENSION, TargetKind.CHAIN
@@ -151,7 +152,7 @@ def _table_rewrites(table: Table) -> dict[str, frozenset[str]]:
     result: dict[str, frozenset[str]] = {}
     callers: dict[str, list[str]] = {}
     for chain in table.chains:
-        fields: set[str] = set()
+        fields = _NOTHING
         for rule in chain.rules:
             target = rule.target
             if target is None:
@@ -164,16 +165,19 @@ def _table_rewrites(table: Table) -> dict[str, frozenset[str]]:
                     found.append(chain.name)
                 continue
             rewritten = target_effect(rule, _NO_CHAINS).rewrites  # a jump to no chain of the table: anything
-            if rewritten:
-                fields |= rewritten
-        result[chain.name] = frozenset(fields)
+            if not rewritten <= fields:
+                fields = fields | rewritten if fields else rewritten
+        result[chain.name] = fields
+    # Sets are shared, not copied, while a caller has nothing of its own: tens of thousands
+    # of kube-proxy chains come to rewrite just what KUBE-MARK-MASQ does.
     pending = [name for name, fields in result.items() if fields]
     while pending:
         callee = pending.pop()
+        added = result[callee]
         for caller in callers.get(callee, ()):
-            merged = result[caller] | result[callee]
-            if merged != result[caller]:
-                result[caller] = merged
+            known = result[caller]
+            if not added <= known:
+                result[caller] = known | added if known else added
                 pending.append(caller)
     return result
 
