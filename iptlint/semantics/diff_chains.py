@@ -55,8 +55,7 @@ from typing import Any
 from iptlint import collector
 from iptlint.semantics import packets as p
 from iptlint.semantics import walk as walk_module
-from iptlint.semantics.models import ModelContext, match_bounds
-from iptlint.semantics.models.basics import option_bounds
+from iptlint.semantics.models import ModelContext
 from iptlint.semantics.packets import IntervalSet, PacketSet
 from iptlint.syntax.ast import Chain, Family, Rule, Ruleset, TargetKind
 
@@ -311,21 +310,24 @@ def unstable_fields(path: str, hook: str, table: str, writes: Mapping[tuple[str,
 
 @dataclass
 class _Conditions:
-    """Each rule node's over-approximation, computed once per dump (internal)."""
+    """Each rule node's over-approximation, computed once for both dumps (internal).
+
+    Kept in the comparison's `walk.WalkCache`, whose walks read the same conditions.
+    """
 
     family: Family
     ipsets: Mapping[str, Any]
-    cache: dict[tuple[int, str, str], PacketSet] = field(default_factory=dict)
+    shared: walk_module.WalkCache
 
     def overs(self, rule: Rule) -> Iterator[PacketSet]:
+        known = self.shared.conditions
         for node in (*rule.basics, *rule.matches):
             key = (id(node), rule.table, rule.chain)
-            found = self.cache.get(key)
+            found = known.get(key)
             if found is None:
                 ctx = ModelContext(self.family, rule.table, rule.chain, self.ipsets)
-                bounds = option_bounds(node, ctx) if hasattr(node, "raw") else match_bounds(node, ctx)
-                found = self.cache[key] = bounds.over
-            yield found
+                found = known[key] = (node, walk_module.condition_of(node, ctx))
+            yield found[1].bounds.over
 
     def may_match(self, rule: Rule, region: PacketSet) -> bool:
         """False when no packet of `region` can match the rule (one condition excludes them all)."""
@@ -827,8 +829,9 @@ def _chain_differences(
     family = old.family
     sites = find_sites(old, new)
     writes = table_writes((old, new))
-    conditions = _Conditions(family, ipsets)
-    pruners = (Pruner(old, _Conditions(family, ipsets)), Pruner(new, conditions))
+    cache = walk_module.WalkCache(family, dict(ipsets or {}))
+    conditions = _Conditions(family, ipsets, cache)
+    pruners = (Pruner(old, conditions), Pruner(new, conditions))
     regions: dict[str, dict[Any, PacketSet]] = {path: {} for path in d.PATHS}
     for site in sites:
         for path in d.PATHS:
@@ -842,8 +845,6 @@ def _chain_differences(
     differing: list = []
     walks, exhaustive, fallbacks, count = 0, True, 0, 0
     rng = __import__("random").Random(d.SAMPLE_SEED)
-
-    cache = walk_module.WalkCache(family, dict(ipsets or {}))
 
     def outcomes(pruned: tuple[Ruleset, Ruleset], packet) -> tuple[Any, Any]:
         nonlocal walks
