@@ -95,3 +95,25 @@ def test_every_plainly_satisfiable_rule_has_packets(path: Path) -> None:
                 except Exception:  # the walk counts a failing model as unknown: any packet
                     continue
                 assert not over.is_empty(), rule.text
+
+
+def test_a_rewrite_behind_a_jump_still_counts_when_asked_late() -> None:
+    """What a jump rewrites is computed only after a rule that decides: it must still be known then."""
+    text = "\n".join(
+        (
+            "*mangle",
+            ":PREROUTING ACCEPT [0:0]",
+            ":SETMARK - [0:0]",
+            "-A PREROUTING -m mark --mark 0x1 -j ACCEPT",
+            "-A PREROUTING -j SETMARK",
+            "-A PREROUTING -m mark --mark 0x1 -j DROP",
+            "-A SETMARK -j MARK --set-mark 0x1",
+            "COMMIT",
+            "",
+        )
+    )
+    analysis = analysis_of(text)
+    rules = analysis.ruleset.chain("mangle", "PREROUTING").rules
+    assert analysis.reachability.never_matches(rules[2]) is None  # SETMARK marks packets the first rule let by
+    reach = analysis.reachability.chain("mangle", "PREROUTING")
+    assert reach.effects[1].rewrites == frozenset({"mark"})

@@ -26,7 +26,11 @@ port on an ICMP packet): that only makes fewer claims.
 Scale.  A chain's rules are indexed by their most selective field (`OverlapIndex`:
 destination prefix, port, interface...), so a rule is compared only with the rules
 that can overlap it; a kube-proxy chain of thousands of `-d IP/32` rules costs one
-dictionary lookup per rule.
+dictionary lookup per rule.  Most of such a dump is tens of thousands of chains of
+one to four rules, so nothing is computed before it is asked for: a rule at the head
+of a chain that decides nothing and plainly matches some packet is passed without its
+bounds, a rule's bounds and effect are computed on first use, and what a jump may
+rewrite only after a rule that decides (`PerRule`, `_RewritesOnDemand`).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import functools
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from iptlint import collector, extensions
 from iptlint.semantics.models import ModelContext, match_bounds, rule_bounds
@@ -42,6 +47,7 @@ from iptlint.semantics.models.basics import option_bounds
 from iptlint.semantics.packets import FIELD_NAMES, Bounds, Cube, IntervalSet, PacketSet, domain
 from iptlint.syntax.ast import Chain, Family, Match, Option, Rule, Ruleset, Table, TargetKind, fast_constructor
 
+T = TypeVar("T")
 ALL_FIELDS = frozenset(FIELD_NAMES)
 CONNTRACK_FIELDS = frozenset({"ct_state", "ct_snat", "ct_dnat", "ct_orig_dst", "ct_orig_dport", "ct_mark"})
 _NOTHING: frozenset[str] = frozenset()
@@ -131,19 +137,49 @@ def _continues(rewritten: frozenset[str]) -> Effect:
     return Effect(ends=False, rewrites=rewritten) if rewritten else CONTINUES
 
 
-def chain_rewrites(ruleset: Ruleset) -> dict[tuple[str, str], frozenset[str]]:
+def chain_rewrites(ruleset: Ruleset) -> Mapping[tuple[str, str], frozenset[str]]:
     """(table, chain) -> the fields a packet may have changed when it comes back from a jump there.
 
     The non-terminal targets of the chain and, through `-j` and `-g`, of every chain it
     leads to (a goto returns to the caller of the chain that went); a jump to a chain
     the table lacks may change anything.  Propagated from callee to callers with a
     worklist, so each jump is followed once per change (few: there are few fields).
+    A table's are computed when first asked (`_RewritesOnDemand`).
     """
-    result: dict[tuple[str, str], frozenset[str]] = {}
-    for table in ruleset.tables:
-        for name, fields in _table_rewrites(table).items():
-            result[(table.name, name)] = fields
-    return result
+    return _RewritesOnDemand(ruleset)
+
+
+class _RewritesOnDemand(Mapping[tuple[str, str], frozenset[str]]):
+    """`chain_rewrites`, each table's computed on the first question about one of its chains.
+
+    The walk asks what a jump rewrites only after a rule that certainly decides some
+    packets, and a kube-proxy nat table (40,000 chains) has none: it is never computed.
+    A table written twice counts as iptables-restore reads it, the later chains winning.
+    """
+
+    def __init__(self, ruleset: Ruleset) -> None:
+        self._tables: dict[str, list[Table]] = {}
+        for table in ruleset.tables:
+            self._tables.setdefault(table.name, []).append(table)
+        self._known: dict[str, dict[str, frozenset[str]]] = {}
+
+    def _table(self, name: str) -> dict[str, frozenset[str]]:
+        found = self._known.get(name)
+        if found is None:
+            found = self._known[name] = {}
+            for table in self._tables.get(name, ()):
+                found.update(_table_rewrites(table))
+        return found
+
+    def __getitem__(self, key: tuple[str, str]) -> frozenset[str]:
+        table, chain = key
+        return self._table(table)[chain]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return ((name, chain) for name in self._tables for chain in self._table(name))
+
+    def __len__(self) -> int:
+        return sum(len(self._table(name)) for name in self._tables)
 
 
 def _table_rewrites(table: Table) -> dict[str, frozenset[str]]:
@@ -330,7 +366,7 @@ class ChainReach:
     table: str
     chain: Chain
     bounds: Sequence[Bounds]  # computed on first use
-    effects: tuple[Effect, ...]
+    effects: Sequence[Effect]  # computed on first use
     never: Mapping[int, NeverMatches]  # position -> why
     seen: Mapping[int, PacketSet]  # position of a rule that ends evaluation -> packets it may decide
     index: OverlapIndex | None  # the rules after the first that ends evaluation; None: no such rule
@@ -618,8 +654,8 @@ def walk_chain(
     """
     conditions = conditions or functools.partial(rule_bounds, ctx=ctx)
     rules = chain.rules
-    bounds = LazyBounds(rules, conditions)
-    effects = tuple([target_effect(rule, rewrites) for rule in rules])
+    bounds: Sequence[Bounds] = PerRule(rules, conditions)
+    effects: Sequence[Effect] = PerRule(rules, functools.partial(target_effect, chain_rewrites=rewrites))
     decides: dict[int, PacketSet] = {}
     # Both indexes are made on first use: most chains of a large dump are a few rules
     # that need neither, and None stands for an index without entries.
@@ -630,8 +666,8 @@ def walk_chain(
     seen: dict[int, PacketSet] = {}
     last = len(rules) - 1
     for position, rule in enumerate(rules):
-        effect = effects[position]
-        if decider_index is None and not seen and _nothing_to_learn(rule, effect, decided_in):
+        ends = _ends(rule)
+        if decider_index is None and not seen and _nothing_to_learn(rule, ends, decided_in):
             continue  # nothing before decides, nothing after asks, and it cannot contradict itself
         over = bounds[position].over
         if over.is_empty():
@@ -647,29 +683,32 @@ def walk_chain(
             never[position] = NeverMatches(rule, deciders=tuple(rules[i] for i in needed))
             continue
         if position < last:  # what a rule certainly decides matters only to the rules after it
-            decided = _certainly_decided(rule, bounds[position], effect, decided_in)
+            decided = _certainly_decided(rule, bounds[position], ends, decided_in)
             if not decided.is_empty():  # an empty set is no decider: the index would not file it
                 decides[position] = decided
                 if decider_index is None:
                     decider_index = OverlapIndex()
                 decider_index.add(position, decided)
-        if effect.ends:
+        if ends:
             seen[position] = remaining
-        elif effect.rewrites and decider_index is not None:  # a rewrite only matters to earlier deciders
-            events.append(_Rewrite(position, effect.rewrites, over))
+        elif decider_index is not None:  # a rewrite only matters to earlier deciders
+            rewritten = effects[position].rewrites
+            if rewritten:
+                events.append(_Rewrite(position, rewritten, over))
     return _chain_reach(table, chain, bounds, effects, never, seen, index)
 
 
 _chain_reach = fast_constructor(ChainReach)  # one per chain: tens of thousands in a kube-proxy dump
 
 
-class LazyBounds(Sequence[Bounds]):
-    """The bounds of a chain's rules, each computed on first use (many are never needed)."""
+class PerRule(Sequence[T]):
+    """A value for each rule of a chain (its bounds, its effect), computed on first use:
+    many are never needed."""
 
-    def __init__(self, rules: tuple[Rule, ...], conditions: Callable[[Rule], Bounds]) -> None:
+    def __init__(self, rules: tuple[Rule, ...], compute: Callable[[Rule], T]) -> None:
         self._rules = rules
-        self._conditions = conditions
-        self._known: list[Bounds | None] = [None] * len(rules)
+        self._compute = compute
+        self._known: list[T | None] = [None] * len(rules)
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -679,14 +718,20 @@ class LazyBounds(Sequence[Bounds]):
             return [self[i] for i in range(*position.indices(len(self)))]
         found = self._known[position]
         if found is None:
-            found = self._known[position] = self._conditions(self._rules[position])
+            found = self._known[position] = self._compute(self._rules[position])
         return found
 
 
-def _nothing_to_learn(rule: Rule, effect: Effect, decided_in: Callable[[str], PacketSet] | None) -> bool:
+def _ends(rule: Rule) -> bool:
+    """Whether evaluation of the chain always stops at the rule: its effect's `ends`, which
+    does not depend on what a jump's chains rewrite (not asked here, see `_RewritesOnDemand`)."""
+    return target_effect(rule, _NO_CHAINS).ends
+
+
+def _nothing_to_learn(rule: Rule, ends: bool, decided_in: Callable[[str], PacketSet] | None) -> bool:
     """A rule that decides nothing itself (no verdict, no jump to a chain that decides) and
     whose conditions surely match something: at the head of a chain, its bounds are not needed."""
-    if effect.ends or not _plainly_satisfiable(rule):
+    if ends or not _plainly_satisfiable(rule):
         return False
     target = rule.target
     return target is None or target.kind is not _CHAIN or decided_in is None or decided_in(target.name).is_empty()
@@ -743,11 +788,11 @@ def _plainly_satisfiable(rule: Rule) -> bool:
 
 
 def _certainly_decided(
-    rule: Rule, bounds: Bounds, effect: Effect, decided_in: Callable[[str], PacketSet] | None
+    rule: Rule, bounds: Bounds, ends: bool, decided_in: Callable[[str], PacketSet] | None
 ) -> PacketSet:
     """The packets the rule certainly stops in this chain: its under-set if its target ends
     the chain; for a jump, the part of it the called chain certainly never returns."""
-    if effect.ends:
+    if ends:
         return bounds.under
     callee = rule.jump
     if callee is None or decided_in is None or bounds.under.is_empty():
