@@ -438,7 +438,7 @@ def _shared_first(rule: Rule) -> tuple[Option | Match, ...]:
 
 
 class CachedConditions:
-    """`rule_bounds`, with each distinct condition node and each distinct rule computed once.
+    """`rule_bounds`, with each distinct condition node and each distinct list of nodes computed once.
 
     `rule_bounds` is the intersection of the bounds of the rule's options and matches.
     The parser shares identical option and match nodes between rules (`-p tcp`, `-m tcp
@@ -452,14 +452,11 @@ class CachedConditions:
         self.ctx = ctx
         self._nodes: dict[int, tuple[Option | Match, Bounds]] = {}  # the node keeps its id alive
         self._rules: dict[tuple[int, ...], Bounds] = {}
-        self._by_rule: dict[int, Bounds] = {}  # id(rule): the ruleset keeps the rules alive
 
     def __call__(self, rule: Rule) -> Bounds:
-        found = self._by_rule.get(id(rule))
-        if found is None:
-            nodes = _shared_first(rule)
-            found = self._by_rule[id(rule)] = self._combined(nodes, tuple(map(id, nodes)))
-        return found
+        # Not kept by rule: the walk asks each rule once (`PerRule` keeps the answer).
+        nodes = _shared_first(rule)
+        return self._combined(nodes, tuple(map(id, nodes)))
 
     def _combined(self, nodes: tuple[Option | Match, ...], key: tuple[int, ...]) -> Bounds:
         """The intersection of the nodes' bounds, cached for every prefix of the node list."""
@@ -795,7 +792,9 @@ def _certainly_decided(
     if ends:
         return bounds.under
     callee = rule.jump
-    if callee is None or decided_in is None or bounds.under.is_empty():
+    if bounds.under.is_empty():
+        return bounds.under  # nothing certain to start from (an empty set, kept: no new one)
+    if callee is None or decided_in is None:
         return PacketSet.none(bounds.under.family)
     there = decided_in(callee)
     return there if there.is_empty() else bounds.under & there
