@@ -150,6 +150,10 @@ class _TableState:
     unsure: bool = False
 
 
+# `_ChainState(...)` without the dataclass __init__ (its default factory): kube-proxy declares 40,000 chains.
+_new_chain_state = fast_constructor(_ChainState)
+
+
 class _Interner:
     """Shares identical immutable nodes and parsed values between rules."""
 
@@ -195,6 +199,7 @@ class _Parser:
         self.recent: list[_Program] = []  # the programs with a pattern that took the last lines, newest first
         self.last: _Program | None = None  # the program with a pattern of the last rule line it matched
         self.offsets: dict[tuple[int, ...], tuple[int, ...]] = {}  # by word lengths, for _Program
+        self.match_caches: dict[tuple, list] = {}  # [cache, slots] by what makes a match node (_Slot.share)
 
     # -- reporting ----------------------------------------------------------------------
 
@@ -231,6 +236,16 @@ class _Parser:
                 guess = last.next if last is not None else None
                 if guess is not None:
                     found = guess.match(text)
+                    if found is None:
+                        # The other program that followed it (a chain of kube-proxy's
+                        # statistic rules ends with another shape): nearly every line
+                        # the first guess misses, without line()'s search.
+                        other = last.other
+                        if other is not None:
+                            found = other.match(text)
+                            if found is not None:
+                                last.next, last.other = other, guess
+                                guess = other
                     if found is not None:
                         self.last = guess
                         if not guess.run(self, number, text, found.groups()):
@@ -242,7 +257,7 @@ class _Parser:
                 line(number, text)
         for program in self.programs.values():
             if program is not None:  # the cycles of programs (.next, .run's scope), freed without the collector
-                program.next = program.run = None
+                program.next = program.other = program.run = None
         if self.table is not None:
             # iptables-restore notices at the end of the file: point there, and name the table's line.
             self.report(
@@ -266,6 +281,10 @@ class _Parser:
         if not text:
             return
         first = text[0]
+        if first == ":" and self.user_chain(number, text):
+            # No guess for the next line: a block of declarations would try it on each.
+            self.last = None
+            return
         if FAST_PATH and (first == "-" or first == "["):
             program = None
             if first == "-":
@@ -290,7 +309,7 @@ class _Parser:
                         recent.insert(0, program)  # a guess may have left the list
                         del recent[_RECENT:]
                     if last is not None:
-                        last.next = program
+                        _follows(last, program)
                     self.last = program
                     if program.run(self, number, text, found.groups()):
                         return
@@ -307,7 +326,7 @@ class _Parser:
                             self.recent.insert(0, program)
                             del self.recent[_RECENT:]
                             if self.last is not None:
-                                self.last.next = program
+                                _follows(self.last, program)
                             self.last = program
                         if program.run(self, number, text, words):
                             return
@@ -441,17 +460,26 @@ class _Parser:
 
     # -- chains -------------------------------------------------------------------------
 
-    def chain_decl(self, number: int, text: str) -> None:
+    def user_chain(self, number: int, text: str) -> bool:
+        """`:NAME - [p:b]` of a new user chain (most of a kube-proxy dump): what chain_decl gives, in one go.
+
+        False, having done nothing, for any other line.
+        """
         table = self.table
         user = _USER_CHAIN_DECL.fullmatch(text)
-        if user is not None and table is not None and table.known:
-            # `:NAME - [p:b]` of a new user chain (most of a kube-proxy dump): what the rest gives, in one go
-            name = user[1]
-            if name not in table.chains and name not in BUILTIN_CHAINS[table.name]:
-                packets, count = user[2], user[3]
-                counters = _ZERO_COUNTERS if packets == count == "0" else _new_counters(int(packets), int(count))
-                table.chains[name] = _ChainState(name, None, number, counters, False)
-                return
+        if user is None or table is None or not table.known:
+            return False
+        name, packets, count = user.groups()
+        chains = table.chains
+        if name in chains or (name in _BUILTIN_NAMES and name in BUILTIN_CHAINS[table.name]):
+            return False
+        counters = _ZERO_COUNTERS if packets == count == "0" else _new_counters(int(packets), int(count))
+        chains[name] = _new_chain_state(name, None, number, counters, False, [])
+        return True
+
+    def chain_decl(self, number: int, text: str) -> None:
+        if self.user_chain(number, text):
+            return
         table = self.need_table()
         simple = _SIMPLE_CHAIN_DECL.fullmatch(text)  # what lark makes of `:NAME POLICY [0:0]`, 30x faster
         words = list(simple.groups()) if simple is not None else list(line_words(text, "chain_decl"))
@@ -679,6 +707,13 @@ class _Parser:
             command="-I" if plan.action == "insert" else "-A",
         )
         return _expanded(rule, builder.lists) if builder.lists else [rule]
+
+
+def _follows(last: _Program, program: _Program) -> None:
+    """`program` took the line after one of `last`: the first guess next time, the one before it the second."""
+    if last.next is not program:
+        last.other = last.next
+        last.next = program
 
 
 def _expanded(rule: Rule, lists: list[list[Option]]) -> list[Rule]:
@@ -1299,6 +1334,19 @@ def _key_pattern(key: str) -> re.Pattern[str] | None:
     return re.compile(" ".join(parts))
 
 
+def _check_for(extension: Extension | None, protocol: int | None):
+    """The final check of an extension that a program must run on each line, if any.
+
+    None for a check that says it passes whatever the options in a rule of this
+    protocol (`passes_with`, as DNAT's port check does with -p tcp): 30,000 calls less on a
+    kube-proxy dump.  The builder still runs every check.
+    """
+    check = extension.check if extension is not None else None
+    if check is not None and protocol in getattr(check, "passes_with", ()):
+        return None
+    return check
+
+
 class _Step:
     """One option of a part of a `_Program`, with its nodes by value words."""
 
@@ -1347,7 +1395,7 @@ class _Slot:
     """One part of a rule in a `_Program`: the basic options, one match, or the target."""
 
     __slots__ = ("cache", "chain_name", "check", "extension", "fixed", "get", "goto", "implicit", "indices", "is_target",
-                 "kind", "name", "name_at", "names", "steps", "token", "uncached", "width")  # fmt: skip
+                 "kind", "name", "name_at", "names", "sharers", "steps", "token", "uncached", "width")  # fmt: skip
 
     def __init__(self, steps: list[_Step]) -> None:
         self.steps = tuple(steps)
@@ -1363,10 +1411,31 @@ class _Slot:
         self.fixed: Match | Target | None = None  # the node, when it depends on no word
         self.is_target = False
         self.uncached = False  # its nodes made without the cache (_Program.adapt): nearly every value is new
+        self.sharers: list | None = None  # [cache, slots]: the slots of other programs that share its cache
         self.names = tuple(step.name for step in steps)  # the option names, for the extension's check
         self.set_indices([i for step in steps for i in step.values])
         if len(steps) == 1:
             steps[0].shared = False
+
+    def share(self, parser: _Parser, protocol: int | None) -> None:
+        """Take the cache of the other programs' matches that make the same nodes from the same words.
+
+        kube-proxy's `-A SEP -s IP -m comment --comment C -j KUBE-MARK-MASQ` and `-A SEP -p tcp
+        -m comment --comment C -m tcp -j DNAT ...` hold their comment at the same words: the
+        second line of each endpoint finds the node the first made (in one program the
+        comments nearly never repeat).  The key is all a node depends on: its constants, the
+        option words it reads, and, for an extension's check, the rule's protocol.
+        """
+        steps = tuple(
+            (id(step.spec), step.values, step.negated, step.first, step.width, step.typed) for step in self.steps
+        )
+        key = (self.name, self.token, self.width, self.implicit, id(self.extension), self.indices, steps)
+        if self.check is not None:
+            key += (id(self.check), protocol)
+        sharers = parser.match_caches.setdefault(key, [self.cache, 0])
+        sharers[1] += 1
+        self.cache = sharers[0]
+        self.sharers = sharers
 
     def set_indices(self, indices: list[int]) -> None:
         self.indices = tuple(indices)
@@ -1448,8 +1517,8 @@ class _Program:
     """
 
     __slots__ = (
-        "basics", "chain_at", "counters_at", "drops", "family", "key", "length", "match", "matches", "next", "pattern",
-        "protocol", "reports", "run", "target", "value_at",
+        "basics", "chain_at", "counters_at", "drops", "family", "key", "length", "match", "matches", "next", "other",
+        "pattern", "protocol", "reports", "run", "target", "value_at",
     )  # fmt: skip
 
     @classmethod
@@ -1478,6 +1547,7 @@ class _Program:
         program.value_at = tuple(i for i, k in enumerate(kept) if k == "") if aligned else None
         program.pattern = program.match = None
         program.next = None  # the program with a pattern that took the line after this one's last line
+        program.other = None  # the one that did before, when another did since
         # Reports made while the line was built (S110): they depend only on the key.
         program.reports = []
         program.drops = builder.target is not None and builder.target.name == "DROP"
@@ -1530,7 +1600,9 @@ class _Program:
                 loaded.name, loaded.token, loaded.implicit, loaded.extension,
             )  # fmt: skip
             slot.width = (loaded.end - loaded.token + 1) if loaded.token >= 0 else 0
-            slot.check = loaded.extension.check if loaded.extension is not None else None
+            slot.check = _check_for(loaded.extension, builder.protocol)
+            if slot.indices:
+                slot.share(parser, builder.protocol)
             matches.append(slot)
         program.matches = tuple(matches)
         program.target = None
@@ -1544,7 +1616,7 @@ class _Program:
             )  # fmt: skip
             slot.width = max(loaded.end, loaded.token + 1) - loaded.token + 1
             slot.is_target = True
-            slot.check = loaded.extension.check if loaded.extension is not None else None
+            slot.check = _check_for(loaded.extension, builder.protocol)
             if loaded.name in VERDICTS:
                 slot.kind = TargetKind.VERDICT
             elif loaded.extension is not None:
@@ -1565,7 +1637,8 @@ class _Program:
         """After _ADAPT_AT lines: parts whose cache nearly never hit make their nodes without it."""
         for slot in (self.basics, *self.matches, self.target):
             if slot is not None and slot.indices and len(slot.cache) > 0.9 * _ADAPT_AT:
-                slot.uncached = True
+                # A cache other programs fill too says little of this one's hits (see _Slot.share).
+                slot.uncached = slot.sharers is None or slot.sharers[1] == 1
         self.run = self.generate(adapting=False)
 
     def generate(self, adapting: bool = True):
@@ -1581,7 +1654,7 @@ class _Program:
 
         def one_word(step: _Step, prefix: str, indent: str) -> list[str]:
             """Lines that set `option` to the option node of `step` (_Step.option for one word), inlined."""
-            scope[f"{prefix}_step"] = step
+            constants(prefix, step, ("name", "negated", "first", "width"))
             scope[f"{prefix}_parse"] = step.parse
             value = f"{prefix}_parse(text_, _family)" if step.parse is not None else "None"
             return [
@@ -1591,9 +1664,17 @@ class _Program:
                 f"{indent}        text_ = text_[1:-1]",
                 f"{indent}    else:",
                 f"{indent}        text_ = unquote(text_)",
-                f"{indent}option = _new_option({prefix}_step.name, {value}, {prefix}_step.negated, (text_,), "
-                f"{prefix}_step.first, {prefix}_step.width)",
+                f"{indent}option = _new_option({prefix}_name, {value}, {prefix}_negated, (text_,), "
+                f"{prefix}_first, {prefix}_width)",
             ]
+
+        def constants(prefix: str, obj, names: tuple[str, ...]) -> None:
+            """Bind attributes that never change after compile() as globals of `run` (`{prefix}_{name}`).
+
+            A global is one specialized load; `slot.name` in the hot loop was two, a dozen times a line.
+            """
+            for name in names:
+                scope[f"{prefix}_{name}"] = getattr(obj, name)
 
         def inlined(slot: _Slot) -> bool:
             """Whether a new node of `slot` is made here rather than by `_Slot.make`: one word, no check."""
@@ -1692,10 +1773,11 @@ class _Program:
             ]
             if inlined(slot):  # _Slot.make for this case
                 store = "" if uncached else f"m{i}_cache[key] = "
-                code += one_word(slot.steps[0], f"m{i}", "                ")
+                code += one_word(slot.steps[0], f"m{i}o", "                ")
+                constants(f"m{i}", slot, ("name", "token", "width", "implicit"))
                 code.append(
-                    f"                m{i} = {store}_new_match(m{i}_slot.name, (option,), m{i}_slot.token, "
-                    f"m{i}_slot.width, m{i}_slot.implicit, {slot.extension is not None})"
+                    f"                m{i} = {store}_new_match(m{i}_name, (option,), m{i}_token, "
+                    f"m{i}_width, m{i}_implicit, {slot.extension is not None})"
                 )
             else:
                 code += [
@@ -1709,6 +1791,7 @@ class _Program:
             code.append("        target = None")
         else:
             scope |= {"t_slot": slot, "t_get": slot.get, "t_cache": slot.cache}
+            constants("t", slot, ("name", "kind", "goto", "token", "width"))
             if slot.name_at is None:
                 steps = slot.steps
                 one = len(steps) == 1 and not steps[0].shared and steps[0].at is not None
@@ -1721,7 +1804,7 @@ class _Program:
                     "            if target is None:",
                 ]
                 if one:  # _Slot.make for this case
-                    code += one_word(steps[0], "t", "                ")
+                    code += one_word(steps[0], "to", "                ")
                     if slot.check is not None:
                         scope |= {"t_check": slot.check, "_protocol": self.protocol}
                         code += [
@@ -1729,8 +1812,8 @@ class _Program:
                             "                    return False",
                         ]
                     code.append(
-                        f"                target = {'' if uncached else 't_cache[key] = '}_new_target(t_slot.name, "
-                        "t_slot.kind, (option,), t_slot.goto, t_slot.token, t_slot.width)"
+                        f"                target = {'' if uncached else 't_cache[key] = '}_new_target(t_name, "
+                        "t_kind, (option,), t_goto, t_token, t_width)"
                     )
                 else:
                     code += [
@@ -1741,7 +1824,10 @@ class _Program:
             else:
                 code += [f"        name = words[{slot.name_at}]", "        if name in chains:"]
                 if slot.chain_name:
-                    code += ["            if name in BUILTIN_CHAINS[table.name]:", "                return False"]
+                    code += [  # the set first: nearly every name is no built-in chain's
+                        "            if name in _BUILTIN_NAMES and name in BUILTIN_CHAINS[table.name]:",
+                        "                return False",
+                    ]
                 code.append("            kind = _CHAIN")
                 if slot.chain_name:
                     code += ["        else:", "            return False"]  # check_jump reports it
@@ -1759,7 +1845,7 @@ class _Program:
                         "            if '\"' in name:",
                         "                name = unquote(name)",
                         f"            target = {'' if uncached else 't_cache[key] = '}_new_target(name, kind, (), "
-                        "t_slot.goto, t_slot.token, t_slot.width)",
+                        "t_goto, t_token, t_width)",
                     ]
                 else:
                     code += [
