@@ -154,7 +154,8 @@ class _RewritesOnDemand(Mapping[tuple[str, str], frozenset[str]]):
 
     The walk asks what a jump rewrites only after a rule that certainly decides some
     packets, and a kube-proxy nat table (40,000 chains) has none: it is never computed.
-    A table written twice counts as iptables-restore reads it, the later chains winning.
+    A table written twice: a chain of both blocks has the later block's answer, as when
+    the tables were read in one pass.
     """
 
     def __init__(self, ruleset: Ruleset) -> None:
