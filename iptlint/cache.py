@@ -92,7 +92,8 @@ def read(name: str, entry_key: str) -> object | None:
         return None
     try:
         with open(path, "rb") as handle:
-            return marshal.load(handle)
+            data = handle.read()
+        return marshal.loads(data)  # marshal.load(handle) reads object by object: 5x slower
     except (OSError, EOFError, ValueError, TypeError):
         return None
 

@@ -34,6 +34,7 @@ from iptlint import cache
 
 NAME = "classcode"
 _table: dict[str, CodeType] = {}
+_used: set[str] = set()  # texts this run asked for
 _learned = 0  # texts compiled in this run, not yet in the table's cache entry
 
 
@@ -48,6 +49,7 @@ def _exec(source, globals=None, locals=None, /):
         return builtins.exec(source, globals, locals)
     if not str(globals.get("__name__", "")).startswith("iptlint"):
         return builtins.exec(source, globals, locals)
+    _used.add(source)
     code = _table.get(source)
     if code is None:
         code = _table[source] = compile(source, "<string>", "exec", dont_inherit=True)
@@ -74,12 +76,25 @@ def install() -> None:
     atexit.register(save)
 
 
+def kept() -> dict[str, CodeType]:
+    """What `save` writes: the table, or only this run's texts when it holds many others.
+
+    Texts no run asks for any more (classes since edited, in a source checkout) would
+    otherwise pile up, and every run reads the whole entry.  Other commands import a few
+    classes a check does not; up to half as many again are kept for them.
+    """
+    unused = len(_table) - len(_used & _table.keys())
+    if unused <= len(_used) // 2:
+        return dict(_table)
+    return {text: code for text, code in _table.items() if text in _used}
+
+
 def save() -> bool:
     """Write the table when this run compiled texts it did not have; False when nothing was written."""
     global _learned
     if not _learned:
         return False
-    written = cache.write(NAME, _entry_key(), dict(_table))
+    written = cache.write(NAME, _entry_key(), kept())
     if written:
         _learned = 0
     return written

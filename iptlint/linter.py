@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import pickle
 import re
 import signal
 import threading
@@ -226,6 +225,8 @@ def _fork_lint(job: LintJob) -> tuple[int, int] | None:
             # parent's AST and copy all its pages (the fork shares them until written).
             gc.disable()
             os.close(read_end)
+            import pickle
+
             payload = pickle.dumps(job.findings(), protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_end, "wb") as pipe:
                 pipe.write(payload)
@@ -253,6 +254,8 @@ def _collect(pid: int, read_end: int) -> tuple[Finding, ...] | None:
     if status != 0 or not payload:
         return None
     try:
+        import pickle  # here: a check that forks nothing need not import it
+
         found = pickle.loads(payload)
     except Exception:  # a truncated or foreign payload: lint here instead
         return None

@@ -78,3 +78,13 @@ def test_no_cache_neither_reads_nor_writes_it(tmp_path):
     cache_dir = tmp_path / "cache"
     _run(cache_dir, "check", "--no-config", "--no-cache", str(EXAMPLE))
     assert not list(cache_dir.glob("classcode-*"))
+
+
+def test_texts_no_run_asks_for_are_dropped_when_they_pile_up(monkeypatch):
+    code = compile("pass", "<string>", "exec", dont_inherit=True)
+    used = {f"used {n}" for n in range(10)}
+    monkeypatch.setattr(classcode, "_used", set(used))
+    monkeypatch.setattr(classcode, "_table", {text: code for text in used} | {"stale 1": code, "stale 2": code})
+    assert set(classcode.kept()) == used | {"stale 1", "stale 2"}  # a few others: kept for other commands
+    monkeypatch.setattr(classcode, "_table", {text: code for text in used} | {f"stale {n}": code for n in range(9)})
+    assert set(classcode.kept()) == used

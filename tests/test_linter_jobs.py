@@ -68,7 +68,9 @@ def test_a_child_that_sends_nothing_is_replaced_by_a_lint_here(monkeypatch):
     monkeypatch.setattr(linter, "PARALLEL_MIN_RULES", 0)
     jobs = _jobs()
     expected = tuple(job.findings() for job in jobs)
-    monkeypatch.setattr(linter.pickle, "dumps", lambda *args, **kwargs: b"")  # the children send nothing
+    import pickle  # the linter imports it when it forks
+
+    monkeypatch.setattr(pickle, "dumps", lambda *args, **kwargs: b"")  # the children send nothing
     assert start_lints(jobs)() == expected
 
 

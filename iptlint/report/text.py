@@ -181,6 +181,8 @@ def visible(text: str, expand_tabs: bool = False) -> str:
 
     With `expand_tabs`, a tab is TAB_WIDTH spaces instead of `␉` (for source lines).
     """
+    if text.isascii() and text.isprintable():  # nearly every line: nothing to replace
+        return text
     return "".join(_visible_char(char, expand_tabs) for char in text)
 
 
@@ -199,6 +201,8 @@ def _visible_char(char: str, expand_tabs: bool) -> str:
 
 def display_width(text: str) -> int:
     """Terminal cells `text` takes: wide East Asian characters two, combining marks none."""
+    if text.isascii():
+        return len(text)
     return sum(_char_width(char) for char in text)
 
 
