@@ -54,7 +54,6 @@ SEVERITY = Severity.ERROR
 DEFAULT = True
 
 _UNKNOWN = object()  # a target or match whose limits are not looked up yet
-_NOWHERE: frozenset[str] = frozenset()  # the hooks reaching a chain that `hooks_reaching` does not hold
 
 _IN = ("PREROUTING", "INPUT", "FORWARD")  # packets that have an input device
 _OUT = ("FORWARD", "OUTPUT", "POSTROUTING")  # packets that have an output device
@@ -107,8 +106,6 @@ class _Limits:
 def check(analysis: Analysis) -> Iterator[Finding]:
     by_name: dict[str, _Limits | None] = {}  # match name -> its limits, when its options cannot change them
     by_node: dict[int, _Limits | None] = {}  # id(match) -> its limits, for the others (the parser shares equal matches)
-    outside: dict[tuple, list[str]] = {}  # (table, id(reaching hooks), id(limits)) -> `Analysis.hooks_outside`
-    reaching = analysis.hooks_reaching  # one frozenset per set of hooks: 30,000 kube-proxy DNATs ask with few
     for table in analysis.ruleset.tables:
         for chain in table.chains:
             for rule in chain.rules:
@@ -123,10 +120,9 @@ def check(analysis: Analysis) -> Iterator[Finding]:
                         continue
                     if limits.hooks is None:
                         continue
-                    key = (rule.table, id(reaching.get((rule.table, rule.chain), _NOWHERE)), id(limits))
-                    wrong = outside.get(key)
-                    if wrong is None:
-                        wrong = outside[key] = analysis.hooks_outside(rule, limits.hooks)
+                    wrong = analysis.hooks_outside(
+                        rule, limits.hooks
+                    )  # remembered by Analysis per table, reaching hooks and limits
                     if wrong:
                         yield _wrong_hook(analysis, rule, match, limits, wrong)
 

@@ -59,7 +59,6 @@ SEVERITY = Severity.ERROR
 DEFAULT = True
 
 _UNKNOWN = object()  # a target or match whose limits are not looked up yet
-_NOWHERE: frozenset[str] = frozenset()  # the hooks reaching a chain that `hooks_reaching` does not hold
 
 # (target, option) -> the only hooks from which the target accepts that option.
 _OPTION_HOOKS = {("TCPMSS", "--clamp-mss-to-pmtu"): CLAMP_HOOKS}
@@ -77,8 +76,6 @@ class _Limits:
 def check(analysis: Analysis) -> Iterator[Finding]:
     by_name: dict[str, _Limits | None] = {}  # target name -> its limits, when its options cannot change them
     by_node: dict[int, _Limits | None] = {}  # id(target) -> its limits, for the others (shared by equal rules)
-    outside: dict[tuple, list[str]] = {}  # (table, id(reaching hooks), id(limits)) -> `Analysis.hooks_outside`
-    reaching = analysis.hooks_reaching  # one frozenset per set of hooks: 30,000 kube-proxy DNATs ask with few
     extension = TargetKind.EXTENSION
     for table in analysis.ruleset.tables:
         for chain in table.chains:
@@ -96,10 +93,9 @@ def check(analysis: Analysis) -> Iterator[Finding]:
                     continue
                 if limits.hooks is None:
                     continue
-                key = (rule.table, id(reaching.get((rule.table, rule.chain), _NOWHERE)), id(limits))
-                wrong = outside.get(key)
-                if wrong is None:
-                    wrong = outside[key] = _forbidden_hooks(analysis, rule, limits)
+                wrong = _forbidden_hooks(
+                    analysis, rule, limits
+                )  # remembered by Analysis per table, reaching hooks and limits
                 if wrong:
                     yield _wrong_hook(analysis, rule, limits, wrong)
 

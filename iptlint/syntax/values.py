@@ -468,7 +468,6 @@ _IPv4Address = ipaddress.IPv4Address
 _IPv4Network = ipaddress.IPv4Network
 _set_ip = _IPv4Address._ip.__set__
 _NETMASKS = tuple(_IPv4Network._make_netmask(prefix) for prefix in range(33))
-_NETMASK_ADDRESSES = tuple(netmask for netmask, _ in _NETMASKS)
 _IPV4 = Family.IPV4
 
 
@@ -502,7 +501,7 @@ def ipparse_any(text: str, family: Family) -> Address | MaskedAddress:
     is no prefix gives a `MaskedAddress`.
     """
     if family is _IPV4:
-        # dotted_quad() and ipv4_network() written out: 50,000 calls on a kube-proxy dump.
+        # dotted_quad() written out: 50,000 calls on a kube-proxy dump.
         host, slash, mask = text.partition("/")
         try:
             ip = _from_bytes(_inet_pton(_AF_INET, host), "big")
@@ -512,19 +511,7 @@ def ipparse_any(text: str, family: Family) -> Address | MaskedAddress:
             # decimal, no leading zero (`/08` is no mask for iptables)
             prefix = _PREFIXES.get(mask) if slash else 32
             if prefix is not None:
-                netmask = _NETMASK_ADDRESSES[prefix]
-                network_address = _new_object(_IPv4Address)
-                _set_ip(network_address, ip & netmask._ip)
-                made = _new_object(_IPv4Network)
-                attributes = made.__dict__
-                attributes["network_address"] = network_address
-                attributes["netmask"] = netmask
-                attributes["_prefixlen"] = prefix
-                if prefix == 32:
-                    attributes["hosts"] = lambda: [_IPv4Address(ip)]
-                elif prefix == 31:
-                    attributes["hosts"] = made.__iter__
-                return _new_address(made, None)
+                return _new_address(ipv4_network(ip, prefix), None)
     if not text:
         raise ValueError("empty address")
     if "," in text:
