@@ -1,13 +1,15 @@
 """iptlint's cache directory: what a run learned, kept so that the next run need not redo it.
 
-A small `iptlint check` is mostly startup, so three things are kept between runs: lark's
+A small `iptlint check` is mostly startup, so four things are kept between runs: lark's
 compiled grammar tables, the plans of the line shapes the grammar has parsed
-(`iptlint.syntax.grammar`), and the built-in policies in their loaded form
-(`iptlint.policy.load`).  Like ruff's cache it is never a source of truth:
+(`iptlint.syntax.grammar`), the built-in policies in their loaded form
+(`iptlint.policy.load`), and the compiled methods of iptlint's dataclasses
+(`iptlint.classcode`: code objects, trusted as Python's own `__pycache__` is).  Like
+ruff's cache it is never a source of truth:
 
 - every entry is keyed by a hash of everything it was made from (the source files and
   iptlint's version), so an edit or an upgrade simply makes a new entry;
-- entries are plain data written with `marshal` (no code runs when one is read), each
+- entries are written with `marshal` (no code runs when one is read), each
   written to a temporary file and renamed into place, so a reader sees a whole entry or
   none;
 - an entry that cannot be read, or does not hold what its reader expects, counts as
