@@ -160,6 +160,13 @@ class TooManySites(Exception):
     """The dumps differ in too many places for the chains method."""
 
 
+def _same_rules(mine: Chain, theirs: Chain) -> bool:
+    """Whether the two chains' rules are written the same (their positions then mean the same rules)."""
+    return len(mine.rules) == len(theirs.rules) and all(
+        x.text == y.text for x, y in zip(mine.rules, theirs.rules, strict=True)
+    )
+
+
 def dirty_chains(mine: Mapping[str, Chain], theirs: Mapping[str, Chain]) -> set[str]:
     """Names of the chains of one table that may behave differently under the same name.
 
@@ -171,13 +178,7 @@ def dirty_chains(mine: Mapping[str, Chain], theirs: Mapping[str, Chain]) -> set[
     dirty = set()
     for name in mine.keys() | theirs.keys():
         a, b = mine.get(name), theirs.get(name)
-        if (
-            a is None
-            or b is None
-            or a.policy != b.policy
-            or len(a.rules) != len(b.rules)
-            or any(x.text != y.text for x, y in zip(a.rules, b.rules, strict=True))
-        ):
+        if a is None or b is None or a.policy != b.policy or not _same_rules(a, b):
             dirty.add(name)
     callers: dict[str, set[str]] = {}
     chain_target = TargetKind.CHAIN
@@ -485,9 +486,10 @@ class Pruner:
 
     ruleset: Ruleset
     conditions: _Conditions
+    shared: dict[tuple[str, str, str], tuple[Chain, _Index]] = field(default_factory=dict)  # both sides'
     chains: dict[tuple[str, str], Chain] = field(default_factory=dict)
     order: dict[tuple[str, str], int] = field(default_factory=dict)
-    indexes: dict[tuple[str, str], list[_Index]] = field(default_factory=dict)
+    indexes: dict[tuple[str, str, str], _Index] = field(default_factory=dict)
     builtins: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -497,14 +499,25 @@ class Pruner:
                 self.chains[(table.name, chain.name)] = chain
                 self.order[(table.name, chain.name)] = position
 
+    def _index(self, table: str, chain: Chain, name: str) -> _Index:
+        """The chain's index by `name`, made on first use; the other side's when its rules read the same."""
+        key = (table, chain.name, name)
+        found = self.indexes.get(key)
+        if found is None:
+            other = self.shared.get(key)
+            if other is not None and _same_rules(other[0], chain):
+                found = other[1]
+            else:
+                found = _Index.of(chain, name)
+                self.shared[key] = (chain, found)
+            self.indexes[key] = found
+        return found
+
     def _rules(self, table: str, chain: Chain, region: PacketSet) -> Sequence[int]:
         if len(chain.rules) > INDEX_FROM:
-            indexes = self.indexes.get((table, chain.name))
-            if indexes is None:
-                indexes = self.indexes[(table, chain.name)] = [_Index.of(chain, n) for n in ("dst", "dport")]
             chosen: set[int] | None = None
-            for index in indexes:
-                found = index.candidates(region)
+            for name in ("dst", "dport"):
+                found = self._index(table, chain, name).candidates(region)
                 if found is not None:
                     chosen = set(found) if chosen is None else chosen & set(found)
                     if len(chosen) <= _FEW:  # a superset is enough: `may_match` tells each rule
@@ -831,7 +844,8 @@ def _chain_differences(
     writes = table_writes((old, new))
     cache = walk_module.WalkCache(family, dict(ipsets or {}))
     conditions = _Conditions(family, ipsets, cache)
-    pruners = (Pruner(old, conditions), Pruner(new, conditions))
+    indexes: dict = {}
+    pruners = (Pruner(old, conditions, indexes), Pruner(new, conditions, indexes))
     regions: dict[str, dict[Any, PacketSet]] = {path: {} for path in d.PATHS}
     for site in sites:
         for path in d.PATHS:
