@@ -754,9 +754,21 @@ class WalkCache:
     conditions: dict[tuple[int, str, str], tuple[Option | Match, Condition]] = field(default_factory=dict)
     points: dict[tuple, PacketSet] = field(default_factory=dict)
     numbers: dict[tuple, dict[str, int]] = field(default_factory=dict)
+    packets: dict[tuple, dict[str, Any]] = field(default_factory=dict)  # given -> `normalized`
 
     def serves(self, ruleset: Ruleset, ipsets: Mapping[str, Any]) -> bool:
         return self.family is ruleset.family and dict(self.ipsets) == dict(ipsets)
+
+    def normalized(self, packet: Mapping[str, Any]) -> dict[str, Any]:
+        """`normalized(packet, family)`, remembered (a diff walks each example through both dumps)."""
+        try:
+            key = tuple(packet.items())
+            found = self.packets.get(key)
+        except TypeError:  # an unhashable value: checked afresh (and refused there)
+            return normalized(packet, self.family)
+        if found is None:
+            found = self.packets[key] = normalized(packet, self.family)
+        return dict(found)
 
 
 @dataclass
@@ -773,7 +785,8 @@ class _Walker:
 
     @classmethod
     def over(cls, ruleset: Ruleset, host: Host, ipsets: Mapping[str, Any], cache: WalkCache | None) -> _Walker:
-        if cache is None or not cache.serves(ruleset, ipsets):
+        """A walker with its own caches, or `cache`'s (which the caller checked `serves` them)."""
+        if cache is None:
             return cls(ruleset, host, dict(ipsets))
         return cls(ruleset, host, dict(ipsets), cache.conditions, cache.points, cache.numbers)
 
@@ -1055,9 +1068,10 @@ def walk(
     Raises ValueError for a packet field that does not exist, a value out of range or a
     local address that is not one.
     """
-    given = normalized(packet, ruleset.family)
+    shared = cache if cache is not None and cache.serves(ruleset, ipsets or {}) else None
+    given = shared.normalized(packet) if shared is not None else normalized(packet, ruleset.family)
     host = host_of(ruleset, local_addresses)
-    walker = _Walker.over(ruleset, host, ipsets or {}, cache)
+    walker = _Walker.over(ruleset, host, ipsets or {}, shared)
     connection = None
     if given.get("ct_state") in ("ESTABLISHED", "RELATED"):
         connection = learn_connection(walker, given)
