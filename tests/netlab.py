@@ -21,19 +21,32 @@ iptables-save dump, a set of network namespaces::
   REJECT or of a closed port, echo replies): an nftables chain at the first output
   hook (priority -1000, before iptables' raw OUTPUT) drops every packet that does not
   come from a socket of SENDER_UID, the uid the lab's own test sockets are made with.
-  IPv6 is disabled everywhere (no neighbour discovery chatter).
+  In an IPv4 lab IPv6 is disabled everywhere (no neighbour discovery chatter).
+* An IPv6 lab (`family=6`) is the same with IPv6 addresses (added `nodad`), next hops
+  fd00:198:18:N::2 with permanent neighbour entries (no NDP: the peers' IPv6 stacks are
+  disabled, the router has no link-local address, takes no router advertisement, and
+  its own MLD/NDP packets meet the silencer), `net.ipv6.conf.all.forwarding=1`, and
+  `ip6tables-(legacy|nft)-restore`/`-save -c`.  Crafted packets have a 40-byte header
+  with no extension header; TCP/UDP/ICMPv6 checksums cover the IPv6 pseudo-header; the
+  packet's identification travels in the flow label (which no hop and no NAT changes).
+  A raw IPv6 socket gets no IP header: the router's sockets read the destination
+  (IPV6_PKTINFO) and flow label (IPV6_FLOWINFO) as ancillary data.  A raw ICMPv6
+  socket drops a message with a wrong checksum, so an INVALID ICMPv6 packet delivered
+  to the router cannot be seen arriving (the caller must not send one).
 * A packet is one crafted frame sent by the peer of the packet's `in_iface` to the
   router's MAC address.  It *arrived* when a peer captures it (forwarded: `where` is
   "server", `iface` the router interface it left by) or when a raw IP socket in the
   router receives it (local delivery happens after the INPUT hook: `where` is
-  "router").  Packets are recognised by their IP identification, unique per lab.
-* Counters: `iptables-save -c` in the router before and after, parsed by iptlint's
+  "router").  Packets are recognised by their IP identification (IPv6: flow label),
+  unique per lab.
+* Counters: `iptables-save -c` (`ip6tables-save -c`) in the router before and after, parsed by iptlint's
   own parser; `counters_delta[(table, chain, rule_number)]` (rule numbers from 1, as
   `iptables -L --line-numbers`) and `policy_delta[(table, chain)]` hold what grew.
 * `ct_state` "ESTABLISHED" (TCP or UDP forwarded, UDP to the router): the lab first
   opens the connection (SYN or a first datagram from the sender, the answer crafted by
   the peer that captured it, or sent by a UDP socket of the router), reads the
-  counters, then sends the measured packet.  Other states are
+  counters, then sends the measured packet; `add_connection` creates one over
+  ctnetlink instead (CTA_IP_V4_* or CTA_IP_V6_*).  Other states are
   what the crafted packet makes conntrack see (see `send`).
 
 The caller keeps 5-tuples unique within one lab (conntrack remembers connections: a
@@ -65,10 +78,20 @@ from iptlint.syntax.parser import parse
 
 CLONE_NEWNET = 0x40000000
 ETH_P_IP = 0x0800
+ETH_P_IPV6 = 0x86DD
 PACKET_OUTGOING = 4
 COMMAND_TIMEOUT = 30.0
 ARRIVAL_WAIT = 0.3  # seconds: how long `send` waits for a packet that may arrive
 SETUP_WAIT = 0.1  # opening a connection: both packets arrive within microseconds when they do
+IPV6_QUIET = {  # an IPv6 lab's router: no link-local address, no DAD, no router advertisements taken
+    "net.ipv6.conf.default.addr_gen_mode": "1",
+    "net.ipv6.conf.all.accept_dad": "0",
+    "net.ipv6.conf.default.accept_dad": "0",
+    "net.ipv6.conf.all.accept_ra": "0",
+    "net.ipv6.conf.default.accept_ra": "0",
+    "net.ipv6.conf.default.router_solicitations": "0",
+    "net.ipv6.conf.all.accept_redirects": "0",
+}
 SENDER_UID = 4242  # the router's own test packets come from sockets of this uid
 # Drops every packet the router emits that is not from a SENDER_UID socket (TCP resets,
 # ICMP errors, REJECT's answers, echo replies: the kernel's own sockets, or none), at the
@@ -82,8 +105,10 @@ table inet netlab_silencer {{
 }}
 """
 RAW_PROTOCOLS = (1, 6, 17, 47, 50)  # the router listens for locally delivered packets of these
+RAW_PROTOCOLS6 = (58, 6, 17, 47, 50)  # ... in an IPv6 lab (58: ICMPv6)
+IPV6_RECVPKTINFO, IPV6_PKTINFO, IPV6_FLOWINFO = 49, 50, 11  # <linux/in6.h>: what a raw IPv6 socket is told
 NETLINK_NETFILTER = 12
-CHECKSUM_AT = {6: 16, 17: 6, 1: 2}  # offset of the checksum in a TCP, UDP, ICMP header
+CHECKSUM_AT = {6: 16, 17: 6, 1: 2, 58: 2}  # offset of the checksum in a TCP, UDP, ICMP header
 CTNETLINK_NEW = (1 << 8) | 0  # IPCTNL_MSG_CT_NEW
 NLM_F_EXCL, NLM_F_CREATE, NLA_F_NESTED = 0x200, 0x400, 0x8000
 IPS_SEEN_REPLY, IPS_ASSURED, IPS_CONFIRMED = 1 << 1, 1 << 2, 1 << 3
@@ -197,7 +222,21 @@ def ipv4_header(src: str, dst: str, proto: int, payload_length: int, ident: int)
     return header[:10] + struct.pack("!H", checksum(header)) + header[12:]
 
 
+def ipv6_header(src: str, dst: str, proto: int, payload_length: int, ident: int) -> bytes:
+    """40 bytes: version 6, the flow label carries `ident` (no router changes it), hop limit 64."""
+    first = (6 << 28) | (ident & 0xFFFFF)
+    addresses = socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst)
+    return struct.pack("!IHBB", first, payload_length, proto, 64) + addresses
+
+
+def is_ipv6(address: str) -> bool:
+    return ":" in address
+
+
 def pseudo_header(src: str, dst: str, proto: int, length: int) -> bytes:
+    if is_ipv6(src):  # RFC 8200 8.1
+        addresses = socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst)
+        return addresses + struct.pack("!IxxxB", length, proto)
     return socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, proto, length)
 
 
@@ -220,9 +259,16 @@ def icmp_message(icmp_type: int, code: int, ident: int, payload: bytes) -> bytes
     return message[:2] + struct.pack("!H", checksum(message)) + message[4:]
 
 
+def icmpv6_message(src: str, dst: str, icmp_type: int, code: int, ident: int, payload: bytes) -> bytes:
+    """An ICMPv6 message (echo layout: identifier, sequence 1), its checksum over the IPv6 pseudo-header."""
+    message = struct.pack("!BBHHH", icmp_type, code, 0, ident, 1) + payload
+    value = checksum(pseudo_header(src, dst, 58, len(message)) + message)
+    return message[:2] + struct.pack("!H", value) + message[4:]
+
+
 @dataclass(frozen=True)
 class Wire:
-    """The header fields of one crafted IPv4 packet."""
+    """The header fields of one crafted IPv4 or IPv6 packet (IPv6 when the addresses are)."""
 
     src: str
     dst: str
@@ -246,17 +292,21 @@ class Wire:
             body = udp_datagram(self.src, self.dst, self.sport, self.dport, token)
         elif self.proto == 1:
             body = icmp_message(self.icmp_type, self.icmp_code, self.icmp_id, token)
+        elif self.proto == 58 and is_ipv6(self.src):
+            body = icmpv6_message(self.src, self.dst, self.icmp_type, self.icmp_code, self.icmp_id, token)
         else:
             body = token
         if self.corrupt and self.proto in CHECKSUM_AT:
             at = CHECKSUM_AT[self.proto]
             body = body[:at] + bytes([body[at] ^ 0xFF]) + body[at + 1 :]
+        if is_ipv6(self.src):
+            return ipv6_header(self.src, self.dst, self.proto, len(body), self.ident) + body
         return ipv4_header(self.src, self.dst, self.proto, len(body), self.ident) + body
 
 
 @dataclass(frozen=True)
 class Seen:
-    """A captured IPv4 packet, as it left the router (after NAT)."""
+    """A captured IPv4 or IPv6 packet, as it left the router (after NAT); an IPv6 one's ident is its flow label."""
 
     src: str
     dst: str
@@ -269,18 +319,26 @@ class Seen:
 
     @classmethod
     def of(cls, packet: bytes) -> Seen | None:
+        if len(packet) >= 40 and packet[0] >> 4 == 6:  # no extension headers: the lab sends none
+            ident, proto = struct.unpack("!I", packet[:4])[0] & 0xFFFF, packet[6]
+            src = socket.inet_ntop(socket.AF_INET6, packet[8:24])
+            dst = socket.inet_ntop(socket.AF_INET6, packet[24:40])
+            return cls.parts(src, dst, proto, ident, packet[40:])
         if len(packet) < 20 or packet[0] >> 4 != 4:
             return None
         length = (packet[0] & 0x0F) * 4
         ident, proto = struct.unpack("!H", packet[4:6])[0], packet[9]
         src, dst = socket.inet_ntoa(packet[12:16]), socket.inet_ntoa(packet[16:20])
-        body = packet[length:]
+        return cls.parts(src, dst, proto, ident, packet[length:])
+
+    @classmethod
+    def parts(cls, src: str, dst: str, proto: int, ident: int, body: bytes) -> Seen:
         sport = dport = seq = 0
         if proto in (6, 17) and len(body) >= 8:
             sport, dport = struct.unpack("!HH", body[:4])
             if proto == 6:
                 seq = struct.unpack("!I", body[4:8])[0]
-        payload = body[8:24] if proto in (1, 17) else body[:16]
+        payload = body[8:24] if proto in (1, 17, 58) else body[:16]
         return cls(src, dst, proto, ident, sport, dport, seq, payload)
 
 
@@ -295,7 +353,11 @@ def _nested(kind: int, payload: bytes) -> bytes:
 
 
 def _addresses(src: str, dst: str) -> bytes:
-    """CTA_IP_V4_SRC and CTA_IP_V4_DST."""
+    """CTA_IP_V4_SRC and CTA_IP_V4_DST (CTA_IP_V6_SRC and CTA_IP_V6_DST for IPv6 addresses)."""
+    if is_ipv6(src):
+        return _attribute(3, socket.inet_pton(socket.AF_INET6, src)) + _attribute(
+            4, socket.inet_pton(socket.AF_INET6, dst)
+        )
     return _attribute(1, socket.inet_aton(src)) + _attribute(2, socket.inet_aton(dst))
 
 
@@ -309,6 +371,12 @@ def _icmp(ident: int, icmp_type: int) -> bytes:
     """CTA_TUPLE_PROTO of ICMP: CTA_PROTO_NUM, CTA_PROTO_ICMP_ID, _TYPE, _CODE."""
     items = _attribute(1, bytes([1])) + _attribute(4, struct.pack("!H", ident))
     return _nested(2, items + _attribute(5, bytes([icmp_type])) + _attribute(6, bytes([0])))
+
+
+def _icmpv6(ident: int, icmp_type: int) -> bytes:
+    """CTA_TUPLE_PROTO of ICMPv6: CTA_PROTO_NUM, CTA_PROTO_ICMPV6_ID, _TYPE, _CODE."""
+    items = _attribute(1, bytes([58])) + _attribute(7, struct.pack("!H", ident))
+    return _nested(2, items + _attribute(8, bytes([icmp_type])) + _attribute(9, bytes([0])))
 
 
 def mac_bytes(text: str) -> bytes:
@@ -388,12 +456,13 @@ class Link:
     """A router interface: its name, its addresses (CIDR), and the fictional next hop behind it."""
 
     name: str
-    addresses: tuple[ipaddress.IPv4Interface, ...]
+    addresses: tuple[ipaddress.IPv4Interface | ipaddress.IPv6Interface, ...]
     index: int
+    family: int = 4
 
     @property
     def gateway(self) -> str:
-        return f"198.18.{self.index}.2"
+        return f"198.18.{self.index}.2" if self.family == 4 else f"fd00:198:18:{self.index}::2"
 
     @property
     def peer_name(self) -> str:
@@ -407,6 +476,8 @@ class NetLab:
     addresses (every address is local to the router; each prefix is routed to that
     interface).  default: the interface of the default route (None: no default route;
     a packet to an unrouted address is then lost in routing).  backend: "legacy" or "nft".
+    family: 4 or 6, the one family the lab holds (its addresses, its ruleset, its
+    packets; `ip6tables-*` for 6).
     """
 
     def __init__(
@@ -416,14 +487,20 @@ class NetLab:
         *,
         default: str | None = None,
         backend: str = "legacy",
+        family: int = 4,
     ) -> None:
         self.text = ruleset_text
         self.backend = backend
         self.default = default
+        self.family = family
+        kind = ipaddress.IPv4Interface if family == 4 else ipaddress.IPv6Interface
         self.links = tuple(
-            Link(name, tuple(ipaddress.IPv4Interface(a) for a in ([spec] if isinstance(spec, str) else spec)), i)
+            Link(name, tuple(kind(a) for a in ([spec] if isinstance(spec, str) else spec)), i, family)
             for i, (name, spec) in enumerate(interfaces.items())
         )
+        self.tool = "iptables" if family == 4 else "ip6tables"
+        self.address_family = socket.AF_INET if family == 4 else socket.AF_INET6
+        self.ethertype = ETH_P_IP if family == 4 else ETH_P_IPV6
         self.prefix = f"nl{os.getpid()}x{next(_lab_numbers)}"
         self.router = f"{self.prefix}r"
         self.namespaces: list[str] = []
@@ -460,7 +537,7 @@ class NetLab:
             self.add_namespace(self.peer(link))
         quiet = {"net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1"}
         for namespace in self.namespaces:
-            write_sysctl(namespace, quiet)
+            write_sysctl(namespace, quiet if self.family == 4 or namespace != self.router else IPV6_QUIET)
         self.wire_links()
         write_sysctl(self.router, self.router_sysctls())
         self.route()
@@ -469,6 +546,8 @@ class NetLab:
         self.counts = self.read_counts()
 
     def router_sysctls(self) -> dict[str, str]:
+        if self.family == 6:
+            return {"net.ipv6.conf.all.forwarding": "1", "net.netfilter.nf_conntrack_tcp_loose": "1"}
         settings = {
             "net.ipv4.ip_forward": "1",
             "net.ipv4.conf.all.rp_filter": "0",
@@ -500,23 +579,29 @@ class NetLab:
         return {item["ifname"]: mac_bytes(item["address"]) for item in listing if item.get("address")}
 
     def route(self) -> None:
-        """Addresses without prefix routes; each prefix and the default via the link's next hop."""
+        """Addresses without prefix routes; each prefix and the default via the link's next hop.
+
+        IPv6 addresses are added `nodad` (usable at once, no neighbour solicitation) and
+        the next hop's neighbour entry is permanent as for IPv4: no NDP at all.
+        """
         commands = []
+        nodad = " nodad" if self.family == 6 else ""
         for link in self.links:
             for address in link.addresses:
-                commands.append(f"address add {address} dev {link.name} noprefixroute")
+                commands.append(f"address add {address} dev {link.name} noprefixroute{nodad}")
             mac = ":".join(f"{b:02x}" for b in self.peer_macs[link.name])
             commands.append(f"neighbor replace {link.gateway} lladdr {mac} dev {link.name} nud permanent")
-            for network in {a.network for a in link.addresses if a.network.prefixlen < 32}:
+            for network in {a.network for a in link.addresses if a.network.prefixlen < a.max_prefixlen}:
                 commands.append(f"route add {network} via {link.gateway} dev {link.name} onlink")
         if self.default is not None:
             link = self.link(self.default)
-            commands.append(f"route add default via {link.gateway} dev {link.name} onlink")
+            default = "default" if self.family == 4 else "::/0"
+            commands.append(f"route add {default} via {link.gateway} dev {link.name} onlink")
         ip_batch(self.router, commands)
         run(["nft", "-f", "-"], SILENCER, namespace=self.router)
 
     def load_ruleset(self) -> None:
-        run([f"iptables-{self.backend}-restore", "-c"], self.text, namespace=self.router)
+        run([f"{self.tool}-{self.backend}-restore", "-c"], self.text, namespace=self.router)
 
     def reload(self, ruleset_text: str) -> None:
         """Hold `ruleset_text` instead, in the same namespaces (building a lab costs far more than loading).
@@ -526,14 +611,14 @@ class NetLab:
         connections are forgotten too (`flush_conntrack`), so the next packet is judged
         by the new ruleset alone.
         """
-        listing = run([f"iptables-{self.backend}-save"], namespace=self.router).stdout.decode()
+        listing = run([f"{self.tool}-{self.backend}-save"], namespace=self.router).stdout.decode()
         tables = [line[1:].strip() for line in listing.splitlines() if line.startswith("*")]
         empty = "".join(
             f"*{table}\n" + "".join(f":{chain} ACCEPT [0:0]\n" for chain in BUILTIN_CHAINS.get(table, ())) + "COMMIT\n"
             for table in tables
         )
         if empty:
-            run([f"iptables-{self.backend}-restore"], empty, namespace=self.router)
+            run([f"{self.tool}-{self.backend}-restore"], empty, namespace=self.router)
         self.text = ruleset_text
         self.load_ruleset()
         self.flush_conntrack()
@@ -545,7 +630,7 @@ class NetLab:
             sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
         try:
             message = struct.pack("=LHHLL", 20, CTNETLINK_DELETE, NLM_F_REQUEST | NLM_F_ACK, 1, 0)
-            sock.send(message + struct.pack("=BBH", socket.AF_INET, 0, 0))
+            sock.send(message + struct.pack("=BBH", self.address_family, 0, 0))
             answer = sock.recv(65535)
         finally:
             sock.close()
@@ -569,6 +654,10 @@ class NetLab:
             ident = int(packet.get("icmp_id", 0))
             forward = _icmp(ident, 8)
             backward = _icmp(ident, 0)
+        elif proto == 58 and int(packet.get("icmp_type", 128)) == 128:
+            ident = int(packet.get("icmp_id", 0))
+            forward = _icmpv6(ident, 128)
+            backward = _icmpv6(ident, 129)
         else:
             raise ValueError(f"no connection to add for protocol {proto}")
         attributes = _nested(1, _nested(1, _addresses(src, dst)) + forward)  # CTA_TUPLE_ORIG
@@ -577,7 +666,7 @@ class NetLab:
         attributes += _attribute(7, struct.pack("!I", 120))  # CTA_TIMEOUT
         if proto == 6:  # CTA_PROTOINFO / CTA_PROTOINFO_TCP / CTA_PROTOINFO_TCP_STATE
             attributes += _nested(4, _nested(1, _attribute(1, bytes([TCP_CONNTRACK_ESTABLISHED]))))
-        body = struct.pack("=BBH", socket.AF_INET, 0, 0) + attributes
+        body = struct.pack("=BBH", self.address_family, 0, 0) + attributes
         flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
         with entered(self.router):
             sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
@@ -594,23 +683,27 @@ class NetLab:
         """Also see locally delivered packets of IP protocol `proto` (RAW_PROTOCOLS are seen from the start)."""
         if proto in self.raw_sockets:
             return
+        self.raw_sockets[proto] = self.raw_socket(proto)
+
+    def raw_socket(self, proto: int) -> socket.socket:
+        """A raw socket of the router; an IPv6 one is told each packet's destination and flow label."""
         with entered(self.router):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, proto)
+            sock = socket.socket(self.address_family, socket.SOCK_RAW, proto)
+        if self.family == 6:
+            sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)
+            sock.setsockopt(socket.IPPROTO_IPV6, IPV6_FLOWINFO, 1)
         sock.setblocking(False)
-        self.raw_sockets[proto] = sock
+        return sock
 
     def open_sockets(self) -> None:
         for link in self.links:
             with entered(self.peer(link)):
-                sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_IP))
-                sock.bind((link.peer_name, ETH_P_IP))
+                sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(self.ethertype))
+                sock.bind((link.peer_name, self.ethertype))
                 sock.setblocking(False)
                 self.peer_sockets[link.name] = sock
-        with entered(self.router):
-            for proto in RAW_PROTOCOLS:
-                sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, proto)
-                sock.setblocking(False)
-                self.raw_sockets[proto] = sock
+        for proto in RAW_PROTOCOLS if self.family == 4 else RAW_PROTOCOLS6:
+            self.raw_sockets[proto] = self.raw_socket(proto)
 
     def close(self) -> None:
         for sock in [*self.peer_sockets.values(), *self.raw_sockets.values()]:
@@ -642,19 +735,19 @@ class NetLab:
 
     def out_interface(self, dst: str) -> str | None:
         """The interface the router forwards `dst` by (longest prefix), None when unrouted or local."""
-        address = ipaddress.IPv4Address(dst)
+        address = ipaddress.ip_address(dst)
         if dst in self.local_addresses or address.is_loopback:
             return None
         routes = [
             (interface.network.prefixlen, link.name)
             for link in self.links
             for interface in link.addresses
-            if interface.network.prefixlen < 32 and address in interface.network
+            if interface.network.prefixlen < interface.max_prefixlen and address in interface.network
         ]
         return max(routes)[1] if routes else self.default
 
     def read_counts(self) -> Counts:
-        text = run([f"iptables-{self.backend}-save", "-c"], namespace=self.router).stdout.decode()
+        text = run([f"{self.tool}-{self.backend}-save", "-c"], namespace=self.router).stdout.decode()
         return Counts.of(parse(text, "iptables-save").ruleset)
 
     # -- sending -----------------------------------------------------------------------
@@ -669,7 +762,7 @@ class NetLab:
 
     def emit(self, in_iface: str, wire: Wire) -> None:
         """Send `wire` from the peer behind `in_iface` to the router."""
-        frame = self.router_macs[in_iface] + self.peer_macs[in_iface] + struct.pack("!H", ETH_P_IP) + wire.bytes()
+        frame = self.router_macs[in_iface] + self.peer_macs[in_iface] + struct.pack("!H", self.ethertype) + wire.bytes()
         self.peer_sockets[in_iface].send(frame)
 
     def catch(self, wanted: int | Callable[[Seen], bool], wait: float) -> tuple[str | None, str | None, Seen | None]:
@@ -693,6 +786,11 @@ class NetLab:
     def receive(self, sock: socket.socket, where: str, wanted: Callable[[Seen], bool]) -> Seen | None:
         while True:
             try:
+                if where == "router" and self.family == 6:
+                    seen = self.receive_ipv6(sock)
+                    if seen is not None and wanted(seen):
+                        return seen
+                    continue
                 data, address = sock.recvfrom(65535)
             except BlockingIOError:
                 return None
@@ -703,6 +801,18 @@ class NetLab:
             seen = Seen.of(data)
             if seen is not None and wanted(seen):
                 return seen
+
+    def receive_ipv6(self, sock: socket.socket) -> Seen | None:
+        """One packet of a raw IPv6 socket (which gets no IPv6 header): addresses and flow label from ancillary data."""
+        data, ancillary, _, address = sock.recvmsg(65535, 256)
+        dst, flow = "::", 0
+        for level, kind, value in ancillary:
+            if level == socket.IPPROTO_IPV6 and kind == IPV6_PKTINFO:
+                dst = socket.inet_ntop(socket.AF_INET6, value[:16])
+            elif level == socket.IPPROTO_IPV6 and kind == IPV6_FLOWINFO:
+                flow = struct.unpack("!I", value[:4])[0]
+        proto = next(number for number, raw in self.raw_sockets.items() if raw is sock)
+        return Seen.parts(address[0], dst, proto, flow & 0xFFFF, data)
 
     def wire_for(self, packet: Mapping[str, Any], **changes: Any) -> Wire:
         proto = int(packet["proto"])
@@ -716,9 +826,9 @@ class NetLab:
             fields |= {"sport": int(packet["sport"]), "dport": int(packet["dport"])}
         if proto == 6:
             fields |= {"tcp_flags": int(packet.get("tcp_flags", 0x02)), "seq": int(packet.get("seq", 1000))}
-        if proto == 1:
+        if proto in (1, 58):
             fields |= {
-                "icmp_type": int(packet.get("icmp_type", 8)),
+                "icmp_type": int(packet.get("icmp_type", 8 if proto == 1 else 128)),
                 "icmp_code": int(packet.get("icmp_code", 0)),
                 "icmp_id": int(packet.get("icmp_id", 0)),
             }
@@ -849,7 +959,7 @@ class NetLab:
         with entered(self.router):
             previous = _libc.setfsuid(SENDER_UID)
             try:
-                sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+                sock = socket.socket(self.address_family, socket.SOCK_RAW, socket.IPPROTO_RAW)
             finally:
                 _libc.setfsuid(previous)
         try:
@@ -867,11 +977,12 @@ class NetLab:
 
     def router_socket(self, proto: int) -> socket.socket:
         kinds = {6: (socket.SOCK_STREAM, 0), 17: (socket.SOCK_DGRAM, 0), 1: (socket.SOCK_RAW, socket.IPPROTO_ICMP)}
+        kinds[58] = (socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
         kind, number = kinds[proto]
         with entered(self.router):
             previous = _libc.setfsuid(SENDER_UID)
             try:
-                sock = socket.socket(socket.AF_INET, kind, number)
+                sock = socket.socket(self.address_family, kind, number)
             finally:
                 _libc.setfsuid(previous)
         sock.setblocking(False)
@@ -881,12 +992,14 @@ class NetLab:
         """Send through `sock`; the source port used (0 for ICMP)."""
         proto = int(packet["proto"])
         sport = int(packet.get("sport", 0))
-        source = str(packet.get("bind_src", "0.0.0.0"))  # lab-only: one of the router's addresses, else any
+        anywhere = "0.0.0.0" if self.family == 4 else "::"
+        source = str(packet.get("bind_src", anywhere))  # lab-only: one of the router's addresses, else any
         try:
-            if proto == 1:
+            if proto in (1, 58):
                 if "bind_src" in packet:
                     sock.bind((source, 0))
-                sock.sendto(icmp_message(8, 0, int(packet.get("icmp_id", 0)), token), (dst, 0))
+                request = 8 if proto == 1 else 128  # the kernel computes an ICMPv6 checksum itself
+                sock.sendto(icmp_message(request, 0, int(packet.get("icmp_id", 0)), token), (dst, 0))
                 return 0
             sock.bind((source, sport))
             if proto == 17:
