@@ -322,3 +322,26 @@ def test_random_rewrites_of_real_dumps() -> None:
     assert files >= 10 and counts["pairs"] >= 500, counts
     details = ", ".join(f"{key} {value}" for key, value in sorted(counts.items()) if key != "pairs")
     report_summary(f"iptlint diff: {counts['pairs']} random pairs over {files} corpus dumps ({details})")
+
+
+IPV6_DNAT = """*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -d 2001:db8::1/128 -p tcp -m tcp --dport 8080 -j DNAT --to-destination [2001:db8::2]:80
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+COMMIT
+"""
+
+
+def test_an_ipv6_destination_with_a_port_is_written_in_brackets() -> None:
+    """`2001:db8::2:80` would be an address of its own: the port goes after `[address]`, as in DNAT."""
+    found = D.diff(IPV6_DNAT, IPV6_DNAT.replace("]:80", "]:81"), "old.v6", "new.v6", findings=False)
+    stated = {(c.old.destination, c.new.destination) for c in found.changes}
+    assert stated == {("[2001:db8::2]:80", "[2001:db8::2]:81")}
+    assert D.endpoint_text("10.0.0.2", 80) == "10.0.0.2:80" and D.endpoint_text("2001:db8::2", None) == "2001:db8::2"

@@ -124,7 +124,7 @@ class Outcome:
 
     verdict: str  # ACCEPT / DROP / REJECT / UNKNOWN
     arrived_at: str | None  # local / forwarded / None
-    destination: str  # after NAT, `172.17.0.3:5432` ('' when unchanged or unknown)
+    destination: str  # after NAT, `172.17.0.3:5432`, `[2001:db8::3]:5432` ('' when unchanged or unknown)
     rule: Rule | None = field(default=None, compare=False)
     decider: str = field(default="", compare=False)  # `rules.v4:40` or `policy of filter INPUT`
 
@@ -630,8 +630,15 @@ def outcome_of_trace(ruleset: Ruleset, trace) -> Outcome:
     moved = (str(final.get("dst")), final.get("dport")) != (str(start.get("dst")), start.get("dport"))
     destination = ""
     if moved and final.get("dst") is not None:
-        destination = str(final["dst"]) + (f":{final['dport']}" if final.get("dport") is not None else "")
+        destination = endpoint_text(str(final["dst"]), final.get("dport"))
     return Outcome(trace.verdict, trace.arrived_at, destination, trace.decided_by, decider_text(ruleset, trace))
+
+
+def endpoint_text(address: str, port: int | None) -> str:
+    """`10.0.0.2:80`, `[2001:db8::2]:80` (brackets: `2001:db8::2:80` is an address itself), or the address."""
+    if port is None:
+        return address
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 def decider_text(ruleset: Ruleset, trace) -> str:
