@@ -120,9 +120,8 @@ def check(analysis: Analysis) -> Iterator[Finding]:
                         continue
                     if limits.hooks is None:
                         continue
-                    wrong = analysis.hooks_outside(
-                        rule, limits.hooks
-                    )  # remembered by Analysis per table, reaching hooks and limits
+                    # remembered by Analysis per table, reaching hooks and limits
+                    wrong = analysis.hooks_outside(rule, limits.hooks)
                     if wrong:
                         yield _wrong_hook(analysis, rule, match, limits, wrong)
 

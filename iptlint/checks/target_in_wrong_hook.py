@@ -93,9 +93,8 @@ def check(analysis: Analysis) -> Iterator[Finding]:
                     continue
                 if limits.hooks is None:
                     continue
-                wrong = _forbidden_hooks(
-                    analysis, rule, limits
-                )  # remembered by Analysis per table, reaching hooks and limits
+                # remembered by Analysis per table, reaching hooks and limits
+                wrong = analysis.hooks_outside(rule, limits.hooks)
                 if wrong:
                     yield _wrong_hook(analysis, rule, limits, wrong)
 
@@ -128,13 +127,6 @@ def _limits(rule: Rule) -> _Limits | None:
     if limits.tables is None and limits.hooks is None:
         return None
     return limits
-
-
-def _forbidden_hooks(analysis: Analysis, rule: Rule, limits: _Limits) -> list[str]:
-    """The built-in chains reaching the rule's chain that the target does not allow, in kernel order."""
-    if limits.hooks is None:
-        return []
-    return analysis.hooks_outside(rule, limits.hooks)
 
 
 def _wrong_table(analysis: Analysis, rule: Rule, limits: _Limits) -> Finding:

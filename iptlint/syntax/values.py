@@ -501,12 +501,8 @@ def ipparse_any(text: str, family: Family) -> Address | MaskedAddress:
     is no prefix gives a `MaskedAddress`.
     """
     if family is _IPV4:
-        # dotted_quad() written out: 50,000 calls on a kube-proxy dump.
         host, slash, mask = text.partition("/")
-        try:
-            ip = _from_bytes(_inet_pton(_AF_INET, host), "big")
-        except (OSError, ValueError):
-            ip = None
+        ip = dotted_quad(host)
         if ip is not None:
             # decimal, no leading zero (`/08` is no mask for iptables)
             prefix = _PREFIXES.get(mask) if slash else 32
