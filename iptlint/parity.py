@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iptlint.syntax.ast import Family, Rule, Ruleset
-from iptlint.syntax.values import Address, Interface, Range
+from iptlint.syntax.values import Address, Endpoint, Interface, Range
 
 HOST_ADDRESS = {Family.IPV4: "203.0.113.10", Family.IPV6: "2001:db8:ffff::10"}
 ROUTED_ADDRESS = {Family.IPV4: "192.0.2.200", Family.IPV6: "2001:db8:200::200"}
@@ -383,10 +383,10 @@ class Outcome:
         return f"{self.family_name} {self.verdict}{sources} ({self.why()})"
 
     def packet_text(self) -> str:
-        source, destination = self.packet["src"], self.packet["dst"]
-        if self.ruleset.family is Family.IPV6:
-            return f"[{source}]:{self.packet['sport']} -> [{destination}]:{self.packet['dport']}"
-        return f"{source}:{self.packet['sport']} -> {destination}:{self.packet['dport']}"
+        """`198.51.100.7:40000 -> 203.0.113.10:22`, IPv6 addresses in brackets (`values.Endpoint`)."""
+        source = Endpoint.single(ipaddress.ip_address(self.packet["src"]), self.packet["sport"])
+        destination = Endpoint.single(ipaddress.ip_address(self.packet["dst"]), self.packet["dport"])
+        return f"{source} -> {destination}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ The random pairs are seeded; their counts are printed in the terminal summary.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import random
@@ -51,6 +52,7 @@ from iptlint.semantics import diff as D  # noqa: N812
 from iptlint.semantics import packets as p
 from iptlint.semantics.walk import docker_bridges, walk
 from iptlint.syntax.ast import Ruleset
+from iptlint.syntax.values import Endpoint
 
 DATA = Path(__file__).parent / "data" / "diff"
 
@@ -344,4 +346,5 @@ def test_an_ipv6_destination_with_a_port_is_written_in_brackets() -> None:
     found = D.diff(IPV6_DNAT, IPV6_DNAT.replace("]:80", "]:81"), "old.v6", "new.v6", findings=False)
     stated = {(c.old.destination, c.new.destination) for c in found.changes}
     assert stated == {("[2001:db8::2]:80", "[2001:db8::2]:81")}
-    assert D.endpoint_text("10.0.0.2", 80) == "10.0.0.2:80" and D.endpoint_text("2001:db8::2", None) == "2001:db8::2"
+    v4, v6 = ipaddress.ip_address("10.0.0.2"), ipaddress.ip_address("2001:db8::2")
+    assert str(Endpoint.single(v4, 80)) == "10.0.0.2:80" and str(Endpoint.single(v6)) == "2001:db8::2"

@@ -67,6 +67,7 @@ from iptlint.semantics.models import ModelContext, match_bounds
 from iptlint.semantics.models.basics import option_bounds
 from iptlint.semantics.packets import Cube, IntervalSet, PacketSet, PatternSet
 from iptlint.syntax.ast import Chain, Family, Rule, Ruleset
+from iptlint.syntax.values import Endpoint
 
 MAX_WALKS = 200_000
 SAMPLE_SEED = 20_231
@@ -630,15 +631,8 @@ def outcome_of_trace(ruleset: Ruleset, trace) -> Outcome:
     moved = (str(final.get("dst")), final.get("dport")) != (str(start.get("dst")), start.get("dport"))
     destination = ""
     if moved and final.get("dst") is not None:
-        destination = endpoint_text(str(final["dst"]), final.get("dport"))
+        destination = str(Endpoint.single(walk_module.ip_of(final["dst"]), final.get("dport")))
     return Outcome(trace.verdict, trace.arrived_at, destination, trace.decided_by, decider_text(ruleset, trace))
-
-
-def endpoint_text(address: str, port: int | None) -> str:
-    """`10.0.0.2:80`, `[2001:db8::2]:80` (brackets: `2001:db8::2:80` is an address itself), or the address."""
-    if port is None:
-        return address
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 def decider_text(ruleset: Ruleset, trace) -> str:
@@ -813,15 +807,6 @@ def exposure_changes(old: Ruleset, new: Ruleset, local_addresses: Sequence[str],
     return tuple(found)
 
 
-def finding_changes(old_text: str, new_text: str, old: Ruleset, new: Ruleset, settings=None) -> tuple[tuple, tuple]:
-    """(new findings, fixed findings), matched by `baseline.fingerprint` as a multiset."""
-    from iptlint.linter import lint
-
-    before = lint(old_text, old.path, settings).findings
-    after = lint(new_text, new.path, settings).findings
-    return matched_findings(before, after)
-
-
 def matched_findings(before: Sequence, after: Sequence) -> tuple[tuple, tuple]:
     """(findings of `after` not in `before`, findings of `before` not in `after`), matched by
     `baseline.fingerprint` as a multiset (line numbers aside)."""
@@ -943,7 +928,7 @@ def compare_behaviour(
     differing = []
     walks = 0
     cache = old_cache if old_cache is not None else {}
-    walk_cache = walk_module.WalkCache(old.family, dict(ipsets or {}))
+    walk_cache = walk_module.WalkCache(old.family, ipsets)
     for plan in plans:
         if exhaustive:
             probes: Iterable[Probe] = enumerate_probes(plan, bridges)

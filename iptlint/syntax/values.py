@@ -135,6 +135,11 @@ class Endpoint:
     addresses: AddressRange | None
     ports: Range | None = None
 
+    @classmethod
+    def single(cls, address: ipaddress.IPv4Address | ipaddress.IPv6Address, port: int | None = None) -> Endpoint:
+        """One address and at most one port, written as DNAT writes them: `10.0.0.2:80`, `[2001:db8::2]:80`."""
+        return cls(AddressRange(address, address), None if port is None else Range(port, port))
+
     def __str__(self) -> str:
         if self.addresses is None:
             text = ""
