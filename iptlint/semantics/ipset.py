@@ -61,14 +61,17 @@ def parse_ipset_save(text: str, path: str = "-") -> dict[str, IpSet]:
     return {name: IpSet(name, data["type"], data["family"], tuple(data["members"])) for name, data in sets.items()}
 
 
-def _address_set(entry: str, family: Family, field: str) -> PacketSet:
+def _address_blocks(entry: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """The networks of a member's address part: `10.0.0.0/8`, `10.0.0.1`, `10.0.0.1-10.0.0.9`; ValueError if none."""
     if "-" in entry and "/" not in entry:
         lo, hi = (ipaddress.ip_address(x) for x in entry.split("-", 1))
-        blocks = ipaddress.summarize_address_range(lo, hi)
-    else:
-        blocks = [ipaddress.ip_network(entry, strict=False)]
+        return list(ipaddress.summarize_address_range(lo, hi))
+    return [ipaddress.ip_network(entry, strict=False)]
+
+
+def _address_set(entry: str, family: Family, field: str) -> PacketSet:
     result = PacketSet.none(family)
-    for block in blocks:
+    for block in _address_blocks(entry):
         result = result | p.from_network(block, family, field)
     return result
 
@@ -118,13 +121,8 @@ def member_networks(ipsets: Mapping[str, IpSet], family: Family) -> list[ipaddre
         if ipset.family is not family:
             continue
         for entry, _ in ipset.members:
-            address = entry.split(",")[0]
             try:
-                if "-" in address and "/" not in address:
-                    lo, hi = (ipaddress.ip_address(x) for x in address.split("-", 1))
-                    found.extend(ipaddress.summarize_address_range(lo, hi))
-                else:
-                    found.append(ipaddress.ip_network(address, strict=False))
+                found.extend(_address_blocks(entry.split(",")[0]))
             except (ValueError, TypeError):
                 continue  # `members` makes such a set unknown; the walk says so
     return found

@@ -329,14 +329,14 @@ class Host:
     def bridge_of(self, address: str | None) -> Bridge | None:
         if address is None:
             return None
-        ip = ip_of(address) if isinstance(address, str) else ipaddress.ip_address(address)
+        ip = ip_of(address)
         return next((b for b in self.bridges if ip in b.subnet), None)
 
     def is_local(self, address: str | None) -> tuple[bool | None, str]:
         """Whether `address` is the host's (addrtype LOCAL), and how the walk knows."""
         if address is None:
             return None, "the destination is unknown"
-        ip = ip_of(address) if isinstance(address, str) else ipaddress.ip_address(address)
+        ip = ip_of(address)
         if ip.is_loopback:
             return True, f"{ip} is a loopback address"
         if str(ip) in self.local_addresses:
@@ -362,7 +362,7 @@ class Host:
         """
         if address is None or self.family is not Family.IPV4:
             return False, ""
-        ip = ip_of(address) if isinstance(address, str) else ipaddress.ip_address(address)
+        ip = ip_of(address)
         if ip == ipaddress.IPv4Address("255.255.255.255"):
             return True, f"{ip} is the limited broadcast address: delivered locally"
         for local in self.addresses:
@@ -514,10 +514,12 @@ _ADDRESS_FIELDS = frozenset(name for name, spec in p.SPECS.items() if spec.kind 
 
 
 @functools.lru_cache(maxsize=4096)
-def ip_of(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+def ip_of(
+    address: str | ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     """`ipaddress.ip_address`, remembered: a walk reads the same few addresses again and again
     (thousands of walks of a diff, each testing its destination against the host's)."""
-    return ipaddress.ip_address(text)
+    return ipaddress.ip_address(address)
 
 
 def constrained_fields(bounds: Bounds) -> set[str]:
