@@ -795,6 +795,7 @@ class ChainsResult:
     fallback_regions: int
 
 
+@collector.paused()
 def chain_differences(
     old: Ruleset,
     new: Ruleset,
@@ -815,30 +816,9 @@ def chain_differences(
     walks allocate many small objects, and each collection would walk the whole AST of
     both dumps (none of it cyclic).
     """
-    with collector.paused():
-        return _chain_differences(
-            old,
-            new,
-            local_addresses=local_addresses,
-            ipsets=ipsets,
-            max_walks=max_walks,
-            bridges=bridges,
-            walk_addresses=local_addresses if walk_addresses is None else walk_addresses,
-        )
-
-
-def _chain_differences(
-    old: Ruleset,
-    new: Ruleset,
-    *,
-    local_addresses: Sequence[str],
-    ipsets: Mapping[str, Any],
-    max_walks: int,
-    bridges,
-    walk_addresses: Sequence[str],
-) -> ChainsResult:
     from iptlint.semantics import diff as d
 
+    walk_addresses = local_addresses if walk_addresses is None else walk_addresses
     family = old.family
     sites = find_sites(old, new)
     writes = table_writes((old, new))
